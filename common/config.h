@@ -1,0 +1,133 @@
+// The configuration as plain structs. config.cpp is the only file that knows about TOML.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/duration.h"
+
+namespace gardien {
+
+enum class RestartPolicy { always, on_failure, never };
+enum class KillMode { group, process, cgroup };
+enum class LogFormat { text, json };
+enum class LogLevel { debug, info, warn, error };
+
+// Where one output stream of a program goes.
+struct OutputSink {
+  enum class Kind {
+    prefix,   // the daemon's own stdout/stderr, each line as "NAME | line"
+    inherit,  // the child writes straight to the daemon's fd
+    null,     // discarded
+    file,     // appended to `path`, rotated by size
+    merge,    // stderr only (`stderr = "stdout"`): merged into the program's stdout stream
+  };
+  Kind kind = Kind::prefix;
+  std::string path;                      // kind == file
+  std::uint64_t max_size = 50ull << 20;  // kind == file; 0 = never rotate
+  int keep = 10;                         // kind == file: rotated files kept besides `path`
+  bool operator==(const OutputSink&) const = default;
+};
+
+// A user resolved from the password database when the config is loaded.
+struct RunAs {
+  std::string user;  // name as in /etc/passwd
+  uid_t uid = 0;
+  gid_t gid = 0;  // the user's primary group, or the `group` key's
+  std::string home;
+  std::string shell;
+  bool operator==(const RunAs&) const = default;
+};
+
+struct ResourceLimit {
+  int resource = 0;  // RLIMIT_*
+  std::uint64_t soft = 0;
+  std::uint64_t hard = 0;  // RLIM_INFINITY for "unlimited"
+  bool operator==(const ResourceLimit&) const = default;
+};
+
+struct ProgramConfig {
+  std::string name;
+  std::vector<std::string> command;  // argv; a TOML string becomes {"/bin/sh", "-c", STRING}
+  std::string directory;             // empty: the daemon's working directory
+  std::map<std::string, std::string> environment;  // added to (and overriding) the daemon's
+  std::optional<RunAs> run_as;                     // `user` (and `group`)
+  std::optional<gid_t> group;                      // `group` without `user`
+  std::optional<mode_t> umask;
+  int instances = 1;
+  bool autostart = true;
+  RestartPolicy restart = RestartPolicy::on_failure;
+  std::vector<int> success_exit_codes = {0};
+  Duration start_seconds = std::chrono::seconds(1);
+  int start_retries = 3;  // 0 = never give up
+  Duration backoff = std::chrono::seconds(1);
+  Duration backoff_max = std::chrono::seconds(30);
+  int stop_signal = 15;  // SIGTERM
+  Duration stop_timeout = std::chrono::seconds(5);
+  KillMode kill_mode = KillMode::group;
+  std::vector<std::string> depends_on;
+  bool critical = false;
+  std::optional<int> exit_code;  // a critical program's exit code override
+  OutputSink stdout_sink;
+  OutputSink stderr_sink;
+  std::vector<ResourceLimit> rlimits;
+
+  // Two programs are equal when they would run the same way: the reload diff relies on it.
+  bool operator==(const ProgramConfig&) const = default;
+};
+
+struct SupervisorConfig {
+  std::string socket;  // empty: the default rule (docs/ctl.md)
+  mode_t socket_mode = 0600;
+  std::optional<gid_t> socket_group;
+  std::optional<gid_t> socket_readers;
+  LogLevel log_level = LogLevel::info;
+  LogFormat log_format = LogFormat::text;
+  Duration shutdown_timeout = std::chrono::seconds(30);
+  bool operator==(const SupervisorConfig&) const = default;
+};
+
+struct Config {
+  SupervisorConfig supervisor;
+  std::vector<ProgramConfig> programs;  // sorted by name
+  const ProgramConfig* find(std::string_view name) const;
+};
+
+// One problem found in a config file. `line`/`column` are 0 when the problem has no place.
+struct Diagnostic {
+  enum class Severity { error, warning };
+  Severity severity = Severity::error;
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string key_path;  // "program.web.stop-timeout"; empty for file-level problems
+  std::string message;
+  // "FILE:LINE:COL: KEY.PATH: message" (warnings say "warning: " before the key path).
+  std::string to_string() const;
+};
+
+struct LoadResult {
+  std::optional<Config> config;  // set only when there is no error (warnings allowed)
+  std::vector<Diagnostic> diagnostics;
+  bool ok() const { return config.has_value(); }
+};
+
+// Reads an environment variable for ${VAR} expansion; nullopt when undefined.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup process_environment();
+
+// Loads `path` and its includes, validating everything and reporting every error at once.
+LoadResult load_config(const std::filesystem::path& path, const EnvLookup& env = process_environment());
+// The same for text in memory (tests); `name` is used as the file name in diagnostics and
+// includes are resolved relative to the current directory.
+LoadResult load_config_string(std::string_view text, const std::string& name,
+                              const EnvLookup& env = process_environment());
+
+}  // namespace gardien

@@ -1,0 +1,15 @@
+// `gardien check -c FILE`: validate a config and report, without running anything.
+#pragma once
+
+#include <filesystem>
+#include <ostream>
+
+namespace gardien {
+
+// Exit codes of `gardien check` (docs/config.md).
+inline constexpr int kCheckOk = 0;
+inline constexpr int kCheckInvalid = 1;
+
+int run_check(const std::filesystem::path& config_path, std::ostream& out, std::ostream& err);
+
+}  // namespace gardien

@@ -1,0 +1,81 @@
+#include "supervisord/log.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+
+namespace gardien::log {
+
+namespace {
+
+LogLevel g_level = LogLevel::info;
+LogFormat g_format = LogFormat::text;
+
+const char* level_name(LogLevel level) {
+  switch (level) {
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::warn: return "warn";
+    case LogLevel::error: return "error";
+  }
+  return "?";
+}
+
+std::string timestamp() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
+  return buf;
+}
+
+// One write(2) per line so concurrent writers never interleave mid-line.
+void emit(const std::string& line) {
+  const char* p = line.data();
+  std::size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(STDERR_FILENO, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere to log to; never let logging take the daemon down
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+void configure(LogLevel level, LogFormat format) {
+  g_level = level;
+  g_format = format;
+}
+
+bool enabled(LogLevel level) { return static_cast<int>(level) >= static_cast<int>(g_level); }
+
+void write(LogLevel level, std::string_view message, const nlohmann::json& fields) {
+  if (!enabled(level)) return;
+  std::string line;
+  if (g_format == LogFormat::json) {
+    nlohmann::json obj = {{"time", timestamp()}, {"level", level_name(level)}, {"msg", message}};
+    if (fields.is_object()) obj.update(fields);
+    line = obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } else {
+    line = timestamp() + " " + level_name(level) + ": " + std::string(message);
+    if (fields.is_object()) {
+      for (const auto& [key, value] : fields.items()) {
+        line += " " + key + "=";
+        line += value.is_string() ? value.get<std::string>()
+                                  : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      }
+    }
+  }
+  line += '\n';
+  emit(line);
+}
+
+}  // namespace gardien::log

@@ -1,0 +1,35 @@
+#include "common/duration.h"
+
+#include <gtest/gtest.h>
+
+using namespace gardien;
+using namespace std::chrono_literals;
+
+TEST(Duration, ParsesUnitsAndCombinations) {
+  EXPECT_EQ(parse_duration("250ms"), Duration(250));
+  EXPECT_EQ(parse_duration("10s"), Duration(10'000));
+  EXPECT_EQ(parse_duration("1m30s"), Duration(90'000));
+  EXPECT_EQ(parse_duration("2h"), Duration(7'200'000));
+  EXPECT_EQ(parse_duration("1.5s"), Duration(1'500));
+  EXPECT_EQ(parse_duration("0"), Duration(0));
+  EXPECT_EQ(parse_duration("0s"), Duration(0));
+  EXPECT_EQ(parse_duration("1h2m3s4ms"), Duration(3'723'004));
+}
+
+TEST(Duration, RejectsGarbage) {
+  for (const char* bad : {"", "10", "s", "-1s", "1x", "1.s", "ten seconds", "1s ", " 1s", "1d",
+                          "99999999999999999999h"}) {
+    EXPECT_EQ(parse_duration(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(Duration, FormatsReadably) {
+  EXPECT_EQ(format_duration(0ms), "0s");
+  EXPECT_EQ(format_duration(250ms), "250ms");
+  EXPECT_EQ(format_duration(1500ms), "1.5s");
+  EXPECT_EQ(format_duration(90s), "1m30s");
+  EXPECT_EQ(format_duration(2h), "2h");
+  for (auto d : {0ms, 1ms, 999ms, 1001ms, 61'001ms, 3'723'004ms}) {
+    EXPECT_EQ(parse_duration(format_duration(d)), d) << format_duration(d);
+  }
+}
