@@ -379,6 +379,20 @@ std::vector<gid_t> supplementary_groups(const std::string& user, gid_t primary) 
   return {primary};
 }
 
+// glob(3)'s error callback has no context pointer: it records the first real failure here.
+struct GlobFailure {
+  std::string path;
+  int error = 0;
+};
+thread_local GlobFailure glob_failure;
+
+int record_glob_failure(const char* path, int error) {
+  // A directory that does not exist simply matches nothing.
+  if (error != ENOENT && error != ENOTDIR && glob_failure.path.empty())
+    glob_failure = {path, error};
+  return 0;
+}
+
 struct RlimitName {
   std::string_view name;
   int resource;
@@ -539,7 +553,8 @@ class Loader {
 
   // Tables.
   void read_supervisor(const Field& f, SupervisorConfig& out);
-  std::optional<ProgramConfig> read_program(const ProgramEntry& entry, ProgramPlaces& places);
+  // The program as far as it could be read; `ok` is false when it had an error.
+  ProgramConfig read_program(const ProgramEntry& entry, ProgramPlaces& places, bool& ok);
   void check_dependencies(const std::vector<ProgramConfig>& programs,
                           const std::map<std::string, ProgramPlaces>& places);
 
@@ -563,9 +578,10 @@ void TableReader::finish(std::string_view hint) {
       message += "; did you mean ";
       message += quote(suggestion);
       message += '?';
-    } else if (!hint.empty()) {
+    } else if (!hint.empty() || known_.size() > 10) {
       message += "; ";
-      message += hint;
+      message +=
+          hint.empty() ? std::string_view("see docs/config.md for the keys of this table") : hint;
     } else {
       message += "; expected one of ";
       message += quote_list(known_);
@@ -1088,11 +1104,22 @@ void Loader::read_includes(const Field& f) {
     fs::path pattern = fs::path(pattern_text).is_absolute() ? fs::path(pattern_text)
                                                             : from.display_dir / pattern_text;
     glob_t matches{};
-    int rc = ::glob(pattern.c_str(), GLOB_ERR, nullptr, &matches);
+    glob_failure = {};
+    int rc = ::glob(pattern.c_str(), 0, record_glob_failure, &matches);
     std::vector<std::string> paths;
     for (std::size_t m = 0; rc == 0 && m < matches.gl_pathc; ++m)
       paths.emplace_back(matches.gl_pathv[m]);
     ::globfree(&matches);
+    if (!glob_failure.path.empty()) {
+      std::string message = "cannot read ";
+      message += quote(glob_failure.path);
+      message += " while matching ";
+      message += quote(pattern.string());
+      message += ": ";
+      message += std::strerror(glob_failure.error);
+      error(element, std::move(message));
+      continue;
+    }
     if (rc == GLOB_NOMATCH) {
       std::string message = "include pattern ";
       message += quote(pattern.string());
@@ -1103,7 +1130,7 @@ void Loader::read_includes(const Field& f) {
     if (rc != 0) {
       std::string message = "cannot read the files matching ";
       message += quote(pattern.string());
-      message += rc == GLOB_ABORTED ? ": a directory is unreadable" : ": out of memory";
+      message += ": out of memory";
       error(element, std::move(message));
       continue;
     }
@@ -1219,8 +1246,7 @@ bool valid_program_name(std::string_view name) {
   });
 }
 
-std::optional<ProgramConfig> Loader::read_program(const ProgramEntry& entry,
-                                                  ProgramPlaces& places) {
+ProgramConfig Loader::read_program(const ProgramEntry& entry, ProgramPlaces& places, bool& ok) {
   int before = errors_;
   ProgramConfig p;
   p.name = entry.name;
@@ -1237,7 +1263,8 @@ std::optional<ProgramConfig> Loader::read_program(const ProgramEntry& entry,
   if (!table) {
     expected(Field{entry.node, entry.place.file, path},
              "a table [program.NAME] with at least a command");
-    return std::nullopt;
+    ok = false;
+    return p;
   }
   TableReader r(*this, *table, entry.place.file, path);
 
@@ -1418,7 +1445,7 @@ std::optional<ProgramConfig> Loader::read_program(const ProgramEntry& entry,
     if (auto limits = get_rlimits(*v)) p.rlimits = std::move(*limits);
   }
   r.finish();
-  if (errors_ != before) return std::nullopt;
+  ok = errors_ == before;
   return p;
 }
 
@@ -1442,7 +1469,9 @@ void Loader::check_dependencies(const std::vector<ProgramConfig>& programs,
         message += quote(dep.substr(0, dot));
       } else {
         std::vector<std::string_view> names;
-        for (const auto& [name, _] : by_name) names.push_back(name);
+        for (const auto& [name, _] : by_name) {
+          if (name != p.name) names.push_back(name);
+        }
         if (auto suggestion = closest(dep, names); !suggestion.empty()) {
           message += "; did you mean ";
           message += quote(suggestion);
@@ -1518,8 +1547,9 @@ LoadResult Loader::load_main(const std::string& name, const fs::path& display_di
   Config config;
   if (auto index = parse_file(name, display_dir, base_dir, contents)) {
     TableReader r(*this, files_[0]->root, 0, "");
-    if (auto v = r.get("supervisor")) read_supervisor(*v, config.supervisor);
+    // The main file's programs first: a duplicate in an include is the one reported.
     if (auto v = r.get("program")) collect_programs(*v);
+    if (auto v = r.get("supervisor")) read_supervisor(*v, config.supervisor);
     r.finish("the main file holds [supervisor] and [program.NAME] tables");
   }
 
@@ -1527,10 +1557,13 @@ LoadResult Loader::load_main(const std::string& name, const fs::path& display_di
   std::stable_sort(program_entries_.begin(), program_entries_.end(),
                    [](const ProgramEntry& a, const ProgramEntry& b) { return a.name < b.name; });
   std::map<std::string, ProgramPlaces> places;
+  std::vector<ProgramConfig> all;  // with the invalid ones, so depends-on may name them
+  std::size_t first_index = 0;
   for (std::size_t i = 0; i < program_entries_.size(); ++i) {
     const ProgramEntry& entry = program_entries_[i];
-    if (i > 0 && program_entries_[i - 1].name == entry.name) {
-      const ProgramEntry& first = program_entries_[i - 1];
+    if (i == 0 || program_entries_[first_index].name != entry.name) first_index = i;
+    if (first_index != i) {
+      const ProgramEntry& first = program_entries_[first_index];
       std::string message = "program ";
       message += quote(entry.name);
       message += " is already defined at ";
@@ -1543,10 +1576,11 @@ LoadResult Loader::load_main(const std::string& name, const fs::path& display_di
       error(entry.place, cat("program.", entry.name), std::move(message));
       continue;
     }
-    if (auto program = read_program(entry, places[entry.name]))
-      config.programs.push_back(std::move(*program));
+    bool ok = false;
+    all.push_back(read_program(entry, places[entry.name], ok));
+    if (ok) config.programs.push_back(all.back());
   }
-  check_dependencies(config.programs, places);
+  check_dependencies(all, places);
   if (errors_ == 0 && config.programs.empty()) {
     warning(Place{0, 0, 0}, "", "no programs defined; add a [program.NAME] table with a command");
   }
