@@ -578,7 +578,7 @@ void TableReader::finish(std::string_view hint) {
       message += "; did you mean ";
       message += quote(suggestion);
       message += '?';
-    } else if (!hint.empty() || known_.size() > 10) {
+    } else if (!hint.empty() || known_.size() > 16) {
       message += "; ";
       message +=
           hint.empty() ? std::string_view("see docs/config.md for the keys of this table") : hint;
