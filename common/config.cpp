@@ -286,7 +286,7 @@ struct FileText {
 
 FileText read_whole_file(const std::string& path) {
   FileText out;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block
   if (fd < 0) {
     out.error = std::strerror(errno);
     return out;
@@ -329,13 +329,23 @@ void lookup_entry(Call call) {
   }
 }
 
+// A numeric uid/gid; nullopt beyond 32 bits or for -1 (which would wrap to another id).
+std::optional<std::uint32_t> parse_id(std::string_view digits) {
+  std::uint32_t id = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || id == 0xffffffffu)
+    return std::nullopt;
+  return id;
+}
+
 std::optional<RunAs> find_user(const std::string& name_or_id) {
   std::optional<RunAs> out;
   auto fill = [&](passwd* pw, char* buf, std::size_t len, passwd** result) {
     int rc;
     if (all_digits(name_or_id)) {
-      uid_t uid = static_cast<uid_t>(std::strtoul(name_or_id.c_str(), nullptr, 10));
-      rc = ::getpwuid_r(uid, pw, buf, len, result);
+      auto uid = parse_id(name_or_id);
+      if (!uid) return 0;  // no such uid
+      rc = ::getpwuid_r(*uid, pw, buf, len, result);
     } else {
       rc = ::getpwnam_r(name_or_id.c_str(), pw, buf, len, result);
     }
@@ -352,8 +362,9 @@ std::optional<gid_t> find_group(const std::string& name_or_id) {
   auto fill = [&](group* gr, char* buf, std::size_t len, group** result) {
     int rc;
     if (all_digits(name_or_id)) {
-      gid_t gid = static_cast<gid_t>(std::strtoul(name_or_id.c_str(), nullptr, 10));
-      rc = ::getgrgid_r(gid, gr, buf, len, result);
+      auto gid = parse_id(name_or_id);
+      if (!gid) return 0;  // no such gid
+      rc = ::getgrgid_r(*gid, gr, buf, len, result);
     } else {
       rc = ::getgrnam_r(name_or_id.c_str(), gr, buf, len, result);
     }
@@ -531,7 +542,7 @@ class Loader {
   fs::path resolve_path(int file, const std::string& value) const;
 
   // Values.
-  std::optional<std::string> expand(const std::string& text, const Field& f);
+  std::optional<std::string> expand(const std::string& text, const Field& f, int depth = 0);
   std::optional<std::string> get_string(const Field& f, std::string_view what = "a string");
   std::optional<std::string> get_path(const Field& f);
   std::optional<bool> get_bool(const Field& f);
@@ -593,7 +604,16 @@ void TableReader::finish(std::string_view hint) {
 // ---------------------------------------------------------------------------------------------
 // Values
 
-std::optional<std::string> Loader::expand(const std::string& text, const Field& f) {
+std::optional<std::string> Loader::expand(const std::string& text, const Field& f, int depth) {
+  constexpr int kMaxDepth = 8;
+  if (depth > kMaxDepth) {
+    error(f, "variable defaults nested more than 8 deep; simplify the value");
+    return std::nullopt;
+  }
+  if (text.find('\0') != std::string::npos) {
+    error(f, "a NUL character cannot be passed to a program; remove the \\u0000");
+    return std::nullopt;
+  }
   std::string out;
   std::size_t i = 0;
   auto malformed = [&](std::size_t from) {
@@ -647,16 +667,16 @@ std::optional<std::string> Loader::expand(const std::string& text, const Field& 
     if (text.compare(j, 2, ":-") != 0) return malformed(i);
     // The default runs to the matching brace, so it may hold ${OTHER} itself.
     std::size_t k = j + 2;
-    int depth = 1;
+    int braces = 1;
     for (; k < text.size(); ++k) {
-      if (text[k] == '{') ++depth;
-      if (text[k] == '}' && --depth == 0) break;
+      if (text[k] == '{') ++braces;
+      if (text[k] == '}' && --braces == 0) break;
     }
     if (k >= text.size()) return malformed(i);
     if (value && !value->empty()) {
       out += *value;
     } else {
-      std::optional<std::string> fallback = expand(text.substr(j + 2, k - j - 2), f);
+      std::optional<std::string> fallback = expand(text.substr(j + 2, k - j - 2), f, depth + 1);
       if (!fallback) return std::nullopt;
       out += *fallback;
     }
@@ -1083,6 +1103,9 @@ std::optional<int> Loader::parse_file(std::string name, fs::path display_dir, fs
   } catch (const toml::parse_error& e) {
     std::string message = "invalid TOML: ";
     message += e.description();
+    // toml++ sees the newline inside an unterminated string, not the missing quote.
+    if (e.description().find("control characters") != std::string_view::npos)
+      message += " (is a closing quote missing?)";
     error(place(index, e.source()), "", std::move(message));
     return std::nullopt;
   }

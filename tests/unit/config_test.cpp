@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -536,6 +537,30 @@ group = 4000000000
                  "database: create it or use another group)"});
 }
 
+TEST(ConfigTest, NumericIdsNeverWrapAround) {
+  // 2^32 would wrap to uid 0 (root) if it were truncated.
+  expect_errors(R"([program.web]
+command = "true"
+user = "4294967296"
+group = -1
+)",
+                {"test.toml:3:8: program.web.user: unknown user \"4294967296\" (not in the "
+                 "password database: create it or use another user)",
+                 "test.toml:4:9: program.web.group: expected a group name or numeric id, got "
+                 "integer -1"});
+}
+
+TEST(ConfigTest, HostileStrings) {
+  expect_errors(R"([program.web]
+command = ["/bin/echo", "a\u0000b"]
+environment = { X = "${A:-${B:-${C:-${D:-${E:-${F:-${G:-${H:-${I:-${J:-x}}}}}}}}}}" }
+)",
+                {"test.toml:2:25: program.web.command[1]: a NUL character cannot be passed to a "
+                 "program; remove the \\u0000",
+                 "test.toml:3:21: program.web.environment.X: variable defaults nested more than 8 "
+                 "deep; simplify the value"});
+}
+
 TEST(ConfigTest, OutputSinks) {
   expect_errors(
       R"([program.web]
@@ -805,6 +830,18 @@ command = "true"
               "file \"main.toml\"; an included file may define [program.*] tables and include "
               "only");
     EXPECT_EQ(got[6].rfind("conf.d/c.toml:2:13: invalid TOML: ", 0), 0u) << got[6];
+  });
+}
+
+TEST(ConfigTest, IncludedFifoIsRejectedWithoutBlocking) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo((dir.path() / "pipe.toml").c_str(), 0600), 0);
+  in_directory(dir.path(), [&] {
+    LoadResult r = load(R"([supervisor]
+include = ["pipe.toml"]
+)");
+    EXPECT_EQ(messages(r), std::vector<std::string>{"test.toml:2:12: supervisor.include: cannot "
+                                                    "read \"pipe.toml\": not a regular file"});
   });
 }
 
