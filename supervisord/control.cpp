@@ -60,6 +60,34 @@ std::string describe_policy(const AccessPolicy& policy) {
   return text;
 }
 
+// Refused connections are logged, but a local user reconnecting in a loop must not flood the
+// log: at most one line per second, with the count of those left out.
+class RefusalLog {
+ public:
+  void write(std::string_view message, json fields) {
+    auto now = std::chrono::steady_clock::now();
+    if (logged_once_ && now - last_ < std::chrono::seconds(1)) {
+      ++suppressed_;
+      return;
+    }
+    if (suppressed_ > 0) fields["suppressed since the last line"] = suppressed_;
+    log::warn(message, fields);
+    logged_once_ = true;
+    last_ = now;
+    suppressed_ = 0;
+  }
+
+ private:
+  bool logged_once_ = false;
+  std::chrono::steady_clock::time_point last_{};
+  std::uint64_t suppressed_ = 0;
+};
+
+RefusalLog& refusal_log() {
+  static RefusalLog log;
+  return log;
+}
+
 enum class Probe { nothing, stale, live };
 
 // Is a daemon answering on `path`? A refused connection means a stale file; anything we cannot
@@ -177,8 +205,8 @@ class ControlServer::Session final : public Responder {
 
   void begin() {
     if (access_ == Access::none) {
-      log::warn(
-          "control connection refused",
+      refusal_log().write(
+          "control connection refused: permission denied",
           {{"uid", peer_.uid}, {"gid", peer_.gid}, {"pid", peer_.pid}, {"socket", server_.path()}});
       std::string message = "permission denied: uid ";
       message += std::to_string(peer_.uid);
@@ -285,7 +313,7 @@ class ControlServer::Session final : public Responder {
       // A half-close (shutdown(SHUT_WR), like `socat` or `nc -N`) still wants its answers; a
       // closed peer (POLLHUP) does not.
       pollfd p{bufferevent_getfd(bev_), 0, 0};
-      if (lingering_ || closing_ || (::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))) {
+      if (closing_ || (::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))) {
         return drop("client went away");
       }
       peer_eof_ = true;
@@ -307,7 +335,8 @@ class ControlServer::Session final : public Responder {
       evbuffer_ptr eol = evbuffer_search_eol(input, nullptr, &eol_len, EVBUFFER_EOL_LF);
       if (eol.pos < 0) {
         if (evbuffer_get_length(input) > protocol::kMaxLineBytes) return reject_long_line();
-        if (peer_eof_) return close_after_flush();  // a half line at end of input is dropped
+        // A half line at end of input is dropped; a lingering client waits for the exit.
+        if (peer_eof_ && !lingering_) return close_after_flush();
         return;
       }
       if (static_cast<std::size_t>(eol.pos) > protocol::kMaxLineBytes) return reject_long_line();
@@ -497,6 +526,7 @@ ControlServer::ControlServer(EventLoop& loop, ControlOptions options, Commands& 
 
 ControlServer::~ControlServer() {
   if (listener_) evconnlistener_free(listener_);
+  listener_ = nullptr;
   // Pending operations go first: they refer to their sessions.
   while (!sessions_.empty()) sessions_.begin()->second->drop("the daemon is exiting");
   sweep();
@@ -529,7 +559,8 @@ void ControlServer::on_accept_error(evconnlistener* listener, void* self) noexce
 void ControlServer::accept(int raw_fd) {
   Fd fd(raw_fd);  // accepted non-blocking and close-on-exec by the listener
   if (sessions_.size() >= options_.max_clients) {
-    log::warn("control socket: too many clients, refusing one", {{"limit", options_.max_clients}});
+    refusal_log().write("control connection refused: too many clients",
+                        {{"limit", options_.max_clients}});
     std::string message = "too many clients (";
     message += std::to_string(options_.max_clients);
     message += " connected); try again later";

@@ -577,14 +577,21 @@ TEST_F(ControlTest, ShutdownKeepsTheConnectionUntilTheDaemonExits) {
   start(o);
   TestClient c(path_);
   send(c, request_line(1, "shutdown"));
+  TestClient half_closed(path_);  // like `echo ... | socat`: it still waits for the end
+  send(half_closed, request_line(2, "shutdown"));
+  half_closed.shutdown_write();
   protocol::Response r = read_response(c);
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.result.at("pid"), ::getpid());
+  EXPECT_TRUE(read_response(half_closed).ok);
   pump_for(500ms);  // well past the idle timeout
   c.read_available();
+  half_closed.read_available();
   EXPECT_FALSE(c.eof());
+  EXPECT_FALSE(half_closed.eof());
   server_.reset();  // the daemon exits
   EXPECT_TRUE(wait_eof(c));
+  EXPECT_TRUE(wait_eof(half_closed));
 }
 
 TEST_F(ControlTest, EveryFdIsCloseOnExec) {
