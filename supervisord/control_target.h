@@ -20,8 +20,8 @@ namespace gardien {
 struct StateChange {
   protocol::InstanceStatus status;  // the instance as it is now (state, pid, info...)
   protocol::InstanceState previous = protocol::InstanceState::stopped;
-  bool removed =
-      false;  // the instance no longer exists (a reload dropped it); `status` is its last
+  // The instance no longer exists (a reload dropped it); `status` is how it was last.
+  bool removed = false;
 };
 
 // Listeners of state changes. Listeners may subscribe or unsubscribe (their own subscription
