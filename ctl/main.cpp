@@ -1,13 +1,14 @@
-// gardienctl: the thin client of the control socket.
-#include <CLI/CLI.hpp>
+// gardienctl: the thin client of the control socket (docs/ctl.md).
+#include <iostream>
+
+#include "ctl/cli.h"
+#include "ctl/client.h"
+#include "ctl/run.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"gardienctl: control a running gardien"};
-  app.set_version_flag("-V,--version", "gardienctl " GARDIEN_VERSION);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  return 0;
+  using namespace gardien::ctl;
+  CommandLine command_line = parse_command_line(argc, argv, std::cout, std::cerr);
+  if (!command_line.invocation) return command_line.exit_code;
+  install_interrupt_handlers();
+  return run(*command_line.invocation, std::cout, std::cerr);
 }

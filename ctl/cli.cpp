@@ -1,0 +1,190 @@
+#include "ctl/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include "common/protocol.h"
+#include "common/signals.h"
+
+namespace gardien::ctl {
+
+namespace {
+
+constexpr const char* kFooter =
+    "NAME is a program (all its instances), an instance (web.2), a glob (\"web*\") or all.\n"
+    "Socket: --socket, else $GARDIEN_SOCKET, else /run/gardien.sock (root) or\n"
+    "$XDG_RUNTIME_DIR/gardien.sock.\n"
+    "Exit codes: 0 ok; 1 failed; 2 usage; status: 3 not running, 4 unknown name;\n"
+    "69 daemon unreachable; 130 interrupted. See docs/ctl.md.";
+
+struct Options {
+  std::string socket;
+  bool json = false;
+  std::vector<std::string> names;
+  std::string name;
+  std::string signal;
+  std::string state;
+  std::string timeout;
+  bool no_wait = false;
+  bool dry_run = false;
+  bool follow = false;
+  int lines = -1;
+};
+
+// --socket and --json on the main app; subcommands fall through to it, so they work after the
+// verb too.
+void add_globals(CLI::App& app, Options& o) {
+  app.add_option("-s,--socket", o.socket, "Control socket path (default: see below)");
+  app.add_flag("--json", o.json, "Print the daemon's JSON lines as they come");
+}
+
+CLI::App* verb(CLI::App& app, const char* name, const char* help) {
+  CLI::App* sub = app.add_subcommand(name, help);
+  sub->fallthrough();
+  sub->footer(
+      "Global options, before or after the verb: -s,--socket PATH and --json (see gardienctl "
+      "--help).");
+  return sub;
+}
+
+void add_names(CLI::App* sub, Options& o, bool required) {
+  auto* opt =
+      sub->add_option("NAME", o.names,
+                      required ? "Programs, instances, globs or all" : "Only these (default: all)");
+  if (required) opt->required();
+}
+
+void add_timeout(CLI::App* sub, Options& o, const char* what) {
+  sub->add_option("--timeout", o.timeout, what)->type_name("DURATION");
+}
+
+// Usage problems CLI11 does not see: bad durations, bad signal names.
+std::optional<std::string> check(const std::string& verb_name, const Options& o, Invocation& inv) {
+  if (!o.timeout.empty()) {
+    auto d = parse_duration(o.timeout);
+    if (!d) {
+      std::string error = "--timeout: not a duration: ";
+      error += o.timeout;
+      error += " (write it like 500ms, 10s, 2m or 1h30m)";
+      return error;
+    }
+    inv.timeout = *d;
+  }
+  if (verb_name == "signal" && !parse_signal(o.signal)) {
+    std::string error = "unknown signal: ";
+    error += o.signal;
+    error += " (a name like HUP, SIGTERM or a number)";
+    return error;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& out,
+                               std::ostream& err) {
+  CLI::App app{"gardienctl: control a running gardien daemon", "gardienctl"};
+  app.set_version_flag("-V,--version", "gardienctl " GARDIEN_VERSION);
+  Options o;
+  add_globals(app, o);
+
+  CLI::App* status = verb(app, "status", "Show NAME STATE PID UPTIME RESTARTS INFO of instances");
+  add_names(status, o, false);
+
+  std::vector<CLI::App*> actions;
+  for (auto [name, help] :
+       {std::pair{"start", "Start instances; wait until they run"},
+        std::pair{"stop", "Stop instances; wait until they are stopped"},
+        std::pair{"restart", "Stop then start instances; wait until they run"}}) {
+    CLI::App* sub = verb(app, name, help);
+    add_names(sub, o, true);
+    sub->add_flag("--no-wait", o.no_wait, "Return once the action is under way");
+    add_timeout(sub, o, "Give up waiting after this long (e.g. 30s); the action goes on");
+    actions.push_back(sub);
+  }
+
+  CLI::App* signal = verb(app, "signal", "Send a signal to instances");
+  signal->add_option("SIG", o.signal, "Signal name (HUP, SIGUSR1) or number")->required();
+  add_names(signal, o, true);
+
+  CLI::App* pid = verb(app, "pid", "Print the daemon's pid, or the pids of NAME's instances");
+  pid->add_option("NAME", o.name, "A program, an instance or a glob");
+
+  CLI::App* wait = verb(app, "wait", "Wait until instances are in a state");
+  add_names(wait, o, true);
+  wait->add_option("--for", o.state,
+                   "running, stopped, exited, fatal (or starting, backoff, stopping)")
+      ->required()
+      ->check(CLI::IsMember(
+          {"running", "stopped", "exited", "fatal", "starting", "backoff", "stopping"}));
+  add_timeout(wait, o, "Give up after this long (e.g. 30s)");
+
+  CLI::App* reload = verb(app, "reload", "Re-read the config and apply only the difference");
+  reload->add_flag("--dry-run", o.dry_run, "Print the plan without acting");
+
+  CLI::App* shutdown =
+      verb(app, "shutdown", "Stop every program, then the daemon; wait until it is gone");
+  shutdown->add_flag("--no-wait", o.no_wait, "Return once the shutdown has begun");
+  add_timeout(shutdown, o, "Give up waiting for the daemon to exit after this long");
+
+  CLI::App* version =
+      verb(app, "version", "Print the versions of gardienctl, the daemon and the protocol");
+
+  CLI::App* logs = verb(app, "logs", "Print recent output of instances");
+  add_names(logs, o, false);
+  logs->add_flag("-f,--follow", o.follow, "Keep printing new lines");
+  logs->add_option("-n,--lines", o.lines, "How many recent lines")->check(CLI::NonNegativeNumber);
+
+  CLI::App* reopen_logs = verb(app, "reopen-logs", "Reopen log files (after an external rotation)");
+
+  app.require_subcommand(1);
+  app.footer(kFooter);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e, out, err);
+    return CommandLine{std::nullopt, code == 0 ? kExitOk : kExitUsage};
+  }
+
+  CLI::App* chosen = app.get_subcommands().front();
+  Invocation inv;
+  inv.verb = chosen->get_name();
+  inv.socket = o.socket;
+  inv.json = o.json;
+  if (auto error = check(inv.verb, o, inv)) {
+    err << "gardienctl " << inv.verb << ": " << *error
+        << "\nRun with --help for more information.\n";
+    return CommandLine{std::nullopt, kExitUsage};
+  }
+
+  nlohmann::json& args = inv.args;
+  if (chosen == status || chosen == logs) {
+    if (!o.names.empty()) args["names"] = o.names;
+    if (chosen == logs) {
+      if (o.follow) args["follow"] = true;
+      if (o.lines >= 0) args["lines"] = o.lines;
+    }
+  } else if (std::find(actions.begin(), actions.end(), chosen) != actions.end()) {
+    args["names"] = o.names;
+    if (o.no_wait) args["wait"] = false;
+    if (inv.timeout) args["timeout_ms"] = inv.timeout->count();
+  } else if (chosen == signal) {
+    args["signal"] = o.signal;
+    args["names"] = o.names;
+  } else if (chosen == pid) {
+    if (!o.name.empty()) args["name"] = o.name;
+  } else if (chosen == wait) {
+    args["names"] = o.names;
+    args["for"] = o.state;
+    if (inv.timeout) args["timeout_ms"] = inv.timeout->count();
+  } else if (chosen == reload) {
+    if (o.dry_run) args["dry_run"] = true;
+  } else if (chosen == shutdown) {
+    inv.wait_for_exit = !o.no_wait;
+  } else if (chosen == version || chosen == reopen_logs) {
+    // no arguments
+  }
+  return CommandLine{std::move(inv), kExitOk};
+}
+
+}  // namespace gardien::ctl

@@ -1,0 +1,132 @@
+#include "ctl/render.h"
+
+#include <algorithm>
+#include <array>
+
+#include "ctl/cli.h"
+
+namespace gardien::ctl {
+
+using protocol::InstanceState;
+
+std::string render_uptime(const std::optional<Duration>& uptime) {
+  if (!uptime) return "-";
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*uptime);
+  return format_duration(std::chrono::duration_cast<Duration>(seconds));
+}
+
+std::string render_status_table(const std::vector<protocol::InstanceStatus>& instances) {
+  constexpr std::size_t kColumns = 6;
+  std::vector<std::array<std::string, kColumns>> rows;
+  rows.push_back({"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "INFO"});
+  for (const auto& s : instances) {
+    rows.push_back({s.name, std::string(protocol::state_name(s.state)),
+                    s.pid ? std::to_string(*s.pid) : "-", render_uptime(s.uptime),
+                    std::to_string(s.restarts), s.info});
+  }
+  std::array<std::size_t, kColumns> width{};
+  for (const auto& row : rows) {
+    for (std::size_t c = 0; c < kColumns; ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < kColumns; ++c) {
+      line += row[c];
+      if (c + 1 < kColumns) line.append(width[c] - row[c].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
+int status_exit_code(const std::vector<protocol::InstanceStatus>& instances) {
+  bool all_up =
+      std::all_of(instances.begin(), instances.end(), [](const protocol::InstanceStatus& s) {
+        return !s.wanted || s.state == InstanceState::running;
+      });
+  return all_up ? kExitOk : kExitNotRunning;
+}
+
+std::string render_instance_result(const protocol::InstanceResult& r,
+                                   const std::string& signal_name) {
+  std::string line = r.name;
+  line += ": ";
+  if (!r.ok) {
+    line += "failed: ";
+    line += protocol::state_name(r.state);
+    if (!r.info.empty()) {
+      line += " (";
+      line += r.info;
+      line += ")";
+    }
+    return line;
+  }
+  if (!signal_name.empty()) {
+    line += signal_name;
+    line += " sent";
+  } else {
+    line += protocol::state_name(r.state);
+  }
+  if (r.pid) {
+    line += " (pid ";
+    line += std::to_string(*r.pid);
+    line += ")";
+  }
+  if (!r.info.empty()) {
+    line += ": ";
+    line += r.info;
+  }
+  return line;
+}
+
+std::string render_reload(const protocol::ReloadPlan& plan, bool dry_run) {
+  std::string out;
+  if (plan.empty()) {
+    out = "nothing to do: the config did not change";
+    if (!plan.unchanged.empty()) {
+      out += " (";
+      out += std::to_string(plan.unchanged.size());
+      out += " programs unchanged)";
+    }
+    return out + "\n";
+  }
+  const char* prefix = dry_run ? "would " : "";
+  auto list = [&](const std::vector<std::string>& names, const char* verb) {
+    for (const std::string& name : names) {
+      out += prefix;
+      out += verb;
+      out += ' ';
+      out += name;
+      out += '\n';
+    }
+  };
+  list(plan.added, "add");
+  list(plan.removed, "remove");
+  list(plan.changed, "restart");
+  for (const protocol::ScaleChange& s : plan.scaled) {
+    out += prefix;
+    out += "scale ";
+    out += s.program;
+    out += ' ';
+    out += std::to_string(s.from);
+    out += " -> ";
+    out += std::to_string(s.to);
+    out += '\n';
+  }
+  out += std::to_string(plan.unchanged.size());
+  out += plan.unchanged.size() == 1 ? " program unchanged" : " programs unchanged";
+  if (dry_run) out += " (dry run: nothing was changed)";
+  out += '\n';
+  return out;
+}
+
+int exit_code_for_error(const std::string& verb, const protocol::Response& response) {
+  if (response.is(protocol::ErrorCode::unknown_program) && verb == "status") return kExitUnknown;
+  if (response.is(protocol::ErrorCode::too_many_clients)) return kExitUnreachable;
+  return kExitFailed;
+}
+
+}  // namespace gardien::ctl

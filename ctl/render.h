@@ -1,0 +1,33 @@
+// gardienctl's human output and exit-code rules. Pure: JSON results in, text and numbers out.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/protocol.h"
+
+namespace gardien::ctl {
+
+// The `status` table: NAME STATE PID UPTIME RESTARTS INFO, columns aligned, "-" for no value.
+std::string render_status_table(const std::vector<protocol::InstanceStatus>& instances);
+
+// 0 when every instance the supervisor keeps up (wanted) is running, 3 otherwise.
+int status_exit_code(const std::vector<protocol::InstanceStatus>& instances);
+
+// Uptime as the table shows it: whole seconds, "1h2m3s"; "-" when there is none.
+std::string render_uptime(const std::optional<Duration>& uptime);
+
+// One line per instance of start/stop/restart/wait/signal: "web.0: running (pid 42)",
+// "web.1: failed: backoff (exit code 1)". `signal_name` is set for `signal`.
+std::string render_instance_result(const protocol::InstanceResult& result,
+                                   const std::string& signal_name = {});
+
+// The `reload` result: the plan (or what a dry run would do) and warnings.
+std::string render_reload(const protocol::ReloadPlan& plan, bool dry_run);
+
+// Exit code for an error response to `verb` (unknown names: 4 for status, else 1; too many
+// clients: unreachable).
+int exit_code_for_error(const std::string& verb, const protocol::Response& response);
+
+}  // namespace gardien::ctl

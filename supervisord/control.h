@@ -1,0 +1,100 @@
+// The control socket: a Unix-socket listener on the loop, peer-credential checks, and one session
+// per client (line framing, limits, timeouts, deferred close). docs/protocol.md is the contract.
+#pragma once
+
+#include <event2/listener.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "supervisord/commands.h"
+#include "supervisord/event_loop.h"
+
+namespace gardien {
+
+// Who may do what: root and the daemon's own uid control; members (primary or supplementary
+// group) of `control_group` control; members of `read_group` may only use read verbs.
+struct AccessPolicy {
+  uid_t daemon_uid = 0;
+  std::optional<gid_t> control_group;  // [supervisor] socket-group
+  std::optional<gid_t> read_group;     // [supervisor] socket-readers
+};
+
+struct PeerCredentials {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;  // supplementary groups at connect time (SO_PEERGROUPS)
+};
+
+Access decide_access(const PeerCredentials& peer, const AccessPolicy& policy);
+// SO_PEERCRED and SO_PEERGROUPS of a connected Unix socket; nullopt (errno set) on failure.
+std::optional<PeerCredentials> peer_credentials(int fd);
+
+struct ControlOptions {
+  std::string path;  // already resolved (common/socket_path.h)
+  mode_t mode = 0600;
+  std::optional<gid_t> group;
+  std::optional<gid_t> readers;
+  Duration idle_timeout = std::chrono::seconds(60);  // no request for this long: closed
+  std::size_t max_clients = 64;                      // more get too_many_clients
+  std::size_t max_output_bytes = 1 << 20;            // unread answers beyond this: dropped
+
+  static ControlOptions from_config(const SupervisorConfig& config, std::string path);
+};
+
+// Why the control socket could not be created; what() is one line naming the path and the fix.
+class ControlError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class ControlServer {
+ public:
+  // Creates the socket at options.path and starts accepting. Refuses (throws ControlError) when a
+  // live daemon answers there or the path is not a socket; replaces a stale socket file. Also
+  // ignores SIGPIPE in this process: a client that vanishes must not kill the daemon.
+  ControlServer(EventLoop& loop, ControlOptions options, Commands& commands);
+  // Closes every connection and removes the socket file (if it is still the one we created).
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  const std::string& path() const noexcept { return options_.path; }
+  // Connections currently open (closing ones included until they are gone).
+  std::size_t client_count() const noexcept { return sessions_.size(); }
+
+ private:
+  class Session;
+  class SocketFile;
+
+  static void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self) noexcept;
+  static void on_accept_error(evconnlistener*, void* self) noexcept;
+  void accept(int fd);
+  void refuse(int fd, const protocol::Error& error);
+  // Destroys `thing` on the next loop turn, never inside the callback that let it go.
+  void retire(std::shared_ptr<void> thing);
+  void retire_session(Session* session);
+  void sweep() noexcept;
+
+  EventLoop& loop_;
+  ControlOptions options_;
+  Commands& commands_;
+  AccessPolicy policy_;
+  std::unique_ptr<SocketFile> socket_file_;
+  evconnlistener* listener_ = nullptr;
+  std::map<Session*, std::unique_ptr<Session>> sessions_;
+  std::vector<std::shared_ptr<void>> graveyard_;
+  Timer sweep_timer_;
+  Timer resume_accept_timer_;  // accepting paused after EMFILE and the like
+  std::uint64_t next_serial_ = 1;
+};
+
+}  // namespace gardien

@@ -1,0 +1,109 @@
+// The seam between the control socket and the supervisor: what the verbs need, and nothing else.
+// The supervisor implements ControlTarget; commands.cpp talks only to this interface.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/protocol.h"
+
+namespace gardien {
+
+// One transition of one instance, published after it happened.
+struct StateChange {
+  protocol::InstanceStatus status;  // the instance as it is now (state, pid, info...)
+  protocol::InstanceState previous = protocol::InstanceState::stopped;
+  // The instance no longer exists (a reload dropped it); `status` is how it was last.
+  bool removed = false;
+};
+
+// Listeners of state changes. Listeners may subscribe or unsubscribe (their own subscription
+// included) while a change is being published; an unsubscribed listener is never called again.
+class StateChangeHub {
+ public:
+  using Listener = std::function<void(const StateChange&)>;
+
+  // Unregisters its listener when reset or destroyed; safe to outlive the hub.
+  class Subscription {
+   public:
+    Subscription() = default;
+    ~Subscription() { reset(); }
+    Subscription(Subscription&& other) noexcept;
+    Subscription& operator=(Subscription&& other) noexcept;
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+    void reset() noexcept;
+    bool active() const noexcept;
+
+   private:
+    friend class StateChangeHub;
+    struct Registry;
+    Subscription(std::weak_ptr<Registry> registry, std::uint64_t id)
+        : registry_(std::move(registry)), id_(id) {}
+    std::weak_ptr<Registry> registry_;
+    std::uint64_t id_ = 0;
+  };
+
+  StateChangeHub();
+  StateChangeHub(const StateChangeHub&) = delete;
+  StateChangeHub& operator=(const StateChangeHub&) = delete;
+
+  [[nodiscard]] Subscription subscribe(Listener listener);
+  // Calls every listener in subscription order. Call it synchronously at each transition.
+  void publish(const StateChange& change);
+  std::size_t listener_count() const;
+
+ private:
+  std::shared_ptr<Subscription::Registry> registry_;
+};
+
+// What `reload` found: a plan when the new config is valid, and every diagnostic either way.
+struct ReloadOutcome {
+  std::optional<protocol::ReloadPlan> plan;  // unset: the config has errors and nothing changed
+  std::vector<Diagnostic> diagnostics;       // errors (plan unset) and warnings
+};
+
+// Implemented by the supervisor. Every call happens on the loop thread and must not block.
+class ControlTarget {
+ public:
+  virtual ~ControlTarget() = default;
+
+  // Every instance in display order (programs by name, then instance index). Names are unique;
+  // a program's instances all carry its name in `program`. The verbs resolve NAME arguments
+  // (program, instance "web.2", glob "web*", "all") against this list themselves.
+  virtual std::vector<protocol::InstanceStatus> instances() const = 0;
+
+  // Actions on instance names taken from instances(). Each starts the action and returns at
+  // once with one result per name, in order: `state`/`pid` as they are right after the call,
+  // ok=false with `info` when the action does not apply to that instance ("is stopping",
+  // "not running"), ok=true with a note in `info` when nothing had to be done
+  // ("already running"). Every transition an action causes must be published on
+  // state_changes(), synchronously when it happens (also inside these calls), so a listener
+  // subscribed before the call sees all of them.
+  virtual std::vector<protocol::InstanceResult> start(const std::vector<std::string>& names) = 0;
+  virtual std::vector<protocol::InstanceResult> stop(const std::vector<std::string>& names) = 0;
+  // Stop, then start once stopped (restart of a stopped instance is a start).
+  virtual std::vector<protocol::InstanceResult> restart(const std::vector<std::string>& names) = 0;
+  // Sends `signo` to each instance's process (group, per its kill mode); ok=false when not running.
+  virtual std::vector<protocol::InstanceResult> signal(int signo,
+                                                       const std::vector<std::string>& names) = 0;
+
+  virtual StateChangeHub& state_changes() = 0;
+
+  // Re-reads the config file and, unless `dry_run`, applies the difference (the plan) at once.
+  virtual ReloadOutcome reload(bool dry_run) = 0;
+
+  // Begins the graceful shutdown (the lifecycle issue) and returns at once.
+  virtual void shutdown() = 0;
+  // True from the start of a shutdown: start, restart and reload are then refused.
+  virtual bool shutting_down() const = 0;
+};
+
+}  // namespace gardien

@@ -1,0 +1,35 @@
+// When has an instance got where a verb waits for it? Pure: fed the state right after the action,
+// then every later state, it says pending, reached or failed.
+#pragma once
+
+#include "common/protocol.h"
+
+namespace gardien {
+
+enum class WaitGoal {
+  start,    // running; a failed start (backoff, exited, fatal, stopped after starting) fails
+  restart,  // like start, but only a running *after* it started again counts
+  stop,     // any state without a process: stopped, exited or fatal
+  reach,    // exactly `target` (the `wait` verb); never fails by itself
+};
+
+enum class WaitVerdict { pending, reached, failed };
+
+class StateWait {
+ public:
+  explicit StateWait(WaitGoal goal,
+                     protocol::InstanceState target = protocol::InstanceState::running)
+      : goal_(goal), target_(target) {}
+
+  // `transition`: false for the snapshot taken right after the action, true for a published
+  // change (a change into backoff or fatal is a failed start even if `starting` was not seen,
+  // e.g. a spawn that failed inside the start call).
+  WaitVerdict observe(protocol::InstanceState state, bool transition);
+
+ private:
+  WaitGoal goal_;
+  protocol::InstanceState target_;
+  bool seen_starting_ = false;
+};
+
+}  // namespace gardien

@@ -1,0 +1,541 @@
+// The verbs against a fake supervisor, without sockets.
+#include "supervisord/commands.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "fake_control_target.h"
+#include "supervisord/instance_selector.h"
+#include "supervisord/state_wait.h"
+
+using namespace gardien;
+using namespace std::chrono_literals;
+using gardien::testing::FakeControlTarget;
+using nlohmann::json;
+using protocol::ErrorCode;
+using State = protocol::InstanceState;
+
+namespace {
+
+// Records what a handler answers; keeps retired operations alive like the server's graveyard.
+class RecordingResponder : public Responder {
+ public:
+  void reply(const json& result) override {
+    if (done()) return;
+    this->result = result;
+    retire();
+  }
+  void fail(protocol::Error error) override {
+    if (done()) return;
+    this->error = std::move(error);
+    retire();
+  }
+  bool progress(const json& result) override {
+    if (done()) return false;
+    lines.push_back(result);
+    return true;
+  }
+  void keep(std::unique_ptr<PendingCall> pending) override {
+    if (done()) {
+      retired.push_back(std::move(pending));
+      return;
+    }
+    kept = std::move(pending);
+  }
+  void linger() override { lingering = true; }
+  bool answered() const override { return done(); }
+
+  bool done() const { return result.has_value() || error.has_value(); }
+  // The client went away: the server destroys what the handler kept.
+  void disconnect() { kept.reset(); }
+
+  std::vector<json> lines;
+  std::optional<json> result;
+  std::optional<protocol::Error> error;
+  std::unique_ptr<PendingCall> kept;
+  std::vector<std::unique_ptr<PendingCall>> retired;
+  bool lingering = false;
+
+ private:
+  void retire() {
+    if (kept) retired.push_back(std::move(kept));
+  }
+};
+
+class CommandsTest : public ::testing::Test {
+ protected:
+  CommandsTest() {
+    target.add("db", 1);
+    target.add("web", 3);
+    target.add("worker", 2, State::stopped, false);
+  }
+
+  RecordingResponder& call(const std::string& cmd, json args = json::object(),
+                           Access access = Access::control) {
+    responders_.push_back(std::make_unique<RecordingResponder>());
+    commands.dispatch(protocol::Request{++id_, cmd, std::move(args)}, access, *responders_.back());
+    return *responders_.back();
+  }
+
+  // Runs the loop until `done` or a deadline (the timers of waits live on it).
+  bool run_until(const std::function<bool()>& done, Duration limit = 5s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      event_base_loop(loop.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
+      if (!done()) ::usleep(1000);
+    }
+    return true;
+  }
+
+  static std::vector<std::string> names_in(const json& list) {
+    std::vector<std::string> out;
+    for (const json& item : list) out.push_back(item.at("name").get<std::string>());
+    return out;
+  }
+
+  EventLoop loop;
+  FakeControlTarget target;
+  Commands commands{loop, &target};
+
+ private:
+  std::vector<std::unique_ptr<RecordingResponder>> responders_;
+  std::int64_t id_ = 0;
+};
+
+}  // namespace
+
+TEST_F(CommandsTest, VersionAndDaemonPidNeedNoSupervisor) {
+  Commands bare(loop);
+  RecordingResponder r;
+  bare.dispatch({1, "version", json::object()}, Access::read, r);
+  ASSERT_TRUE(r.result) << r.error->message;
+  EXPECT_EQ(*r.result, json({{"daemon", GARDIEN_VERSION}, {"protocol", 1}}));
+
+  RecordingResponder p;
+  bare.dispatch({2, "pid", json::object()}, Access::read, p);
+  ASSERT_TRUE(p.result);
+  EXPECT_EQ(p.result->at("pid"), ::getpid());
+
+  RecordingResponder s;
+  bare.dispatch({3, "status", json::object()}, Access::control, s);
+  ASSERT_TRUE(s.error);
+  EXPECT_EQ(s.error->code, ErrorCode::unavailable);
+}
+
+TEST_F(CommandsTest, UnknownVerbListsTheVerbs) {
+  auto& r = call("stats");
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::unknown_command);
+  EXPECT_NE(r.error->message.find("unknown command \"stats\""), std::string::npos)
+      << r.error->message;
+  for (const char* verb : {"status", "start", "stop", "restart", "signal", "pid", "wait", "reload",
+                           "shutdown", "version", "logs", "reopen-logs"}) {
+    EXPECT_NE(r.error->message.find(verb), std::string::npos) << verb;
+  }
+}
+
+TEST_F(CommandsTest, EveryVerbHasAHelpLine) {
+  for (const Verb& v : commands.verbs()) {
+    EXPECT_EQ(v.help.rfind(v.name, 0), 0u) << v.name << ": " << v.help;
+    EXPECT_TRUE(v.handler) << v.name;
+  }
+  EXPECT_TRUE(commands.find("status")->read_only);
+  EXPECT_TRUE(commands.find("wait")->read_only);
+  EXPECT_TRUE(commands.find("version")->read_only);
+  EXPECT_TRUE(commands.find("logs")->read_only);
+  EXPECT_FALSE(commands.find("stop")->read_only);
+  EXPECT_FALSE(commands.find("reload")->read_only);
+  EXPECT_FALSE(commands.find("shutdown")->read_only);
+}
+
+TEST_F(CommandsTest, ReadersMayReadButNotControl) {
+  EXPECT_TRUE(call("status", json::object(), Access::read).result);
+  EXPECT_TRUE(call("version", json::object(), Access::read).result);
+  auto& stop = call("stop", {{"names", {"web"}}}, Access::read);
+  ASSERT_TRUE(stop.error);
+  EXPECT_EQ(stop.error->code, ErrorCode::permission_denied);
+  EXPECT_NE(stop.error->message.find("stop needs control access"), std::string::npos)
+      << stop.error->message;
+  EXPECT_TRUE(target.calls.empty());
+  auto& none = call("version", json::object(), Access::none);
+  ASSERT_TRUE(none.error);
+  EXPECT_EQ(none.error->code, ErrorCode::permission_denied);
+}
+
+TEST_F(CommandsTest, StatusListsEveryInstanceInOrder) {
+  auto& r = call("status");
+  ASSERT_TRUE(r.result);
+  const json& list = r.result->at("instances");
+  EXPECT_EQ(names_in(list),
+            (std::vector<std::string>{"db", "web.0", "web.1", "web.2", "worker.0", "worker.1"}));
+  EXPECT_EQ(list[1], protocol::to_json(*target.find("web.0")));
+}
+
+TEST_F(CommandsTest, StatusSelectsByProgramInstanceGlobAndAll) {
+  auto names_of = [&](std::vector<std::string> names) {
+    auto& r = call("status", {{"names", names}});
+    EXPECT_TRUE(r.result) << (r.error ? r.error->message : "");
+    return r.result ? names_in(r.result->at("instances")) : std::vector<std::string>{};
+  };
+  EXPECT_EQ(names_of({"web"}), (std::vector<std::string>{"web.0", "web.1", "web.2"}));
+  EXPECT_EQ(names_of({"web.1", "db"}), (std::vector<std::string>{"db", "web.1"}));
+  EXPECT_EQ(names_of({"w*"}),
+            (std::vector<std::string>{"web.0", "web.1", "web.2", "worker.0", "worker.1"}));
+  EXPECT_EQ(names_of({"web.[02]", "web.0"}), (std::vector<std::string>{"web.0", "web.2"}));
+  EXPECT_EQ(names_of({"all"}).size(), 6u);
+}
+
+TEST_F(CommandsTest, UnknownNamesAreNamed) {
+  auto& r = call("status", {{"names", {"web", "nope", "x*"}}});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::unknown_program);
+  EXPECT_NE(r.error->message.find("\"nope\""), std::string::npos) << r.error->message;
+  EXPECT_NE(r.error->message.find("\"x*\""), std::string::npos) << r.error->message;
+  EXPECT_EQ(r.error->details.at("unknown"), json({"nope", "x*"}));
+
+  auto& stop = call("stop", {{"names", {"nope"}}});
+  ASSERT_TRUE(stop.error);
+  EXPECT_EQ(stop.error->code, ErrorCode::unknown_program);
+  EXPECT_TRUE(target.calls.empty());
+}
+
+TEST_F(CommandsTest, ArgumentsAreChecked) {
+  struct Case {
+    std::string cmd;
+    json args;
+    std::string message_part;
+  };
+  std::vector<Case> cases = {
+      {"stop", json::object(), "stop needs at least one NAME"},
+      {"stop", {{"names", json::array()}}, "stop needs at least one NAME"},
+      {"stop", {{"names", "web"}}, "\"names\" of stop must be an array of strings"},
+      {"stop", {{"names", {"web", 3}}}, "must be an array of non-empty strings"},
+      {"stop", {{"names", {""}}}, "must be an array of non-empty strings"},
+      {"stop", {{"names", {"web"}}, {"wait", "yes"}}, "\"wait\" of stop must be true or false"},
+      {"stop",
+       {{"names", {"web"}}, {"timeout_ms", -1}},
+       "\"timeout_ms\" of stop must be a whole number"},
+      {"stop", {{"names", {"web"}}, {"timeout_ms", 1.5}}, "\"timeout_ms\""},
+      {"stop",
+       {{"names", {"web"}}, {"timeout", 1}},
+       "unknown argument \"timeout\" for stop (arguments: names, wait, timeout_ms)"},
+      {"version", {{"x", 1}}, "unknown argument \"x\" for version (it takes none)"},
+      {"wait", {{"names", {"web"}}}, "wait needs the argument \"for\""},
+      {"wait", {{"names", {"web"}}, {"for", "sleeping"}}, "not a state: \"sleeping\""},
+      {"signal", {{"names", {"web"}}}, "signal needs the argument \"signal\""},
+      {"signal", {{"names", {"web"}}, {"signal", "NOPE"}}, "unknown signal \"NOPE\""},
+      {"signal", {{"names", {"web"}}, {"signal", 999}}, "unknown signal \"999\""},
+      {"signal", {{"names", {"web"}}, {"signal", true}}, "must be a signal name or number"},
+      {"pid", {{"name", 3}}, "\"name\" of pid must be a string"},
+      {"reload", {{"dry_run", 1}}, "\"dry_run\" of reload must be true or false"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.cmd + " " + c.args.dump());
+    auto& r = call(c.cmd, c.args);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->code, ErrorCode::bad_request);
+    EXPECT_NE(r.error->message.find(c.message_part), std::string::npos) << r.error->message;
+  }
+  EXPECT_TRUE(target.calls.empty());
+}
+
+TEST_F(CommandsTest, StartWaitsAndStreamsOneLinePerInstance) {
+  auto& r = call("start", {{"names", {"worker"}}});
+  EXPECT_EQ(target.calls, std::vector<std::string>{"start"});
+  ASSERT_FALSE(r.done());
+  ASSERT_TRUE(r.kept);
+  EXPECT_TRUE(r.lines.empty());
+
+  target.set_state("worker.1", State::running);
+  ASSERT_EQ(r.lines.size(), 1u);
+  EXPECT_EQ(r.lines[0].at("name"), "worker.1");
+  EXPECT_EQ(r.lines[0].at("state"), "running");
+  EXPECT_EQ(r.lines[0].at("ok"), true);
+  EXPECT_FALSE(r.done());
+
+  target.set_state("worker.0", State::running);
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(names_in(r.result->at("instances")),
+            (std::vector<std::string>{"worker.0", "worker.1"}));
+  EXPECT_EQ(target.state_changes().listener_count(), 0u);  // unsubscribed when done
+}
+
+TEST_F(CommandsTest, StartOfARunningInstanceAnswersAtOnce) {
+  auto& r = call("start", {{"names", {"db"}}});
+  ASSERT_TRUE(r.result);
+  EXPECT_FALSE(r.kept);
+  EXPECT_EQ(r.result->at("instances")[0].at("info"), "already running");
+}
+
+TEST_F(CommandsTest, AFailedStartIsAFailure) {
+  auto& r = call("start", {{"names", {"worker"}}});
+  target.set_state("worker.0", State::running);
+  target.set_state("worker.1", State::backoff, "exit code 1, retry in 1s");
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::failed);
+  EXPECT_NE(r.error->message.find(
+                "1 of 2 instances did not start: worker.1 (backoff: exit code 1, retry in 1s)"),
+            std::string::npos)
+      << r.error->message;
+  EXPECT_EQ(r.error->details.at("instances").size(), 2u);
+  EXPECT_EQ(r.lines.size(), 2u);
+}
+
+TEST_F(CommandsTest, ASpawnFailureInsideTheCallIsAFailure) {
+  target.spawn_fails = true;
+  auto& r = call("start", {{"names", {"worker.0"}}});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::failed);
+  EXPECT_NE(r.error->message.find("exec /nope"), std::string::npos) << r.error->message;
+}
+
+TEST_F(CommandsTest, RefusedInstancesFailWithTheTargetsReason) {
+  target.refuse = "worker.1";
+  auto& r = call("start", {{"names", {"worker"}}});
+  ASSERT_EQ(r.lines.size(), 1u);
+  EXPECT_EQ(r.lines[0].at("info"), "refused by the fake");
+  target.set_state("worker.0", State::running);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::failed);
+}
+
+TEST_F(CommandsTest, RestartCountsOnlyARunAfterTheRestart) {
+  auto& r = call("restart", {{"names", {"db"}}});
+  EXPECT_FALSE(r.done());  // db was running: that is not the restart's "running"
+  target.set_state("db", State::stopped);
+  EXPECT_FALSE(r.done());  // the stop half of a restart is not a failure
+  target.set_state("db", State::starting);
+  target.set_state("db", State::running);
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(r.result->at("instances")[0].at("state"), "running");
+}
+
+TEST_F(CommandsTest, StopWaitsForNoProcess) {
+  auto& r = call("stop", {{"names", {"web.0", "web.1"}}});
+  EXPECT_FALSE(r.done());
+  target.set_state("web.0", State::stopped);
+  target.set_state("web.1", State::exited, "exit code 0");
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(r.lines.size(), 2u);
+
+  target.stop_is_instant = true;
+  auto& instant = call("stop", {{"names", {"web.2"}}});
+  ASSERT_TRUE(instant.result);
+  EXPECT_FALSE(instant.kept);
+}
+
+TEST_F(CommandsTest, NoWaitAnswersWithTheStatesRightAfterTheAction) {
+  auto& r = call("stop", {{"names", {"web"}}, {"wait", false}});
+  ASSERT_TRUE(r.result);
+  EXPECT_TRUE(r.lines.empty());
+  for (const json& item : r.result->at("instances")) EXPECT_EQ(item.at("state"), "stopping");
+
+  target.refuse = "worker.0";
+  auto& refused = call("start", {{"names", {"worker"}}, {"wait", false}});
+  ASSERT_TRUE(refused.error);
+  EXPECT_EQ(refused.error->code, ErrorCode::failed);
+}
+
+TEST_F(CommandsTest, WaitTimesOutAndLetsGo) {
+  auto& r = call("wait", {{"names", {"web.0", "db"}}, {"for", "stopped"}, {"timeout_ms", 50}});
+  target.set_state("web.0", State::stopped);
+  EXPECT_EQ(r.lines.size(), 1u);
+  ASSERT_TRUE(run_until([&] { return r.done(); }));
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::timeout);
+  EXPECT_NE(r.error->message.find("timed out after 50ms waiting for db (running)"),
+            std::string::npos)
+      << r.error->message;
+  EXPECT_EQ(target.state_changes().listener_count(), 0u);
+}
+
+TEST_F(CommandsTest, WaitForAStateAlreadyReachedAnswersAtOnce) {
+  auto& r = call("wait", {{"names", {"worker"}}, {"for", "stopped"}}, Access::read);
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(r.lines.size(), 2u);
+}
+
+TEST_F(CommandsTest, WaitFailsForARemovedInstance) {
+  auto& r = call("wait", {{"names", {"worker.1"}}, {"for", "running"}});
+  target.remove("worker.1");
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::failed);
+  EXPECT_NE(r.error->message.find("removed by a reload"), std::string::npos) << r.error->message;
+}
+
+TEST_F(CommandsTest, AClientLeavingMidWaitUnsubscribes) {
+  auto& r = call("wait", {{"names", {"web"}}, {"for", "fatal"}});
+  EXPECT_EQ(target.state_changes().listener_count(), 1u);
+  r.disconnect();
+  EXPECT_EQ(target.state_changes().listener_count(), 0u);
+  target.set_state("web.0", State::fatal);  // nothing left to call
+}
+
+TEST_F(CommandsTest, SignalReportsPerInstance) {
+  auto& r = call("signal", {{"signal", "HUP"}, {"names", {"web"}}});
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(target.calls, std::vector<std::string>{"signal 1"});
+  auto& by_number = call("signal", {{"signal", 10}, {"names", {"db"}}});
+  EXPECT_TRUE(by_number.result);
+  auto& stopped = call("signal", {{"signal", "SIGTERM"}, {"names", {"worker.0", "db"}}});
+  ASSERT_TRUE(stopped.error);
+  EXPECT_EQ(stopped.error->code, ErrorCode::failed);
+  EXPECT_NE(
+      stopped.error->message.find("could not be sent SIGTERM: worker.0 (stopped: not running)"),
+      std::string::npos)
+      << stopped.error->message;
+}
+
+TEST_F(CommandsTest, PidOfInstances) {
+  auto& r = call("pid", {{"name", "w*"}}, Access::read);
+  ASSERT_TRUE(r.result);
+  const json& list = r.result->at("instances");
+  ASSERT_EQ(list.size(), 5u);
+  EXPECT_EQ(list[0].at("pid"), *target.find("web.0")->pid);
+  EXPECT_TRUE(list[3].at("pid").is_null());
+  auto& unknown = call("pid", {{"name", "nope"}});
+  ASSERT_TRUE(unknown.error);
+  EXPECT_EQ(unknown.error->code, ErrorCode::unknown_program);
+}
+
+TEST_F(CommandsTest, ReloadAnswersThePlanOrTheDiagnostics) {
+  protocol::ReloadPlan plan;
+  plan.added = {"new"};
+  plan.unchanged = {"db"};
+  target.reload_outcome =
+      ReloadOutcome{plan, {{Diagnostic::Severity::warning, "g.toml", 3, 1, "x", "odd"}}};
+  auto& r = call("reload", {{"dry_run", true}});
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(r.result->at("dry_run"), true);
+  EXPECT_EQ(r.result->at("plan"), protocol::to_json(plan));
+  EXPECT_EQ(r.result->at("warnings"), json({"g.toml:3:1: warning: x: odd"}));
+  EXPECT_EQ(target.calls.back(), "reload dry-run");
+
+  target.reload_outcome = ReloadOutcome{
+      std::nullopt,
+      {{Diagnostic::Severity::error, "g.toml", 7, 12, "program.web.stop-timeout", "not a duration"},
+       {Diagnostic::Severity::error, "g.toml", 9, 1, "", "unknown key"}}};
+  auto& bad = call("reload");
+  ASSERT_TRUE(bad.error);
+  EXPECT_EQ(bad.error->code, ErrorCode::invalid_config);
+  EXPECT_EQ(bad.error->message, "the new config has 2 errors; nothing was changed");
+  EXPECT_EQ(
+      bad.error->details.at("diagnostics"),
+      json({"g.toml:7:12: program.web.stop-timeout: not a duration", "g.toml:9:1: unknown key"}));
+}
+
+TEST_F(CommandsTest, ShutdownAnswersAndLingers) {
+  auto& r = call("shutdown");
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(r.result->at("pid"), ::getpid());
+  EXPECT_TRUE(r.lingering);
+  EXPECT_EQ(target.calls, std::vector<std::string>{"shutdown"});
+
+  auto& start = call("start", {{"names", {"worker"}}});
+  ASSERT_TRUE(start.error);
+  EXPECT_EQ(start.error->code, ErrorCode::shutting_down);
+  auto& reload = call("reload");
+  ASSERT_TRUE(reload.error);
+  EXPECT_EQ(reload.error->code, ErrorCode::shutting_down);
+  target.stop_is_instant = true;
+  EXPECT_TRUE(call("stop", {{"names", {"db"}}}).result);  // stopping stays possible
+}
+
+TEST_F(CommandsTest, LogsAreNotAvailableYet) {
+  auto& r = call("logs", {{"names", {"web"}}});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::unavailable);
+}
+
+TEST_F(CommandsTest, AThrowingHandlerBecomesAnInternalError) {
+  commands.add({"boom", true, "boom: throws",
+                [](const protocol::Request&, Responder&) { throw std::runtime_error("kaboom"); }});
+  auto& r = call("boom");
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::internal);
+  EXPECT_NE(r.error->message.find("kaboom"), std::string::npos);
+
+  commands.add({"version", true, "version: replaced",
+                [](const protocol::Request&, Responder& out) { out.reply("replaced"); }});
+  EXPECT_EQ(*call("version").result, "replaced");
+}
+
+TEST(StateWait, Rules) {
+  using V = WaitVerdict;
+  struct Step {
+    State state;
+    bool transition;
+    V verdict;
+  };
+  auto run = [](StateWait wait, std::vector<Step> steps) {
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      EXPECT_EQ(wait.observe(steps[i].state, steps[i].transition), steps[i].verdict)
+          << "step " << i;
+    }
+  };
+  run(StateWait(WaitGoal::start), {{State::running, false, V::reached}});
+  run(StateWait(WaitGoal::start),
+      {{State::starting, false, V::pending}, {State::running, true, V::reached}});
+  run(StateWait(WaitGoal::start),
+      {{State::starting, true, V::pending}, {State::exited, true, V::failed}});
+  run(StateWait(WaitGoal::start),
+      {{State::backoff, false, V::pending}, {State::starting, true, V::pending}});
+  run(StateWait(WaitGoal::start), {{State::stopping, false, V::pending},
+                                   {State::stopped, true, V::pending},
+                                   {State::starting, true, V::pending},
+                                   {State::stopped, true, V::failed}});
+  run(StateWait(WaitGoal::start), {{State::fatal, true, V::failed}});
+  run(StateWait(WaitGoal::restart), {{State::running, false, V::pending},
+                                     {State::stopping, true, V::pending},
+                                     {State::stopped, true, V::pending},
+                                     {State::starting, true, V::pending},
+                                     {State::running, true, V::reached}});
+  run(StateWait(WaitGoal::restart),
+      {{State::starting, true, V::pending}, {State::backoff, true, V::failed}});
+  run(StateWait(WaitGoal::stop),
+      {{State::stopping, false, V::pending}, {State::exited, true, V::reached}});
+  run(StateWait(WaitGoal::stop), {{State::fatal, false, V::reached}});
+  run(StateWait(WaitGoal::reach, State::backoff), {{State::running, false, V::pending},
+                                                   {State::fatal, true, V::pending},
+                                                   {State::backoff, true, V::reached}});
+}
+
+TEST(StateChangeHub, ListenersMayLeaveDuringAPublish) {
+  StateChangeHub hub;
+  int a = 0, b = 0, c = 0;
+  StateChangeHub::Subscription sa, sb, sc, late;
+  sa = hub.subscribe([&](const StateChange&) {
+    ++a;
+    sa.reset();  // itself
+    sb.reset();  // a later one: not called any more
+    late = hub.subscribe([&](const StateChange&) { ++c; });
+  });
+  sb = hub.subscribe([&](const StateChange&) { ++b; });
+  sc = hub.subscribe([&](const StateChange&) { ++c; });
+  hub.publish({});
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(b, 0);
+  EXPECT_EQ(c, 1);  // the one subscribed meanwhile waits for the next change
+  EXPECT_EQ(hub.listener_count(), 2u);
+  hub.publish({});
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(c, 3);
+}
+
+TEST(StateChangeHub, SubscriptionsMayOutliveTheHub) {
+  StateChangeHub::Subscription s;
+  {
+    StateChangeHub hub;
+    s = hub.subscribe([](const StateChange&) {});
+    EXPECT_TRUE(s.active());
+  }
+  EXPECT_FALSE(s.active());
+  s.reset();
+}
+
+TEST(InstanceSelector, EmptyAllIsNotAnError) {
+  auto selected = select_instances({}, {"all"});
+  ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(selected));
+  EXPECT_TRUE(std::get<std::vector<std::string>>(selected).empty());
+}

@@ -1,0 +1,194 @@
+// A ControlTarget for tests: instances in memory, transitions published like the supervisor's.
+// Manual mode: actions make their first transition and the test drives the rest (set_state).
+// Auto mode (a loop given): starting -> running and stopping -> stopped follow on a timer.
+#pragma once
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "supervisord/control_target.h"
+#include "supervisord/event_loop.h"
+
+namespace gardien::testing {
+
+class FakeControlTarget : public ControlTarget {
+ public:
+  using State = protocol::InstanceState;
+
+  explicit FakeControlTarget(EventLoop* auto_loop = nullptr) : loop_(auto_loop) {}
+
+  void add(const std::string& program, int count, State state = State::running,
+           bool wanted = true) {
+    for (int i = 0; i < count; ++i) {
+      protocol::InstanceStatus s;
+      s.program = program;
+      s.name = count == 1 ? program : program + "." + std::to_string(i);
+      s.state = state;
+      s.wanted = wanted;
+      if (state == State::running) {
+        s.pid = next_pid_++;
+        s.uptime = std::chrono::seconds(3723);
+      }
+      instances_.push_back(s);
+    }
+    std::sort(instances_.begin(), instances_.end(), [](const auto& a, const auto& b) {
+      return a.program < b.program || (a.program == b.program && a.name < b.name);
+    });
+  }
+
+  protocol::InstanceStatus* find(const std::string& name) {
+    for (auto& s : instances_) {
+      if (s.name == name) return &s;
+    }
+    return nullptr;
+  }
+
+  // Moves an instance and publishes the change, as the supervisor does at each transition.
+  void set_state(const std::string& name, State state, std::string info = {}) {
+    protocol::InstanceStatus* s = find(name);
+    if (!s) return;
+    State previous = s->state;
+    s->state = state;
+    s->info = std::move(info);
+    if (state == State::starting || state == State::running) {
+      if (!s->pid) s->pid = next_pid_++;
+    } else if (state != State::stopping) {
+      s->pid.reset();
+      s->uptime.reset();
+    }
+    hub_.publish(StateChange{*s, previous, false});
+  }
+
+  void remove(const std::string& name) {
+    auto it = std::find_if(instances_.begin(), instances_.end(),
+                           [&](const auto& s) { return s.name == name; });
+    if (it == instances_.end()) return;
+    StateChange change{*it, it->state, true};
+    instances_.erase(it);
+    hub_.publish(change);
+  }
+
+  // ---- ControlTarget ----
+  std::vector<protocol::InstanceStatus> instances() const override { return instances_; }
+
+  std::vector<protocol::InstanceResult> start(const std::vector<std::string>& names) override {
+    calls.push_back("start");
+    std::vector<protocol::InstanceResult> out;
+    for (const auto& name : names) {
+      protocol::InstanceStatus* s = find(name);
+      if (refuse == name) {
+        out.push_back({name, s->state, s->pid, false, "refused by the fake"});
+        continue;
+      }
+      if (s->state == State::running) {
+        out.push_back({name, s->state, s->pid, true, "already running"});
+        continue;
+      }
+      s->wanted = true;
+      set_state(name, State::starting);
+      if (spawn_fails) set_state(name, State::fatal, "exec /nope: No such file or directory");
+      if (loop_ && auto_run && !spawn_fails)
+        later([this, name] { set_state(name, State::running); });
+      out.push_back(result(name));
+    }
+    return out;
+  }
+
+  std::vector<protocol::InstanceResult> stop(const std::vector<std::string>& names) override {
+    calls.push_back("stop");
+    std::vector<protocol::InstanceResult> out;
+    for (const auto& name : names) {
+      protocol::InstanceStatus* s = find(name);
+      s->wanted = false;
+      if (s->state == State::running || s->state == State::starting) {
+        set_state(name, State::stopping);
+        if (stop_is_instant) set_state(name, State::stopped);
+        if (loop_ && !stop_is_instant) later([this, name] { set_state(name, State::stopped); });
+      } else if (s->state == State::backoff) {
+        set_state(name, State::stopped);
+      }
+      out.push_back(result(name));
+    }
+    return out;
+  }
+
+  std::vector<protocol::InstanceResult> restart(const std::vector<std::string>& names) override {
+    calls.push_back("restart");
+    std::vector<protocol::InstanceResult> out;
+    for (const auto& name : names) {
+      protocol::InstanceStatus* s = find(name);
+      if (s->state == State::running) set_state(name, State::stopping);
+      if (loop_) {
+        later([this, name] {
+          set_state(name, State::stopped);
+          set_state(name, State::starting);
+          later([this, name] { set_state(name, State::running); });
+        });
+      }
+      out.push_back(result(name));
+    }
+    return out;
+  }
+
+  std::vector<protocol::InstanceResult> signal(int signo,
+                                               const std::vector<std::string>& names) override {
+    calls.push_back("signal " + std::to_string(signo));
+    std::vector<protocol::InstanceResult> out;
+    for (const auto& name : names) {
+      protocol::InstanceResult r = result(name);
+      if (!r.pid) {
+        r.ok = false;
+        r.info = "not running";
+      }
+      out.push_back(r);
+    }
+    return out;
+  }
+
+  StateChangeHub& state_changes() override { return hub_; }
+
+  ReloadOutcome reload(bool dry_run) override {
+    calls.push_back(dry_run ? "reload dry-run" : "reload");
+    return reload_outcome;
+  }
+
+  void shutdown() override {
+    calls.push_back("shutdown");
+    shutting_down_ = true;
+    if (on_shutdown) on_shutdown();
+  }
+  bool shutting_down() const override { return shutting_down_; }
+
+  std::vector<std::string> calls;
+  std::string refuse;            // an instance name whose actions are refused
+  bool spawn_fails = false;      // start goes starting -> fatal inside the call
+  bool stop_is_instant = false;  // stop goes stopping -> stopped inside the call
+  bool auto_run = true;          // with a loop: a start reaches running by itself
+  ReloadOutcome reload_outcome;
+  std::function<void()> on_shutdown;
+  bool shutting_down_ = false;
+
+ private:
+  protocol::InstanceResult result(const std::string& name) {
+    protocol::InstanceStatus* s = find(name);
+    return {name, s->state, s->pid, true, {}};
+  }
+
+  // Timers live as long as the fake (tests are short), so none is freed inside its own callback.
+  void later(std::function<void()> fn) {
+    timers_.push_back(std::make_unique<Timer>(*loop_, std::move(fn)));
+    timers_.back()->arm(std::chrono::milliseconds(10));
+  }
+
+  EventLoop* loop_;
+  StateChangeHub hub_;
+  std::vector<protocol::InstanceStatus> instances_;
+  std::vector<std::unique_ptr<Timer>> timers_;
+  pid_t next_pid_ = 4242;
+};
+
+}  // namespace gardien::testing

@@ -1,0 +1,446 @@
+// gardienctl: its command line and rendering (pure), then the real binary against an in-process
+// control server with a fake supervisor: output and exit codes as a script sees them.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "common/fd.h"
+#include "ctl/cli.h"
+#include "ctl/render.h"
+#include "fake_control_target.h"
+#include "supervisord/control.h"
+
+using namespace gardien;
+using namespace gardien::ctl;
+using namespace std::chrono_literals;
+using gardien::testing::FakeControlTarget;
+using nlohmann::json;
+using State = protocol::InstanceState;
+
+namespace {
+
+struct Parsed {
+  CommandLine command_line;
+  std::string out;
+  std::string err;
+  const Invocation& inv() const { return *command_line.invocation; }
+};
+
+Parsed parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "gardienctl");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  Parsed p{parse_command_line(static_cast<int>(argv.size()), argv.data(), out, err), {}, {}};
+  p.out = out.str();
+  p.err = err.str();
+  return p;
+}
+
+}  // namespace
+
+TEST(GardienctlCli, VerbsBecomeRequests) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string verb;
+    json request_args;
+  };
+  std::vector<Case> cases = {
+      {{"status"}, "status", json::object()},
+      {{"status", "web", "db.1"}, "status", {{"names", {"web", "db.1"}}}},
+      {{"start", "web"}, "start", {{"names", {"web"}}}},
+      {{"stop", "web", "db", "--no-wait"}, "stop", {{"names", {"web", "db"}}, {"wait", false}}},
+      {{"restart", "--timeout", "1m30s", "all"},
+       "restart",
+       {{"names", {"all"}}, {"timeout_ms", 90000}}},
+      {{"signal", "HUP", "web", "w*"}, "signal", {{"signal", "HUP"}, {"names", {"web", "w*"}}}},
+      {{"signal", "9", "web"}, "signal", {{"signal", "9"}, {"names", {"web"}}}},
+      {{"pid"}, "pid", json::object()},
+      {{"pid", "web.2"}, "pid", {{"name", "web.2"}}},
+      {{"wait", "web", "--for", "running", "--timeout", "2s"},
+       "wait",
+       {{"names", {"web"}}, {"for", "running"}, {"timeout_ms", 2000}}},
+      {{"wait", "--for", "fatal", "web"}, "wait", {{"names", {"web"}}, {"for", "fatal"}}},
+      {{"reload"}, "reload", json::object()},
+      {{"reload", "--dry-run"}, "reload", {{"dry_run", true}}},
+      {{"shutdown"}, "shutdown", json::object()},
+      {{"version"}, "version", json::object()},
+      {{"logs", "web", "-f", "-n", "10"},
+       "logs",
+       {{"names", {"web"}}, {"follow", true}, {"lines", 10}}},
+      {{"reopen-logs"}, "reopen-logs", json::object()},
+  };
+  for (const Case& c : cases) {
+    Parsed p = parse(c.args);
+    ASSERT_TRUE(p.command_line.invocation) << c.args[0] << ": " << p.err;
+    EXPECT_EQ(p.inv().verb, c.verb);
+    EXPECT_EQ(p.inv().args, c.request_args) << p.inv().args.dump();
+    EXPECT_FALSE(p.inv().json);
+    EXPECT_TRUE(p.inv().socket.empty());
+  }
+  EXPECT_TRUE(parse({"shutdown"}).inv().wait_for_exit);
+  EXPECT_FALSE(parse({"shutdown", "--no-wait"}).inv().wait_for_exit);
+  EXPECT_EQ(parse({"shutdown", "--timeout", "10s"}).inv().timeout, Duration(10000));
+}
+
+TEST(GardienctlCli, GlobalOptionsBeforeOrAfterTheVerb) {
+  for (auto args :
+       std::vector<std::vector<std::string>>{{"--socket", "/tmp/g.sock", "--json", "status", "web"},
+                                             {"status", "web", "--json", "--socket", "/tmp/g.sock"},
+                                             {"-s", "/tmp/g.sock", "status", "--json", "web"}}) {
+    Parsed p = parse(args);
+    ASSERT_TRUE(p.command_line.invocation) << p.err;
+    EXPECT_EQ(p.inv().socket, "/tmp/g.sock");
+    EXPECT_TRUE(p.inv().json);
+    EXPECT_EQ(p.inv().args, json({{"names", {"web"}}}));
+  }
+}
+
+TEST(GardienctlCli, UsageErrorsExit2) {
+  for (auto args : std::vector<std::vector<std::string>>{{},
+                                                         {"frobnicate"},
+                                                         {"start"},
+                                                         {"stop", "--bogus", "web"},
+                                                         {"signal", "web"},
+                                                         {"signal", "NOPE", "web"},
+                                                         {"wait", "web"},
+                                                         {"wait", "web", "--for", "sleeping"},
+                                                         {"start", "web", "--timeout", "5x"},
+                                                         {"logs", "-n", "-3"},
+                                                         {"status", "extra", "--json=maybe"}}) {
+    Parsed p = parse(args);
+    EXPECT_FALSE(p.command_line.invocation) << (args.empty() ? "" : args[0]);
+    EXPECT_EQ(p.command_line.exit_code, kExitUsage);
+    EXPECT_FALSE(p.err.empty());
+  }
+  Parsed bad_timeout = parse({"start", "web", "--timeout", "5x"});
+  EXPECT_NE(bad_timeout.err.find("not a duration: 5x"), std::string::npos) << bad_timeout.err;
+}
+
+TEST(GardienctlCli, HelpOnEveryVerb) {
+  Parsed top = parse({"--help"});
+  EXPECT_FALSE(top.command_line.invocation);
+  EXPECT_EQ(top.command_line.exit_code, kExitOk);
+  for (const char* verb : {"status", "start", "stop", "restart", "signal", "pid", "wait", "reload",
+                           "shutdown", "version", "logs", "reopen-logs"}) {
+    EXPECT_NE(top.out.find(verb), std::string::npos) << verb;
+    Parsed p = parse({verb, "--help"});
+    EXPECT_EQ(p.command_line.exit_code, kExitOk) << verb;
+    EXPECT_NE(p.out.find("Usage"), std::string::npos) << verb;
+    EXPECT_NE(p.out.find("--socket"), std::string::npos)
+        << verb << " help names the global options";
+  }
+  EXPECT_NE(parse({"start", "--help"}).out.find("--no-wait"), std::string::npos);
+  EXPECT_NE(parse({"wait", "--help"}).out.find("--for"), std::string::npos);
+  Parsed version = parse({"-V"});
+  EXPECT_EQ(version.command_line.exit_code, kExitOk);
+  EXPECT_NE(version.out.find("gardienctl " GARDIEN_VERSION), std::string::npos) << version.out;
+}
+
+TEST(GardienctlRender, StatusTable) {
+  std::vector<protocol::InstanceStatus> list = {
+      {"db", "db", State::running, 812, Duration(3723'400), 0, "", true},
+      {"web.0", "web", State::backoff, std::nullopt, std::nullopt, 12, "exit code 1, retry in 4s",
+       true},
+      {"worker", "worker", State::stopped, std::nullopt, std::nullopt, 0, "", false},
+  };
+  EXPECT_EQ(render_status_table(list),
+            "NAME    STATE    PID  UPTIME  RESTARTS  INFO\n"
+            "db      running  812  1h2m3s  0\n"
+            "web.0   backoff  -    -       12        exit code 1, retry in 4s\n"
+            "worker  stopped  -    -       0\n");
+  EXPECT_EQ(render_status_table({}), "NAME  STATE  PID  UPTIME  RESTARTS  INFO\n");
+}
+
+TEST(GardienctlRender, StatusExitCodeCountsOnlyWantedInstances) {
+  protocol::InstanceStatus up{"a", "a", State::running, 1, Duration(1), 0, "", true};
+  protocol::InstanceStatus stopped_on_purpose{"b", "b", State::stopped, {}, {}, 0, "", false};
+  protocol::InstanceStatus finished_job{"c", "c", State::exited, {}, {}, 0, "exit code 0", false};
+  protocol::InstanceStatus crashing{"d", "d", State::backoff, {}, {}, 3, "", true};
+  protocol::InstanceStatus starting{"e", "e", State::starting, 5, {}, 0, "", true};
+  EXPECT_EQ(status_exit_code({}), kExitOk);
+  EXPECT_EQ(status_exit_code({up, stopped_on_purpose, finished_job}), kExitOk);
+  EXPECT_EQ(status_exit_code({up, crashing}), kExitNotRunning);
+  EXPECT_EQ(status_exit_code({starting}), kExitNotRunning);
+}
+
+TEST(GardienctlRender, InstanceLinesAndReloadPlans) {
+  EXPECT_EQ(render_instance_result({"web.0", State::running, 42, true, ""}),
+            "web.0: running (pid 42)");
+  EXPECT_EQ(render_instance_result({"db", State::running, 7, true, "already running"}),
+            "db: running (pid 7): already running");
+  EXPECT_EQ(render_instance_result({"web.1", State::backoff, {}, false, "exit code 1"}),
+            "web.1: failed: backoff (exit code 1)");
+  EXPECT_EQ(render_instance_result({"web.1", State::stopped, {}, true, ""}), "web.1: stopped");
+  EXPECT_EQ(render_instance_result({"web.1", State::running, 9, true, ""}, "SIGHUP"),
+            "web.1: SIGHUP sent (pid 9)");
+
+  protocol::ReloadPlan plan;
+  plan.added = {"new"};
+  plan.removed = {"old"};
+  plan.changed = {"web"};
+  plan.scaled = {{"worker", 2, 4}};
+  plan.unchanged = {"db"};
+  EXPECT_EQ(render_reload(plan, false),
+            "add new\nremove old\nrestart web\nscale worker 2 -> 4\n1 program unchanged\n");
+  EXPECT_EQ(render_reload(plan, true),
+            "would add new\nwould remove old\nwould restart web\nwould scale worker 2 -> 4\n"
+            "1 program unchanged (dry run: nothing was changed)\n");
+  protocol::ReloadPlan nothing;
+  nothing.unchanged = {"a", "b"};
+  EXPECT_EQ(render_reload(nothing, false),
+            "nothing to do: the config did not change (2 programs unchanged)\n");
+}
+
+TEST(GardienctlRender, ErrorExitCodes) {
+  auto response = [](protocol::ErrorCode code) {
+    protocol::Response r;
+    r.error_code = std::string(protocol::error_code_name(code));
+    return r;
+  };
+  EXPECT_EQ(exit_code_for_error("status", response(protocol::ErrorCode::unknown_program)),
+            kExitUnknown);
+  EXPECT_EQ(exit_code_for_error("stop", response(protocol::ErrorCode::unknown_program)),
+            kExitFailed);
+  EXPECT_EQ(exit_code_for_error("stop", response(protocol::ErrorCode::failed)), kExitFailed);
+  EXPECT_EQ(exit_code_for_error("status", response(protocol::ErrorCode::permission_denied)),
+            kExitFailed);
+  EXPECT_EQ(exit_code_for_error("status", response(protocol::ErrorCode::too_many_clients)),
+            kExitUnreachable);
+}
+
+namespace {
+
+struct CtlResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+class GardienctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/gardienctl-test-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    path_ = dir_ + "/ctl.sock";
+    target_.add("db", 1);
+    target_.add("web", 2);
+    target_.add("worker", 1, State::stopped, false);
+    ControlOptions o;
+    o.path = path_;
+    server_ = std::make_unique<ControlServer>(loop_, o, commands_);
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  bool pump_until(const std::function<bool()>& done, Duration limit = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      event_base_loop(loop_.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
+      if (done()) return true;
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      ::poll(nullptr, 0, 1);
+    }
+  }
+
+  // Runs the real gardienctl with `args` (after --socket PATH unless `own_socket`), running the
+  // server's loop meanwhile. `meanwhile` is called with the child's pid on every loop turn.
+  CtlResult ctl(std::vector<std::string> args, const std::function<void(pid_t)>& meanwhile = {},
+                bool own_socket = false) {
+    if (!own_socket) args.insert(args.begin(), {"--socket", path_});
+    args.insert(args.begin(), GARDIENCTL_BIN);
+    FdPair out, err;
+    EXPECT_TRUE(make_pipe(out, O_NONBLOCK));
+    EXPECT_TRUE(make_pipe(err, O_NONBLOCK));
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::dup2(out.write.get(), 1);
+      ::dup2(err.write.get(), 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      _exit(127);
+    }
+    out.write.reset();
+    err.write.reset();
+    CtlResult result;
+    auto drain = [](int fd, std::string& into) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) into.append(buf, static_cast<std::size_t>(n));
+    };
+    int status = 0;
+    bool exited = pump_until([&] {
+      drain(out.read.get(), result.out);
+      drain(err.read.get(), result.err);
+      if (meanwhile) meanwhile(pid);
+      return ::waitpid(pid, &status, WNOHANG) == pid;
+    });
+    if (!exited) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      ADD_FAILURE() << "gardienctl did not exit";
+    }
+    drain(out.read.get(), result.out);
+    drain(err.read.get(), result.err);
+    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+  }
+
+  EventLoop loop_;
+  FakeControlTarget target_{&loop_};
+  Commands commands_{loop_, &target_};
+  std::unique_ptr<ControlServer> server_;
+  std::string dir_;
+  std::string path_;
+};
+
+}  // namespace
+
+TEST_F(GardienctlTest, StatusPrintsTheTableAndItsExitCode) {
+  CtlResult r = ctl({"status"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "NAME    STATE    PID   UPTIME  RESTARTS  INFO");
+  EXPECT_NE(r.out.find("web.1   running  4244  1h2m3s  0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("worker  stopped  -     -       0"), std::string::npos) << r.out;
+
+  target_.find("web.1")->state = State::backoff;
+  EXPECT_EQ(ctl({"status"}).code, kExitNotRunning);
+  EXPECT_EQ(ctl({"status", "db"}).code, kExitOk);  // with names given, only those count
+
+  r = ctl({"status", "db", "nope"});
+  EXPECT_EQ(r.code, kExitUnknown);
+  EXPECT_NE(r.err.find("unknown program or instance \"nope\""), std::string::npos) << r.err;
+}
+
+TEST_F(GardienctlTest, JsonPrintsTheDaemonsLines) {
+  for (auto args :
+       std::vector<std::vector<std::string>>{{"--json", "status"}, {"status", "--json"}}) {
+    CtlResult r = ctl(args);
+    EXPECT_EQ(r.code, kExitOk);
+    json line = json::parse(r.out);
+    EXPECT_EQ(line.at("ok"), true);
+    EXPECT_EQ(line.at("result").at("instances").size(), 4u);
+  }
+  CtlResult start = ctl({"start", "worker", "--json"});
+  EXPECT_EQ(start.code, kExitOk) << start.err;
+  std::istringstream lines(start.out);
+  std::string first, last;
+  std::getline(lines, first);
+  std::getline(lines, last);
+  EXPECT_EQ(json::parse(first).at("more"), true);
+  EXPECT_EQ(json::parse(last).at("result").at("instances")[0].at("state"), "running");
+}
+
+TEST_F(GardienctlTest, VersionAndPid) {
+  CtlResult r = ctl({"version"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, "gardienctl " GARDIEN_VERSION "\ngardien " GARDIEN_VERSION " (protocol 1)\n");
+  r = ctl({"pid"});
+  EXPECT_EQ(r.out, std::to_string(::getpid()) + "\n");
+  r = ctl({"pid", "web"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, "4243\n4244\n");
+  r = ctl({"pid", "worker"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_NE(r.err.find("worker is not running"), std::string::npos) << r.err;
+}
+
+TEST_F(GardienctlTest, ActionsWaitAndPrintALinePerInstance) {
+  CtlResult r = ctl({"start", "worker"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "worker: running (pid 4245)\n");
+
+  r = ctl({"stop", "web"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "web.0: stopped\nweb.1: stopped\n");
+
+  r = ctl({"restart", "db", "--no-wait"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "db: stopping (pid 4242)\n");
+
+  r = ctl({"stop", "nope"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_NE(r.err.find("\"nope\""), std::string::npos) << r.err;
+
+  target_.spawn_fails = true;
+  r = ctl({"start", "web.0"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_NE(r.out.find("web.0: failed: fatal (exec /nope: No such file or directory)"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(GardienctlTest, SignalAndWait) {
+  CtlResult r = ctl({"signal", "HUP", "web"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "web.0: SIGHUP sent (pid 4243)\nweb.1: SIGHUP sent (pid 4244)\n");
+  r = ctl({"signal", "TERM", "worker"});
+  EXPECT_EQ(r.code, kExitFailed);
+
+  r = ctl({"wait", "web", "--for", "running"});
+  EXPECT_EQ(r.code, kExitOk);
+  r = ctl({"wait", "worker", "--for", "running", "--timeout", "100ms"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_NE(r.err.find("timed out after 100ms waiting for worker (stopped)"), std::string::npos)
+      << r.err;
+}
+
+TEST_F(GardienctlTest, CtrlCWhileWaitingLeavesTheActionGoing) {
+  target_.auto_run = false;  // the start never gets to running
+  bool sent = false;
+  CtlResult r = ctl({"start", "worker"}, [&](pid_t pid) {
+    if (!sent && target_.state_changes().listener_count() == 1) sent = ::kill(pid, SIGINT) == 0;
+  });
+  EXPECT_EQ(r.code, kExitInterrupted);
+  EXPECT_NE(r.err.find("the start goes on in the daemon"), std::string::npos) << r.err;
+  EXPECT_TRUE(pump_until([&] { return target_.state_changes().listener_count() == 0; }));
+  EXPECT_EQ(target_.find("worker")->state, State::starting);
+}
+
+TEST_F(GardienctlTest, ReloadPrintsThePlanOrTheErrors) {
+  protocol::ReloadPlan plan;
+  plan.added = {"cron"};
+  plan.unchanged = {"db", "web"};
+  target_.reload_outcome = ReloadOutcome{plan, {}};
+  CtlResult r = ctl({"reload", "--dry-run"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "would add cron\n2 programs unchanged (dry run: nothing was changed)\n");
+
+  target_.reload_outcome = ReloadOutcome{
+      std::nullopt,
+      {{Diagnostic::Severity::error, "/etc/g.toml", 4, 9, "program.web.restart", "bad"}}};
+  r = ctl({"reload"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_EQ(r.err,
+            "/etc/g.toml:4:9: program.web.restart: bad\n"
+            "gardienctl: the new config has 1 error; nothing was changed\n");
+}
+
+TEST_F(GardienctlTest, ShutdownWaitsUntilTheDaemonIsGone) {
+  Timer exit_later(loop_, [this] { server_.reset(); });
+  target_.on_shutdown = [&] { exit_later.arm(100ms); };
+  CtlResult r = ctl({"shutdown"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "gardien (pid " + std::to_string(::getpid()) +
+                       ") is shutting down\ngardien has exited\n");
+}
+
+TEST_F(GardienctlTest, AnUnreachableDaemonHasItsOwnExitCode) {
+  std::string missing = dir_ + "/missing.sock";
+  CtlResult r = ctl({"--socket", missing, "status"}, {}, true);
+  EXPECT_EQ(r.code, kExitUnreachable);
+  EXPECT_NE(r.err.find("cannot connect to the daemon at " + missing), std::string::npos) << r.err;
+
+  r = ctl({"--socket", dir_ + "/" + std::string(120, 'x'), "status"}, {}, true);
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("too long"), std::string::npos) << r.err;
+}

@@ -1,0 +1,404 @@
+#include "common/protocol.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using namespace gardien;
+using namespace gardien::protocol;
+using nlohmann::json;
+
+namespace {
+
+Request parse_ok(std::string_view line) {
+  auto parsed = parse_request(line);
+  if (auto* e = std::get_if<RequestError>(&parsed)) {
+    ADD_FAILURE() << "unexpected error for " << line << ": " << e->error.message;
+    return {};
+  }
+  return std::get<Request>(parsed);
+}
+
+RequestError parse_error(std::string_view line) {
+  auto parsed = parse_request(line);
+  if (std::holds_alternative<Request>(parsed)) {
+    ADD_FAILURE() << "expected an error for " << line;
+    return {};
+  }
+  return std::get<RequestError>(parsed);
+}
+
+Response response_ok(std::string_view line) {
+  auto parsed = parse_response(line);
+  if (auto* e = std::get_if<std::string>(&parsed)) {
+    ADD_FAILURE() << "unexpected error for " << line << ": " << *e;
+    return {};
+  }
+  return std::get<Response>(parsed);
+}
+
+}  // namespace
+
+TEST(Protocol, ParsesAFullRequest) {
+  Request r = parse_ok(R"({"v":1,"id":7,"cmd":"stop","args":{"names":["web"],"wait":false}})");
+  EXPECT_EQ(r.id, 7);
+  EXPECT_EQ(r.cmd, "stop");
+  EXPECT_EQ(r.args, json({{"names", {"web"}}, {"wait", false}}));
+}
+
+TEST(Protocol, ArgsAreOptionalAndFieldOrderFree) {
+  Request r = parse_ok(R"({"cmd":"version","id":-3,"v":1})");
+  EXPECT_EQ(r.id, -3);
+  EXPECT_TRUE(r.args.is_object());
+  EXPECT_TRUE(r.args.empty());
+}
+
+TEST(Protocol, ToleratesCarriageReturnAndSpaces) {
+  Request r = parse_ok("  {\"v\":1, \"id\":1, \"cmd\":\"status\"}  \r");
+  EXPECT_EQ(r.cmd, "status");
+}
+
+TEST(Protocol, IdBoundaries) {
+  EXPECT_EQ(parse_ok(R"({"v":1,"id":9223372036854775807,"cmd":"x"})").id, INT64_MAX);
+  EXPECT_EQ(parse_ok(R"({"v":1,"id":-9223372036854775808,"cmd":"x"})").id, INT64_MIN);
+  RequestError e = parse_error(R"({"v":1,"id":9223372036854775808,"cmd":"x"})");
+  EXPECT_EQ(e.error.code, ErrorCode::bad_request);
+  EXPECT_FALSE(e.id);
+}
+
+TEST(Protocol, EveryMalformedLineGetsAPreciseError) {
+  struct Case {
+    std::string line;
+    ErrorCode code;
+    std::string message_part;
+    std::optional<std::int64_t> id;
+  };
+  std::vector<Case> cases = {
+      {"", ErrorCode::bad_request, "empty request line", std::nullopt},
+      {"   ", ErrorCode::bad_request, "empty request line", std::nullopt},
+      {"hello", ErrorCode::bad_request, "invalid JSON", std::nullopt},
+      {"{\"v\":1,", ErrorCode::bad_request, "invalid JSON", std::nullopt},
+      {"{\"v\":1}{}", ErrorCode::bad_request, "invalid JSON", std::nullopt},
+      {"{'v':1}", ErrorCode::bad_request, "invalid JSON", std::nullopt},
+      {"{\"cmd\":\"\xff\xfe\"}", ErrorCode::bad_request, "invalid JSON", std::nullopt},
+      {"[1,2]", ErrorCode::bad_request, "must be a JSON object, got array", std::nullopt},
+      {"\"status\"", ErrorCode::bad_request, "got string", std::nullopt},
+      {"42", ErrorCode::bad_request, "got number", std::nullopt},
+      {"null", ErrorCode::bad_request, "got null", std::nullopt},
+      {R"({"v":1,"cmd":"status"})", ErrorCode::bad_request, "missing field \"id\"", std::nullopt},
+      {R"({"v":1,"id":"7","cmd":"status"})", ErrorCode::bad_request,
+       "\"id\" must be an integer, got string", std::nullopt},
+      {R"({"v":1,"id":7.5,"cmd":"status"})", ErrorCode::bad_request, "\"id\" must be an integer",
+       std::nullopt},
+      {R"({"v":1,"id":null,"cmd":"status"})", ErrorCode::bad_request,
+       "\"id\" must be an integer, got null", std::nullopt},
+      {R"({"id":4,"cmd":"status"})", ErrorCode::bad_request, "missing field \"v\"", 4},
+      {R"({"v":"1","id":4,"cmd":"status"})", ErrorCode::bad_request, "\"v\" must be an integer", 4},
+      {R"({"v":2,"id":4,"cmd":"status"})", ErrorCode::unsupported_version,
+       "protocol version 2 is not supported", 4},
+      {R"({"v":0,"id":4,"cmd":"status"})", ErrorCode::unsupported_version, "speaks version 1", 4},
+      {R"({"v":1,"id":5})", ErrorCode::bad_request, "missing field \"cmd\"", 5},
+      {R"({"v":1,"id":5,"cmd":3})", ErrorCode::bad_request, "\"cmd\" must be a string, got number",
+       5},
+      {R"({"v":1,"id":5,"cmd":""})", ErrorCode::bad_request, "\"cmd\" is empty", 5},
+      {R"({"v":1,"id":5,"cmd":"status","args":[]})", ErrorCode::bad_request,
+       "\"args\" must be an object, got array", 5},
+      {R"({"v":1,"id":5,"cmd":"status","args":null})", ErrorCode::bad_request,
+       "\"args\" must be an object", 5},
+      {R"({"v":1,"id":5,"cmd":"status","arg":{}})", ErrorCode::bad_request, "unknown field \"arg\"",
+       5},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.line);
+    RequestError e = parse_error(c.line);
+    EXPECT_EQ(e.error.code, c.code) << e.error.message;
+    EXPECT_NE(e.error.message.find(c.message_part), std::string::npos) << e.error.message;
+    EXPECT_EQ(e.id, c.id);
+  }
+}
+
+TEST(Protocol, LineLimitIsExact) {
+  std::string prefix = R"({"v":1,"id":1,"cmd":"status")";
+  std::string at_limit = prefix + std::string(kMaxLineBytes - prefix.size() - 1, ' ') + "}";
+  ASSERT_EQ(at_limit.size(), kMaxLineBytes);
+  EXPECT_EQ(parse_ok(at_limit).cmd, "status");
+
+  std::string over = prefix + std::string(kMaxLineBytes - prefix.size(), ' ') + "}";
+  RequestError e = parse_error(over);
+  EXPECT_EQ(e.error.code, ErrorCode::line_too_long);
+  EXPECT_NE(e.error.message.find("65537 bytes; the limit is 65536"), std::string::npos)
+      << e.error.message;
+}
+
+TEST(Protocol, DeepNestingIsRefusedBeforeItCostsAnything) {
+  std::string ok_args = std::string(kMaxDepth - 2, '[') + std::string(kMaxDepth - 2, ']');
+  EXPECT_EQ(parse_ok(R"({"v":1,"id":1,"cmd":"x","args":{"a":)" + ok_args + "}}").cmd, "x");
+
+  std::string deep = std::string(100000, '[');
+  RequestError e = parse_error(deep.substr(0, kMaxLineBytes));
+  EXPECT_EQ(e.error.code, ErrorCode::bad_request);
+  EXPECT_NE(e.error.message.find("nested deeper than 32"), std::string::npos) << e.error.message;
+}
+
+TEST(Protocol, ParseErrorMessagesAreShort) {
+  std::string line =
+      "{\"v\":1,\"id\":1,\"cmd\":\"" + std::string(60000, 'x');  // unterminated string
+  RequestError e = parse_error(line);
+  EXPECT_EQ(e.error.code, ErrorCode::bad_request);
+  EXPECT_LT(e.error.message.size(), 300u);
+}
+
+TEST(Protocol, ErrorCodeNamesAreStable) {
+  // Scripts match on these strings: renaming one is a protocol change.
+  std::vector<std::pair<ErrorCode, std::string>> names = {
+      {ErrorCode::bad_request, "bad_request"},
+      {ErrorCode::line_too_long, "line_too_long"},
+      {ErrorCode::unsupported_version, "unsupported_version"},
+      {ErrorCode::unknown_command, "unknown_command"},
+      {ErrorCode::unknown_program, "unknown_program"},
+      {ErrorCode::permission_denied, "permission_denied"},
+      {ErrorCode::too_many_clients, "too_many_clients"},
+      {ErrorCode::timeout, "timeout"},
+      {ErrorCode::failed, "failed"},
+      {ErrorCode::shutting_down, "shutting_down"},
+      {ErrorCode::invalid_config, "invalid_config"},
+      {ErrorCode::unavailable, "unavailable"},
+      {ErrorCode::internal, "internal"},
+  };
+  for (const auto& [code, name] : names) {
+    EXPECT_EQ(error_code_name(code), name);
+    EXPECT_EQ(parse_error_code(name), code);
+  }
+  EXPECT_EQ(parse_error_code("nope"), std::nullopt);
+}
+
+TEST(Protocol, StatesRoundTrip) {
+  for (const char* name :
+       {"stopped", "starting", "running", "backoff", "stopping", "exited", "fatal"}) {
+    auto s = parse_state(name);
+    ASSERT_TRUE(s) << name;
+    EXPECT_EQ(state_name(*s), name);
+  }
+  EXPECT_EQ(parse_state("Running"), std::nullopt);
+}
+
+TEST(Protocol, RequestsRoundTrip) {
+  Request r{42, "wait", {{"names", {"web", "db.1"}}, {"for", "running"}, {"timeout_ms", 5000}}};
+  std::string line = encode_request(r);
+  ASSERT_EQ(line.back(), '\n');
+  EXPECT_EQ(line.find('\n'), line.size() - 1);
+  Request back = parse_ok(std::string_view(line).substr(0, line.size() - 1));
+  EXPECT_EQ(back.id, r.id);
+  EXPECT_EQ(back.cmd, r.cmd);
+  EXPECT_EQ(back.args, r.args);
+}
+
+TEST(Protocol, ResponsesRoundTrip) {
+  std::string ok = encode_result(3, {{"pid", 12}});
+  Response r = response_ok(ok.substr(0, ok.size() - 1));
+  EXPECT_EQ(r.id, 3);
+  EXPECT_TRUE(r.ok);
+  EXPECT_FALSE(r.more);
+  EXPECT_EQ(r.result, json({{"pid", 12}}));
+
+  std::string progress = encode_progress(3, {{"name", "web"}});
+  r = response_ok(progress.substr(0, progress.size() - 1));
+  EXPECT_TRUE(r.ok);
+  EXPECT_TRUE(r.more);
+
+  std::string error = encode_error(
+      std::nullopt, Error{ErrorCode::invalid_config, "2 errors", {{"diagnostics", {"a"}}}});
+  EXPECT_NE(error.find(R"("id":null)"), std::string::npos) << error;
+  r = response_ok(error.substr(0, error.size() - 1));
+  EXPECT_FALSE(r.id);
+  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.more);
+  EXPECT_TRUE(r.is(ErrorCode::invalid_config));
+  EXPECT_EQ(r.error_message, "2 errors");
+  EXPECT_EQ(r.error_details, json({{"diagnostics", {"a"}}}));
+
+  std::string plain = encode_error(1, Error{ErrorCode::failed, "x", nullptr});
+  EXPECT_EQ(plain.find("details"), std::string::npos) << plain;
+}
+
+TEST(Protocol, EncodingNeverThrowsOnInvalidUtf8) {
+  std::string bad = "exec /bin/\xff\xfe: No such file";
+  std::string line;
+  EXPECT_NO_THROW(line = encode_error(1, Error{ErrorCode::failed, bad, nullptr}));
+  EXPECT_NO_THROW(line = encode_result(1, {{"info", bad}}));
+  Response r = response_ok(line.substr(0, line.size() - 1));
+  EXPECT_TRUE(r.ok);
+}
+
+TEST(Protocol, MalformedResponsesAreReported) {
+  for (const char* line :
+       {"", "nope", "[]", R"({"ok":true})", R"({"id":1})", R"({"id":"1","ok":true})",
+        R"({"id":1,"ok":"yes"})", R"({"id":1,"ok":false})", R"({"id":1,"ok":false,"error":{}})",
+        R"({"id":1,"ok":false,"error":{"code":1,"message":"x"}})",
+        R"({"id":1,"ok":true,"more":1})"}) {
+    auto parsed = parse_response(line);
+    ASSERT_TRUE(std::holds_alternative<std::string>(parsed)) << line;
+    EXPECT_FALSE(std::get<std::string>(parsed).empty());
+  }
+}
+
+TEST(Protocol, UnknownErrorCodesFromNewerDaemonsAreKept) {
+  Response r = response_ok(R"({"id":1,"ok":false,"error":{"code":"brand_new","message":"m"}})");
+  EXPECT_EQ(r.error_code, "brand_new");
+  EXPECT_FALSE(r.is(ErrorCode::failed));
+}
+
+TEST(Protocol, LineBufferSplitsAndCaps) {
+  LineBuffer buffer(8);
+  buffer.append("ab\ncd");
+  EXPECT_EQ(buffer.next_line(), "ab");
+  EXPECT_EQ(buffer.next_line(), std::nullopt);
+  buffer.append("e\n\nf");
+  EXPECT_EQ(buffer.next_line(), "cde");
+  EXPECT_EQ(buffer.next_line(), "");
+  EXPECT_EQ(buffer.next_line(), std::nullopt);
+  EXPECT_FALSE(buffer.overflowed());
+  buffer.append("12345678");
+  EXPECT_TRUE(buffer.overflowed());
+  buffer.append("\n");
+  EXPECT_FALSE(buffer.overflowed());
+  EXPECT_EQ(buffer.next_line(), "f12345678");
+  EXPECT_EQ(buffer.buffered(), 0u);
+}
+
+TEST(Protocol, InstanceStatusSchemaRoundTrips) {
+  InstanceStatus s{"web.2",      "web", InstanceState::backoff,     std::nullopt,
+                   std::nullopt, 3,     "exit code 1, retry in 2s", true};
+  json j = to_json(s);
+  EXPECT_EQ(j, json::parse(
+                   R"({"name":"web.2","program":"web","state":"backoff","pid":null,"uptime_ms":null,
+                               "restarts":3,"info":"exit code 1, retry in 2s","wanted":true})"));
+  std::string error;
+  EXPECT_EQ(instance_status_from_json(j, error), s);
+
+  InstanceStatus running{"db", "db", InstanceState::running, 77, Duration(1500), 0, "", true};
+  EXPECT_EQ(instance_status_from_json(to_json(running), error), running);
+
+  json broken = j;
+  broken["state"] = "sleeping";
+  EXPECT_EQ(instance_status_from_json(broken, error), std::nullopt);
+  EXPECT_NE(error.find("not a state"), std::string::npos) << error;
+  error.clear();
+  broken = j;
+  broken.erase("restarts");
+  EXPECT_EQ(instance_status_from_json(broken, error), std::nullopt);
+  EXPECT_NE(error.find("missing field \"restarts\""), std::string::npos) << error;
+  error.clear();
+  EXPECT_EQ(instance_status_from_json(json::array(), error), std::nullopt);
+}
+
+TEST(Protocol, InstanceResultAndReloadPlanRoundTrip) {
+  InstanceResult r{"web.0", InstanceState::running, 12, true, "already running"};
+  std::string error;
+  EXPECT_EQ(instance_result_from_json(to_json(r), error), r);
+
+  ReloadPlan plan;
+  plan.added = {"new"};
+  plan.removed = {"old"};
+  plan.changed = {"web"};
+  plan.scaled = {{"worker", 2, 4}};
+  plan.unchanged = {"db"};
+  EXPECT_FALSE(plan.empty());
+  EXPECT_EQ(reload_plan_from_json(to_json(plan), error), plan);
+  json bad = to_json(plan);
+  bad["scale"][0]["to"] = "four";
+  EXPECT_EQ(reload_plan_from_json(bad, error), std::nullopt);
+  EXPECT_TRUE(ReloadPlan{}.empty());
+}
+
+TEST(Protocol, QuoteEscapesAndCuts) {
+  EXPECT_EQ(quote("web"), "\"web\"");
+  EXPECT_EQ(quote("a\"b\n"), "\"a\\\"b\\n\"");
+  EXPECT_EQ(quote(std::string(100, 'x'), 4), "\"xxxx\"...");
+}
+
+// Thousands of random and mutated lines: the parser never crashes, never throws, and always
+// gives either a well-formed request or an error with a known code and a message.
+TEST(Protocol, RandomizedLinesAlwaysYieldARequestOrAnError) {
+  std::mt19937 rng(20240917);
+  const std::vector<std::string> seeds = {
+      R"({"v":1,"id":1,"cmd":"status","args":{"names":["web","db.1","w*"]}})",
+      R"({"v":1,"id":2,"cmd":"start","args":{"names":["all"],"wait":true,"timeout_ms":5000}})",
+      R"({"v":1,"id":3,"cmd":"signal","args":{"signal":"HUP","names":["web"]}})",
+      R"({"v":1,"id":4,"cmd":"reload","args":{"dry_run":true}})",
+      R"({"v":1,"id":-5,"cmd":"wait","args":{"names":["x"],"for":"running"}})",
+  };
+  const std::string alphabet = "{}[]\":,0123456789-+.eE truefalsnul\\/\x01\x7f\xc3\xa9\xff\xfe\t\r";
+  auto pick = [&](std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+  };
+
+  int requests = 0;
+  int errors = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string line;
+    switch (pick(4)) {
+      case 0: {  // random bytes
+        std::size_t n = pick(200);
+        for (std::size_t k = 0; k < n; ++k) line += static_cast<char>(pick(256));
+        break;
+      }
+      case 1: {  // random JSON-ish tokens
+        std::size_t n = pick(120);
+        for (std::size_t k = 0; k < n; ++k) line += alphabet[pick(alphabet.size())];
+        break;
+      }
+      default: {  // mutations of valid requests
+        line = seeds[pick(seeds.size())];
+        std::size_t mutations = 1 + pick(4);
+        for (std::size_t m = 0; m < mutations && !line.empty(); ++m) {
+          std::size_t at = pick(line.size());
+          switch (pick(5)) {
+            case 0:
+              line[at] = static_cast<char>(pick(256));
+              break;
+            case 1:
+              line.erase(at, 1 + pick(8));
+              break;
+            case 2:
+              line.insert(at, 1, alphabet[pick(alphabet.size())]);
+              break;
+            case 3:
+              line.insert(at, line.substr(pick(line.size()), pick(20)));
+              break;
+            case 4:
+              line.resize(at);
+              break;
+          }
+        }
+        break;
+      }
+    }
+    if (pick(200) == 0) line.append(kMaxLineBytes, ' ');  // now and then, too long
+
+    std::variant<Request, RequestError> parsed;
+    ASSERT_NO_THROW(parsed = parse_request(line));
+    if (auto* r = std::get_if<Request>(&parsed)) {
+      ++requests;
+      EXPECT_FALSE(r->cmd.empty());
+      EXPECT_TRUE(r->args.is_object());
+      EXPECT_LE(line.size(), kMaxLineBytes);
+      // What the daemon would answer is itself a valid response line.
+      std::string answer = encode_result(r->id, r->args);
+      EXPECT_TRUE(
+          std::holds_alternative<Response>(parse_response(answer.substr(0, answer.size() - 1))));
+    } else {
+      ++errors;
+      const RequestError& e = std::get<RequestError>(parsed);
+      EXPECT_FALSE(e.error.message.empty());
+      EXPECT_NE(e.error.code, ErrorCode::internal) << e.error.message;
+      std::string answer = encode_error(e.id, e.error);
+      auto back = parse_response(answer.substr(0, answer.size() - 1));
+      ASSERT_TRUE(std::holds_alternative<Response>(back)) << answer;
+      EXPECT_EQ(std::get<Response>(back).error_code, error_code_name(e.error.code));
+    }
+    ASSERT_NO_THROW((void)parse_response(line));
+  }
+  EXPECT_GT(requests, 100);  // the mutations keep some lines valid
+  EXPECT_GT(errors, 10000);
+}
