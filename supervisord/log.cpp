@@ -4,7 +4,8 @@
 
 #include <cerrno>
 #include <chrono>
-#include <ctime>
+
+#include "common/timestamp.h"
 
 namespace gardien::log {
 
@@ -12,27 +13,24 @@ namespace {
 
 LogLevel g_level = LogLevel::info;
 LogFormat g_format = LogFormat::text;
+LineWriter g_writer;
 
 const char* level_name(LogLevel level) {
   switch (level) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warn: return "warn";
-    case LogLevel::error: return "error";
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warn:
+      return "warn";
+    case LogLevel::error:
+      return "error";
   }
   return "?";
 }
 
 std::string timestamp() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
-  return buf;
+  return format_rfc3339(WallClock::now());
 }
 
 // One write(2) per line so concurrent writers never interleave mid-line.
@@ -50,12 +48,18 @@ void emit(const std::string& line) {
 
 }  // namespace
 
+void set_line_writer(LineWriter writer) {
+  g_writer = std::move(writer);
+}
+
 void configure(LogLevel level, LogFormat format) {
   g_level = level;
   g_format = format;
 }
 
-bool enabled(LogLevel level) { return static_cast<int>(level) >= static_cast<int>(g_level); }
+bool enabled(LogLevel level) {
+  return static_cast<int>(level) >= static_cast<int>(g_level);
+}
 
 void write(LogLevel level, std::string_view message, const nlohmann::json& fields) {
   if (!enabled(level)) return;
@@ -69,13 +73,18 @@ void write(LogLevel level, std::string_view message, const nlohmann::json& field
     if (fields.is_object()) {
       for (const auto& [key, value] : fields.items()) {
         line += " " + key + "=";
-        line += value.is_string() ? value.get<std::string>()
-                                  : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        line += value.is_string()
+                    ? value.get<std::string>()
+                    : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       }
     }
   }
   line += '\n';
-  emit(line);
+  if (g_writer) {
+    g_writer(line);
+  } else {
+    emit(line);
+  }
 }
 
 }  // namespace gardien::log
