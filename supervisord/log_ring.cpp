@@ -106,7 +106,8 @@ void LogRing::append(const LineBatch& batch) {
       LogEntry entry{batch.time, batch.stream, instance_, text};
       ++dispatching_;
       // By index with a reference held: a callback may subscribe or unsubscribe.
-      for (std::size_t i = 0; i < subscribers_.size(); ++i) {
+      // Those subscribed during this dispatch start with the next line.
+      for (std::size_t i = 0, n = subscribers_.size(); i < n; ++i) {
         if (std::shared_ptr<Subscriber> fn = subscribers_[i].fn) (*fn)(entry);
       }
       if (--dispatching_ == 0) {
