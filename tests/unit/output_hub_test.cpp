@@ -39,8 +39,16 @@ struct Fixture {
   }
   // Everything the daemon has written so far, read without blocking.
   const std::string& stdout_text() {
+    std::size_t before = out_text.size();
     read_available(out.read.get(), out_text);
+    out_lines += static_cast<std::size_t>(
+        std::count(out_text.begin() + static_cast<std::ptrdiff_t>(before), out_text.end(), '\n'));
     return out_text;
+  }
+  // Complete lines on the daemon's stdout so far (counted as they arrive: no quadratic rescans).
+  std::size_t stdout_lines() {
+    stdout_text();
+    return out_lines;
   }
   const std::string& stderr_text() {
     read_available(err.read.get(), err_text);
@@ -62,6 +70,7 @@ struct Fixture {
   EventLoop loop;
   FdPair out, err;
   std::string out_text, err_text;
+  std::size_t out_lines = 0;
   std::unique_ptr<OutputHub> hub;
 };
 
@@ -85,9 +94,8 @@ TEST(OutputHub, LinesReachTheirSinksAndTheLastLineWithoutNewlineSurvivesExit) {
   EXPECT_EQ(wait_exit(pid), 0);
   ASSERT_TRUE(f.drain(*po));
   EXPECT_TRUE(po->drained());
-  ASSERT_TRUE(run_until(f.loop, [&] {
-    return split_lines(f.stdout_text()).size() == 2 && !f.stderr_text().empty();
-  }));
+  ASSERT_TRUE(run_until(
+      f.loop, [&] { return f.stdout_lines() == 2 && count_lines(f.stderr_text()) == 1; }));
   EXPECT_EQ(f.stdout_text(), "web | out\nweb | last words\n");
   EXPECT_EQ(f.stderr_text(), "web | err\n");
   auto texts = ring_texts(po->ring());
@@ -105,7 +113,7 @@ TEST(OutputHub, MergedStderrIsTheStdoutPipe) {
   po->close_child_ends();
   wait_exit(pid);
   ASSERT_TRUE(f.drain(*po));
-  ASSERT_TRUE(run_until(f.loop, [&] { return split_lines(f.stdout_text()).size() == 3; }));
+  ASSERT_TRUE(run_until(f.loop, [&] { return f.stdout_lines() == 3; }));
   EXPECT_EQ(f.stdout_text(), "job | one\njob | two\njob | three\n");
   EXPECT_EQ(ring_texts(po->ring()),
             (std::vector<std::string>{"stdout:one", "stdout:two", "stdout:three"}));
@@ -232,7 +240,7 @@ TEST(OutputHub, StalledStdoutPausesTheProgramAndOnceReadNotOneLineIsMissing) {
   EXPECT_LE(f.hub->prefix_stdout().queue().queued(), 16u * 1024 + 2 * OutputReader::kReadSize);
 
   // The reader resumes: every line arrives, in order.
-  ASSERT_TRUE(run_until(f.loop, [&] { return split_lines(f.stdout_text()).size() == kLines; }));
+  ASSERT_TRUE(run_until(f.loop, [&] { return f.stdout_lines() == kLines; }));
   EXPECT_EQ(wait_exit(pid), 0);
   ASSERT_TRUE(f.drain(*po));
   auto lines = split_lines(f.stdout_text());
@@ -256,7 +264,7 @@ TEST(OutputHub, TwoProgramsNeverInterleaveMidLine) {
   pid_t pb = fork_writer(b->child_stdout(), content_b, 1234);
   a->close_child_ends();
   b->close_child_ends();
-  ASSERT_TRUE(run_until(f.loop, [&] { return split_lines(f.stdout_text()).size() == 2 * kLines; }));
+  ASSERT_TRUE(run_until(f.loop, [&] { return f.stdout_lines() == 2 * kLines; }));
   wait_exit(pa);
   wait_exit(pb);
   auto lines = split_lines(f.stdout_text());
@@ -292,7 +300,7 @@ TEST(OutputHub, DrainGivesUpOnAGrandchildThatKeepsThePipeOpen) {
   auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(f.drain(*po, Duration(200)));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
-  ASSERT_TRUE(run_until(f.loop, [&] { return split_lines(f.stdout_text()).size() == 2; }));
+  ASSERT_TRUE(run_until(f.loop, [&] { return f.stdout_lines() == 2; }));
   auto lines = split_lines(f.stdout_text());
   EXPECT_EQ(lines[1], "leaky | bye");
   ::kill(std::stoi(lines[0].substr(8)), SIGKILL);

@@ -81,6 +81,11 @@ inline std::vector<std::string> split_lines(const std::string& text) {
   return lines;
 }
 
+// Complete lines in `text` (a last line without its '\n' is still arriving).
+inline std::size_t count_lines(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
 // A pipe whose read end is non-blocking; `capacity` shrinks it (in bytes, page multiple).
 inline FdPair test_pipe(int capacity = 0) {
   FdPair p;
