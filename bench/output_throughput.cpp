@@ -1,7 +1,7 @@
 // Runs one program through the daemon's output machinery and reports how fast its output got
 // through: `output_throughput file PATH CMD` (file sink, no rotation) or
 // `output_throughput prefix PATH CMD` (the prefix sink with PATH as the daemon's stdout).
-// Prints "<seconds> <peak RSS KiB>" on stdout. Driven by bench/output_throughput.sh.
+// Prints "<seconds> <peak RSS KiB> <CPU seconds>" on stdout. Driven by bench/output_throughput.sh.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
   using namespace gardien;
   ::signal(SIGPIPE, SIG_IGN);
   bool to_file = std::strcmp(argv[1], "file") == 0;
-  Fd daemon_stdout(::open(to_file ? "/dev/null" : argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  Fd daemon_stdout(
+      ::open(to_file ? "/dev/null" : argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!daemon_stdout) {
     std::perror(argv[2]);
     return 1;
@@ -74,6 +75,8 @@ int main(int argc, char** argv) {
   ::waitpid(pid, &status, 0);
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
-  std::printf("%.3f %ld\n", seconds, ru.ru_maxrss);
+  double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  std::printf("%.3f %ld %.3f\n", seconds, ru.ru_maxrss, cpu);
   return 0;
 }

@@ -11,7 +11,7 @@ trap 'rm -rf "$WORK"' EXIT
 BIN="$BUILD/bench/output_throughput"
 [ -x "$BIN" ] || { echo "build first: make build ($BIN missing)" >&2; exit 1; }
 LINE=$(printf '%099d' 0)                       # 99 characters + '\n' = 100 bytes
-WRITER="yes $LINE | head -c $SIZE"
+WRITER="yes $LINE 2> /dev/null | head -c $SIZE"
 BYTES=$(bash -c "$WRITER" | wc -c)
 
 now() { date +%s.%N; }
@@ -24,20 +24,33 @@ report() {  # NAME SECONDS [BASELINE_SECONDS [RSS_KIB]]
 }
 timed() { local t0; t0=$(now); bash -c "$1"; awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 
-echo "writer: $WRITER ($BYTES bytes, 100-byte lines); files in $WORK"
-cat_file=$(timed "$WRITER | cat > $WORK/cat.out"); rm -f "$WORK/cat.out"
-report "cat > FILE" "$cat_file"
-read -r g_file g_file_rss < <("$BIN" file "$WORK/gardien.out" "$WRITER")
-[ "$(stat -c %s "$WORK/gardien.out")" = "$BYTES" ] || { echo "file sink lost bytes" >&2; exit 1; }
-rm -f "$WORK/gardien.out"
-report "gardien file sink" "$g_file" "$cat_file" "$g_file_rss"
-
-cat_null=$(timed "$WRITER | cat > /dev/null")
-report "cat > /dev/null" "$cat_null"
-read -r g_prefix g_prefix_rss < <("$BIN" prefix /dev/null "$WRITER")
-report "gardien prefix sink > /dev/null" "$g_prefix" "$cat_null" "$g_prefix_rss"
+ROUNDS=${ROUNDS:-3}
+echo "writer: $WRITER ($BYTES bytes, 100-byte lines); files in $WORK; median of $ROUNDS interleaved rounds"
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+cat_file=() g_file=() cat_null=() g_prefix=() rss_file=0 rss_prefix=0
+for ((r = 0; r < ROUNDS; r++)); do
+  sync
+  cat_file+=("$(timed "$WRITER | cat > $WORK/cat.out")"); rm -f "$WORK/cat.out"; sync
+  read -r t rss < <("$BIN" file "$WORK/gardien.out" "$WRITER")
+  # SIZE cuts the last line: the daemon completes it with a '\n' (one byte more, nothing less).
+  got=$(stat -c %s "$WORK/gardien.out")
+  [ "$got" = "$BYTES" ] || [ "$got" = "$((BYTES + 1))" ] || { echo "file sink: $got bytes of $BYTES" >&2; exit 1; }
+  rm -f "$WORK/gardien.out"
+  g_file+=("$t"); ((rss > rss_file)) && rss_file=$rss
+  cat_null+=("$(timed "$WRITER | cat > /dev/null")")
+  read -r t rss < <("$BIN" prefix /dev/null "$WRITER")
+  g_prefix+=("$t"); ((rss > rss_prefix)) && rss_prefix=$rss
+done
+cf=$(echo "${cat_file[*]}" | median) gf=$(echo "${g_file[*]}" | median)
+cn=$(echo "${cat_null[*]}" | median) gp=$(echo "${g_prefix[*]}" | median)
+report "cat > FILE" "$cf"
+report "gardien file sink" "$gf" "$cf" "$rss_file"
+report "cat > /dev/null" "$cn"
+report "gardien prefix sink > /dev/null" "$gp" "$cn" "$rss_prefix"
+echo "  (all rounds, seconds: cat>FILE ${cat_file[*]} | file sink ${g_file[*]} | cat>/dev/null ${cat_null[*]} | prefix ${g_prefix[*]})"
 
 if command -v supervisord > /dev/null; then
+  sync
   # supervisord never exits with its program: watch the log file reach its full size.
   mkdir -p "$WORK/sv"
   cat > "$WORK/sv/supervisord.conf" <<CONF
@@ -55,9 +68,9 @@ CONF
   t0=$(now)
   supervisord -c "$WORK/sv/supervisord.conf" > /dev/null 2>&1 &
   sv=$!
-  while [ "$(stat -c %s "$WORK/sv/bench.out" 2> /dev/null || echo 0)" -lt "$BYTES" ]; do sleep 0.05; done
+  while [ "$(stat -c %s "$WORK/sv/bench.out" 2> /dev/null || echo 0)" -lt "$BYTES" ]; do sleep 0.02; done
   sv_time=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')
   sv_rss=$(awk '/VmHWM/ { print $2 }' "/proc/$sv/status")
   kill "$sv"; wait "$sv" 2> /dev/null || true
-  report "supervisord 4 file (logfile)" "$sv_time" "$cat_file" "$sv_rss"
+  report "supervisord $(supervisord -v) file (one run)" "$sv_time" "$cf" "$sv_rss"
 fi

@@ -8,13 +8,19 @@ namespace gardien {
 
 namespace {
 
-struct EntryHeader {
+// A group: lines read together (same time and stream), up to kGroupBytes, each with its '\n'.
+struct GroupHeader {
   std::int64_t time_ns;
-  std::uint32_t length;
+  std::uint32_t bytes;  // of text, '\n's included
+  std::uint16_t lines;
   std::uint8_t stream;
-  std::uint8_t pad[3];
+  std::uint8_t pad;
 };
-static_assert(sizeof(EntryHeader) == LogRing::kEntryOverhead);
+static_assert(sizeof(GroupHeader) == LogRing::kEntryOverhead);
+
+// Per-line bookkeeping would cost more than the copy at 10 million lines a second: lines are
+// kept in groups of about this size.
+constexpr std::size_t kGroupBytes = 4096;
 
 std::int64_t to_ns(WallClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -53,67 +59,98 @@ std::shared_ptr<LogRing> LogRing::create(std::string instance, std::size_t capac
 LogRing::LogRing(std::string instance, std::size_t capacity_bytes)
     : instance_(std::move(instance)), capacity_(std::max(capacity_bytes, kEntryOverhead + 1)) {}
 
-void LogRing::copy_in(std::uint64_t at, const void* src, std::size_t n) {
-  std::size_t size = buffer_.size();
-  auto pos = static_cast<std::size_t>(at % size);
-  std::size_t first = std::min(n, size - pos);
+void LogRing::copy_in(std::size_t pos, const void* src, std::size_t n) {
+  std::size_t first = std::min(n, buffer_.size() - pos);
   std::memcpy(buffer_.data() + pos, src, first);
   if (first < n) std::memcpy(buffer_.data(), static_cast<const char*>(src) + first, n - first);
 }
 
-void LogRing::copy_out(std::uint64_t at, void* dst, std::size_t n) const {
-  std::size_t size = buffer_.size();
-  auto pos = static_cast<std::size_t>(at % size);
-  std::size_t first = std::min(n, size - pos);
+void LogRing::copy_out(std::size_t pos, void* dst, std::size_t n) const {
+  std::size_t first = std::min(n, buffer_.size() - pos);
   std::memcpy(dst, buffer_.data() + pos, first);
   if (first < n) std::memcpy(static_cast<char*>(dst) + first, buffer_.data(), n - first);
 }
 
-void LogRing::evict_oldest() {
-  EntryHeader h;
-  copy_out(tail_, &h, sizeof h);
-  tail_ += sizeof h + h.length;
-  --count_;
+std::size_t LogRing::advance(std::size_t pos, std::size_t n) const noexcept {
+  pos += n;
+  return pos >= buffer_.size() ? pos - buffer_.size() : pos;
 }
 
-void LogRing::store(std::int64_t time_ns, Stream stream, std::string_view text) {
-  // A line larger than the whole ring keeps its beginning.
-  if (text.size() > capacity_ - sizeof(EntryHeader)) {
-    text = text.substr(0, capacity_ - sizeof(EntryHeader));
+void LogRing::evict_oldest() {
+  GroupHeader h;
+  copy_out(tail_, &h, sizeof h);
+  std::size_t size = sizeof h + h.bytes;
+  tail_ = advance(tail_, size);
+  used_ -= size;
+  count_ -= h.lines;
+}
+
+void LogRing::store(std::int64_t time_ns, Stream stream, std::span<const std::string_view> lines,
+                    std::size_t bytes) {
+  if (sizeof(GroupHeader) + bytes > capacity_) {
+    if (lines.size() > 1) {  // a tiny ring: one line at a time
+      for (std::string_view line : lines) store(time_ns, stream, std::span(&line, 1), line.size());
+      return;
+    }
+    // A line larger than the whole ring keeps its beginning.
+    std::string cut(lines[0].substr(0, capacity_ - sizeof(GroupHeader) - 1));
+    cut += '\n';
+    std::string_view view(cut);
+    store(time_ns, stream, std::span(&view, 1), view.size());
+    return;
   }
-  std::size_t need = sizeof(EntryHeader) + text.size();
-  if (buffer_.size() < capacity_ && head_ + need > buffer_.size()) {
-    // Still linear (nothing evicted, offsets are positions): grow.
-    std::size_t grown = std::max<std::size_t>(buffer_.size() * 2, 4096);
-    grown = std::max<std::size_t>(grown, static_cast<std::size_t>(head_ + need));
-    buffer_.resize(std::min(grown, capacity_));
+  std::size_t need = sizeof(GroupHeader) + bytes;
+  if (buffer_.size() < capacity_ && used_ + need > buffer_.size()) {
+    // Nothing was evicted yet (groups sit at [0, used_)): grow instead.
+    std::size_t grown = std::max<std::size_t>(buffer_.size() * 2, 16384);
+    buffer_.resize(std::min(std::max(grown, used_ + need), capacity_));
+    head_ = used_;  // it may have wrapped to 0 when the last group ended exactly at the end
   }
-  while (head_ + need - tail_ > buffer_.size()) evict_oldest();
-  EntryHeader h{
-      time_ns, static_cast<std::uint32_t>(text.size()), static_cast<std::uint8_t>(stream), {}};
+  while (used_ + need > buffer_.size()) evict_oldest();
+  GroupHeader h{time_ns, static_cast<std::uint32_t>(bytes),
+                static_cast<std::uint16_t>(lines.size()), static_cast<std::uint8_t>(stream), 0};
   copy_in(head_, &h, sizeof h);
-  if (!text.empty()) copy_in(head_ + sizeof h, text.data(), text.size());
-  head_ += need;
-  ++count_;
+  std::size_t pos = advance(head_, sizeof h);
+  // Lines back to back in memory (the usual case) are copied as one run.
+  for (std::size_t i = 0; i < lines.size();) {
+    const char* run = lines[i].data();
+    std::size_t len = lines[i].size();
+    for (++i; i < lines.size() && lines[i].data() == run + len; ++i) len += lines[i].size();
+    copy_in(pos, run, len);
+    pos = advance(pos, len);
+  }
+  head_ = pos;
+  used_ += need;
+  count_ += lines.size();
+}
+
+void LogRing::store_lines(std::int64_t time_ns, Stream stream,
+                          std::span<const std::string_view> lines) {
+  for (std::size_t i = 0; i < lines.size();) {
+    std::size_t j = i, bytes = 0;
+    do {
+      bytes += lines[j++].size();
+    } while (j < lines.size() && j - i < 65535 && bytes + lines[j].size() <= kGroupBytes);
+    store(time_ns, stream, lines.subspan(i, j - i), bytes);
+    i = j;
+  }
 }
 
 void LogRing::append(const LineBatch& batch) {
-  std::int64_t ns = to_ns(batch.time);
-  for (std::string_view line : batch.lines) {
-    std::string_view text = line.substr(0, line.size() - 1);  // without the '\n'
-    store(ns, batch.stream, text);
-    if (!subscribers_.empty()) {
-      LogEntry entry{batch.time, batch.stream, instance_, text};
-      ++dispatching_;
-      // By index with a reference held: a callback may subscribe or unsubscribe.
-      // Those subscribed during this dispatch start with the next line.
-      for (std::size_t i = 0, n = subscribers_.size(); i < n; ++i) {
-        if (std::shared_ptr<Subscriber> fn = subscribers_[i].fn) (*fn)(entry);
-      }
-      if (--dispatching_ == 0) {
-        std::erase_if(subscribers_, [](const Subscription& s) { return !s.fn; });
-      }
+  auto lines = batch.lines;
+  store_lines(to_ns(batch.time), batch.stream, lines);
+  if (subscribers_.empty()) return;
+  ++dispatching_;
+  for (std::string_view line : lines) {
+    LogEntry entry{batch.time, batch.stream, instance_, line.substr(0, line.size() - 1)};
+    // By index with a reference held: a callback may subscribe or unsubscribe. Those
+    // subscribed during this dispatch start with the next batch.
+    for (std::size_t k = 0, n = subscribers_.size(); k < n; ++k) {
+      if (std::shared_ptr<Subscriber> fn = subscribers_[k].fn) (*fn)(entry);
     }
+  }
+  if (--dispatching_ == 0) {
+    std::erase_if(subscribers_, [](const Subscription& s) { return !s.fn; });
   }
 }
 
@@ -125,25 +162,44 @@ void LogRing::append(WallClock::time_point time, Stream stream, std::string_view
 }
 
 std::vector<LogRecord> LogRing::tail(std::size_t n, std::optional<Stream> only) const {
-  // Walk oldest -> newest remembering matching offsets, then copy the last n.
-  std::vector<std::uint64_t> offsets;
-  offsets.reserve(count_);
-  for (std::uint64_t at = tail_; at < head_;) {
-    EntryHeader h;
-    copy_out(at, &h, sizeof h);
-    if (!only || static_cast<Stream>(h.stream) == *only) offsets.push_back(at);
-    at += sizeof h + h.length;
+  // Walk the groups oldest -> newest, remembering the matching ones.
+  struct Found {
+    std::size_t pos;
+    GroupHeader h;
+  };
+  std::vector<Found> groups;
+  std::size_t lines = 0;
+  for (std::size_t pos = tail_, seen = 0; seen < count_;) {
+    GroupHeader h;
+    copy_out(pos, &h, sizeof h);
+    if (!only || static_cast<Stream>(h.stream) == *only) {
+      groups.push_back({pos, h});
+      lines += h.lines;
+    }
+    seen += h.lines;
+    pos = advance(pos, sizeof h + h.bytes);
   }
-  std::size_t first = (n == 0 || n >= offsets.size()) ? 0 : offsets.size() - n;
+  std::size_t skip = (n == 0 || n >= lines) ? 0 : lines - n;
   std::vector<LogRecord> out;
-  out.reserve(offsets.size() - first);
-  for (std::size_t i = first; i < offsets.size(); ++i) {
-    EntryHeader h;
-    copy_out(offsets[i], &h, sizeof h);
-    LogRecord r{from_ns(h.time_ns), static_cast<Stream>(h.stream), instance_,
-                std::string(h.length, '\0')};
-    if (h.length > 0) copy_out(offsets[i] + sizeof h, r.text.data(), h.length);
-    out.push_back(std::move(r));
+  out.reserve(lines - skip);
+  std::string text;
+  for (const Found& g : groups) {
+    if (skip >= g.h.lines) {
+      skip -= g.h.lines;
+      continue;
+    }
+    text.resize(g.h.bytes);
+    copy_out(advance(g.pos, sizeof g.h), text.data(), g.h.bytes);
+    std::size_t start = 0;
+    for (std::size_t line = 0; line < g.h.lines; ++line) {
+      std::size_t end = text.find('\n', start);
+      if (line >= skip) {
+        out.push_back({from_ns(g.h.time_ns), static_cast<Stream>(g.h.stream), instance_,
+                       text.substr(start, end - start)});
+      }
+      start = end + 1;
+    }
+    skip = 0;
   }
   return out;
 }
@@ -154,10 +210,23 @@ void LogRing::set_capacity(std::size_t capacity_bytes) {
   std::vector<LogRecord> kept = tail(0);
   buffer_.clear();
   buffer_.shrink_to_fit();
-  head_ = tail_ = 0;
+  head_ = tail_ = used_ = 0;
   count_ = 0;
   capacity_ = capacity_bytes;
-  for (const LogRecord& r : kept) store(to_ns(r.time), r.stream, r.text);
+  std::vector<std::string> owned;
+  std::vector<std::string_view> views;
+  // Lines of one group shared time and stream: regroup them so the ring costs the same.
+  for (std::size_t i = 0; i < kept.size();) {
+    std::size_t j = i;
+    owned.clear();
+    while (j < kept.size() && kept[j].time == kept[i].time && kept[j].stream == kept[i].stream) {
+      owned.push_back(kept[j].text + "\n");
+      ++j;
+    }
+    views.assign(owned.begin(), owned.end());
+    store_lines(to_ns(kept[i].time), kept[i].stream, views);
+    i = j;
+  }
 }
 
 LogSubscription LogRing::subscribe(Subscriber subscriber) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,15 +57,16 @@ class LogSubscription {
 class LogRing : public std::enable_shared_from_this<LogRing> {
  public:
   using Subscriber = std::function<void(const LogEntry&)>;
-  // Bytes each line costs besides its text (time, stream, length).
+  // Lines are kept in groups (those read together, up to 4 KiB): each line costs its text and
+  // its '\n', each group kEntryOverhead more (time, stream, sizes).
   static constexpr std::size_t kEntryOverhead = 16;
 
   static std::shared_ptr<LogRing> create(std::string instance, std::size_t capacity_bytes);
 
   const std::string& instance() const noexcept { return instance_; }
   std::size_t capacity() const noexcept { return capacity_; }
-  std::size_t used_bytes() const noexcept { return static_cast<std::size_t>(head_ - tail_); }
-  std::size_t size() const noexcept { return count_; }
+  std::size_t used_bytes() const noexcept { return used_; }
+  std::size_t size() const noexcept { return count_; }  // lines
 
   // Keeps the lines of `batch` (the oldest go when full) and hands each to the subscribers.
   void append(const LineBatch& batch);
@@ -84,19 +86,23 @@ class LogRing : public std::enable_shared_from_this<LogRing> {
   friend class LogSubscription;
   LogRing(std::string instance, std::size_t capacity_bytes);
   void unsubscribe(std::uint64_t id) noexcept;
-  void store(std::int64_t time_ns, Stream stream, std::string_view text);
+  void store_lines(std::int64_t time_ns, Stream stream, std::span<const std::string_view> lines);
+  void store(std::int64_t time_ns, Stream stream, std::span<const std::string_view> lines,
+             std::size_t bytes);
   void evict_oldest();
-  void copy_in(std::uint64_t at, const void* src, std::size_t n);
-  void copy_out(std::uint64_t at, void* dst, std::size_t n) const;
+  void copy_in(std::size_t pos, const void* src, std::size_t n);
+  void copy_out(std::size_t pos, void* dst, std::size_t n) const;
+  std::size_t advance(std::size_t pos, std::size_t n) const noexcept;
 
   std::string instance_;
   std::size_t capacity_;
-  // Entries live back to back in a byte ring: [time_ns:8][length:4][stream:1][pad:3][text].
-  // Offsets are logical (ever growing); the buffer grows by doubling up to capacity_, so a
-  // quiet program costs little memory.
+  // Groups live back to back in a byte ring, [header][lines with their '\n'], wrapping at the
+  // end. The buffer grows by doubling up to capacity_, so a quiet program
+  // costs little memory.
   std::vector<char> buffer_;
-  std::uint64_t head_ = 0;  // where the next entry goes
-  std::uint64_t tail_ = 0;  // the oldest entry
+  std::size_t head_ = 0;  // where the next entry goes
+  std::size_t tail_ = 0;  // the oldest entry
+  std::size_t used_ = 0;
   std::size_t count_ = 0;
 
   struct Subscription {

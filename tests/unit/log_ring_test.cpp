@@ -56,9 +56,9 @@ TEST(LogRing, StaysWithinItsByteBoundAndKeepsTheNewest) {
     text += std::to_string(i);
     ring->append(at(i), Stream::out, text);
     model.push_back(text);
-    model_bytes += LogRing::kEntryOverhead + text.size();
+    model_bytes += LogRing::kEntryOverhead + text.size() + 1;
     while (model_bytes > capacity) {
-      model_bytes -= LogRing::kEntryOverhead + model.front().size();
+      model_bytes -= LogRing::kEntryOverhead + model.front().size() + 1;
       model.pop_front();
     }
     ASSERT_LE(ring->used_bytes(), capacity);
@@ -73,7 +73,7 @@ TEST(LogRing, ALineLargerThanTheRingKeepsItsBeginning) {
   ring->append(at(2), Stream::out, std::string(500, 'z'));
   auto all = ring->tail(0);
   ASSERT_EQ(all.size(), 1u);
-  EXPECT_EQ(all[0].text, std::string(100 - LogRing::kEntryOverhead, 'z'));
+  EXPECT_EQ(all[0].text, std::string(100 - LogRing::kEntryOverhead - 1, 'z'));
   EXPECT_LE(ring->used_bytes(), 100u);
 }
 
@@ -143,4 +143,39 @@ TEST(LogRing, MergedTailsAreInTimeOrder) {
   EXPECT_EQ(texts(merged), (std::vector<std::string>{"b2", "a3", "b4"}));
   EXPECT_EQ(merged[1].instance, "a");
   EXPECT_EQ(merge_tails({a, b}, 0).size(), 4u);
+}
+
+TEST(LogRing, EntriesEndingExactlyAtTheBufferEndSurviveGrowth) {
+  // 16384-byte first allocation: 128 groups of 16 + 111 + 1 bytes fill it exactly.
+  auto ring = LogRing::create("a", 1 << 20);
+  std::vector<std::string> all;
+  for (int i = 0; i < 300; ++i) {
+    std::string text(111, static_cast<char>('a' + i % 26));
+    ring->append(at(i), Stream::out, text);
+    all.push_back(text);
+  }
+  EXPECT_EQ(texts(ring->tail(0)), all);
+}
+
+TEST(LogRing, ABatchIsKeptInGroupsAndTailCutsInsideThem) {
+  auto ring = LogRing::create("a", 1 << 20);
+  std::vector<std::string> owned;
+  for (int i = 0; i < 1000; ++i)
+    owned.push_back(std::string("l") + std::to_string(1000 + i) + "\n");  // 6 bytes
+  std::vector<std::string_view> views(owned.begin(), owned.end());
+  ring->append(LineBatch{"a", Stream::err, at(9), false, views});
+  ring->append(at(10), Stream::out, "other");
+  EXPECT_EQ(ring->size(), 1001u);
+  // 6000 bytes in groups of at most 4096: two groups, then one for "other".
+  EXPECT_EQ(ring->used_bytes(), 6000u + 2 * LogRing::kEntryOverhead + 6 + LogRing::kEntryOverhead);
+  EXPECT_EQ(texts(ring->tail(3)), (std::vector<std::string>{"l1998", "l1999", "other"}));
+  auto errs = ring->tail(700, Stream::err);
+  ASSERT_EQ(errs.size(), 700u);
+  EXPECT_EQ(errs.front().text, "l1300");
+  EXPECT_EQ(errs.back().text, "l1999");
+  EXPECT_EQ(errs.back().time, at(9));
+  ring->set_capacity(3000);
+  EXPECT_LE(ring->used_bytes(), 3000u);
+  EXPECT_EQ(ring->tail(1)[0].text, "other");
+  EXPECT_EQ(ring->tail(2)[0].text, "l1999");
 }
