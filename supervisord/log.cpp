@@ -17,21 +17,15 @@ LineWriter g_writer;
 
 const char* level_name(LogLevel level) {
   switch (level) {
-    case LogLevel::debug:
-      return "debug";
-    case LogLevel::info:
-      return "info";
-    case LogLevel::warn:
-      return "warn";
-    case LogLevel::error:
-      return "error";
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::warn: return "warn";
+    case LogLevel::error: return "error";
   }
   return "?";
 }
 
-std::string timestamp() {
-  return format_rfc3339(WallClock::now());
-}
+std::string timestamp() { return format_rfc3339(WallClock::now()); }
 
 // One write(2) per line so concurrent writers never interleave mid-line.
 void emit(const std::string& line) {
@@ -48,18 +42,14 @@ void emit(const std::string& line) {
 
 }  // namespace
 
-void set_line_writer(LineWriter writer) {
-  g_writer = std::move(writer);
-}
+void set_line_writer(LineWriter writer) { g_writer = std::move(writer); }
 
 void configure(LogLevel level, LogFormat format) {
   g_level = level;
   g_format = format;
 }
 
-bool enabled(LogLevel level) {
-  return static_cast<int>(level) >= static_cast<int>(g_level);
-}
+bool enabled(LogLevel level) { return static_cast<int>(level) >= static_cast<int>(g_level); }
 
 void write(LogLevel level, std::string_view message, const nlohmann::json& fields) {
   if (!enabled(level)) return;
@@ -73,9 +63,8 @@ void write(LogLevel level, std::string_view message, const nlohmann::json& field
     if (fields.is_object()) {
       for (const auto& [key, value] : fields.items()) {
         line += " " + key + "=";
-        line += value.is_string()
-                    ? value.get<std::string>()
-                    : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        line += value.is_string() ? value.get<std::string>()
+                                  : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       }
     }
   }

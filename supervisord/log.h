@@ -21,17 +21,9 @@ void write(LogLevel level, std::string_view message, const nlohmann::json& field
 using LineWriter = std::function<void(std::string_view line)>;
 void set_line_writer(LineWriter writer);
 
-inline void debug(std::string_view m, const nlohmann::json& f = nullptr) {
-  write(LogLevel::debug, m, f);
-}
-inline void info(std::string_view m, const nlohmann::json& f = nullptr) {
-  write(LogLevel::info, m, f);
-}
-inline void warn(std::string_view m, const nlohmann::json& f = nullptr) {
-  write(LogLevel::warn, m, f);
-}
-inline void error(std::string_view m, const nlohmann::json& f = nullptr) {
-  write(LogLevel::error, m, f);
-}
+inline void debug(std::string_view m, const nlohmann::json& f = nullptr) { write(LogLevel::debug, m, f); }
+inline void info(std::string_view m, const nlohmann::json& f = nullptr) { write(LogLevel::info, m, f); }
+inline void warn(std::string_view m, const nlohmann::json& f = nullptr) { write(LogLevel::warn, m, f); }
+inline void error(std::string_view m, const nlohmann::json& f = nullptr) { write(LogLevel::error, m, f); }
 
 }  // namespace gardien::log
