@@ -127,6 +127,15 @@ void FileSink::rotate() {
   open_file();
 }
 
+void FileSink::refresh_size() {
+  // logrotate's copytruncate (or anyone) may have emptied the file behind our back.
+  struct stat st;
+  if (writer_.has_target() && ::fstat(writer_.fd(), &st) == 0 && S_ISREG(st.st_mode)) {
+    size_at_open_ = static_cast<std::uint64_t>(st.st_size);
+    written_at_open_ = writer_.written_bytes();
+  }
+}
+
 void FileSink::check_still_linked() {
   auto now = std::chrono::steady_clock::now();
   if (now < next_link_check_ || !writer_.has_target()) return;
@@ -167,7 +176,10 @@ void FileSink::write(const LineBatch& batch) {
   for (std::string_view line : lines) {
     if (rotates() && size > 0 && size + line.size() > max_size_) {
       write_segment();
-      if (writer_.queued() == 0) rotate();  // queued bytes belong to the current file
+      if (writer_.queued() == 0) {  // queued bytes belong to the current file
+        refresh_size();
+        if (this->size() > 0 && this->size() + line.size() > max_size_) rotate();
+      }
       size = this->size();
     }
     // Lines back to back in memory (the usual case) become one iovec: one write per batch.

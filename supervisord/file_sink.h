@@ -52,6 +52,7 @@ class FileSink : public LineSink {
   void open_file();
   void rotate();
   void check_still_linked();
+  void refresh_size();
   void write_segment();
 
   std::string path_;

@@ -9,6 +9,17 @@
 
 namespace gardien {
 
+namespace {
+
+// One buffer for every reader: the loop is single-threaded and a batch is fully handed to its
+// sink and ring (which copy what they keep) before the next read(2).
+char* read_buffer() {
+  static const std::unique_ptr<char[]> buffer(new char[OutputReader::kReadSize]);
+  return buffer.get();
+}
+
+}  // namespace
+
 OutputReader::OutputReader(EventLoop& loop, Fd read_end, Stream stream, std::string instance,
                            bool timestamps, std::shared_ptr<LineSink> sink,
                            std::shared_ptr<LogRing> ring)
@@ -20,8 +31,7 @@ OutputReader::OutputReader(EventLoop& loop, Fd read_end, Stream stream, std::str
       sink_(std::move(sink)),
       ring_(std::move(ring)),
       readable_(loop, fd_.get(), EV_READ, [this](short) { on_readable(); }),
-      drain_timer_(loop, [this] { force_finish(); }),
-      buffer_(new char[kReadSize]) {
+      drain_timer_(loop, [this] { force_finish(); }) {
   readable_.enable();
   if (sink_) sink_->attach(*this);  // may pause us at once
 }
@@ -47,9 +57,10 @@ void OutputReader::on_readable() {
 }
 
 bool OutputReader::read_once() {
-  ssize_t n = ::read(fd_.get(), buffer_.get(), kReadSize);
+  char* buffer = read_buffer();
+  ssize_t n = ::read(fd_.get(), buffer, kReadSize);
   if (n > 0) {
-    framer_.feed(std::string_view(buffer_.get(), static_cast<std::size_t>(n)), lines_);
+    framer_.feed(std::string_view(buffer, static_cast<std::size_t>(n)), lines_);
     deliver();
     return static_cast<std::size_t>(n) == kReadSize;  // a short read emptied the pipe
   }

@@ -60,7 +60,6 @@ class OutputReader final : public Producer {
   Timer drain_timer_;
   LineFramer framer_;
   std::vector<std::string_view> lines_;
-  std::unique_ptr<char[]> buffer_;
   int pauses_ = 0;
   std::function<void()> on_done_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred callbacks

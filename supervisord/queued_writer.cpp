@@ -267,7 +267,7 @@ void QueuedWriter::set_failing(int err) {
   bool news = err != error_;
   error_ = err;
   if (writable_) writable_->disable();
-  if (!retry_timer_.armed()) retry_timer_.arm(limits_.retry);
+  if ((fd_ || on_retry_) && !retry_timer_.armed()) retry_timer_.arm(limits_.retry);
   drop_oldest_lines();
   update_congestion();
   if (news && on_error_change_) on_error_change_(err, 0);
@@ -286,7 +286,8 @@ void QueuedWriter::retry() {
   } else {
     flush();
   }
-  if (error_ && !retry_timer_.armed()) retry_timer_.arm(limits_.retry);
+  // Without a target and nobody to open one, there is nothing to retry.
+  if (error_ && (fd_ || on_retry_) && !retry_timer_.armed()) retry_timer_.arm(limits_.retry);
 }
 
 void QueuedWriter::drop_oldest_lines() {

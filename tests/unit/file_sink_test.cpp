@@ -155,6 +155,18 @@ TEST(FileSink, ReopenAfterAnExternalRename) {
   EXPECT_EQ(read_file(path), "new file\n");
 }
 
+TEST(FileSink, AFileTruncatedBehindItsBackIsNotRotatedEarly) {
+  TempDir dir;
+  EventLoop loop;
+  std::string path = dir / "app.log";
+  FileSink sink(loop, path, options(1000, 3));
+  for (int i = 0; i < 15; ++i) write_lines(sink, {padded(i)});
+  ASSERT_EQ(::truncate(path.c_str(), 0), 0);  // logrotate copytruncate
+  for (int i = 15; i < 30; ++i) write_lines(sink, {padded(i)});
+  EXPECT_FALSE(exists(numbered(path, 1)));
+  EXPECT_EQ(file_size(path), 750u);
+}
+
 TEST(FileSink, TimestampsPrefixEachLine) {
   TempDir dir;
   EventLoop loop;
