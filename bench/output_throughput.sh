@@ -27,19 +27,19 @@ timed() { local t0; t0=$(now); bash -c "$1"; awk -v a="$t0" -v b="$(now)" 'BEGIN
 ROUNDS=${ROUNDS:-3}
 echo "writer: $WRITER ($BYTES bytes, 100-byte lines); files in $WORK; median of $ROUNDS interleaved rounds"
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-cat_file=() g_file=() cat_null=() g_prefix=() rss_file=0 rss_prefix=0
+cat_file=() g_file=() cat_null=() g_prefix=() file_cpu=() prefix_cpu=() rss_file=0 rss_prefix=0
 for ((r = 0; r < ROUNDS; r++)); do
   sync
   cat_file+=("$(timed "$WRITER | cat > $WORK/cat.out")"); rm -f "$WORK/cat.out"; sync
-  read -r t rss < <("$BIN" file "$WORK/gardien.out" "$WRITER")
+  read -r t rss cpu < <("$BIN" file "$WORK/gardien.out" "$WRITER")
   # SIZE cuts the last line: the daemon completes it with a '\n' (one byte more, nothing less).
   got=$(stat -c %s "$WORK/gardien.out")
   [ "$got" = "$BYTES" ] || [ "$got" = "$((BYTES + 1))" ] || { echo "file sink: $got bytes of $BYTES" >&2; exit 1; }
   rm -f "$WORK/gardien.out"
-  g_file+=("$t"); ((rss > rss_file)) && rss_file=$rss
+  g_file+=("$t"); file_cpu+=("$cpu"); ((rss > rss_file)) && rss_file=$rss
   cat_null+=("$(timed "$WRITER | cat > /dev/null")")
-  read -r t rss < <("$BIN" prefix /dev/null "$WRITER")
-  g_prefix+=("$t"); ((rss > rss_prefix)) && rss_prefix=$rss
+  read -r t rss cpu < <("$BIN" prefix /dev/null "$WRITER")
+  g_prefix+=("$t"); prefix_cpu+=("$cpu"); ((rss > rss_prefix)) && rss_prefix=$rss
 done
 cf=$(echo "${cat_file[*]}" | median) gf=$(echo "${g_file[*]}" | median)
 cn=$(echo "${cat_null[*]}" | median) gp=$(echo "${g_prefix[*]}" | median)
@@ -47,7 +47,9 @@ report "cat > FILE" "$cf"
 report "gardien file sink" "$gf" "$cf" "$rss_file"
 report "cat > /dev/null" "$cn"
 report "gardien prefix sink > /dev/null" "$gp" "$cn" "$rss_prefix"
-echo "  (all rounds, seconds: cat>FILE ${cat_file[*]} | file sink ${g_file[*]} | cat>/dev/null ${cat_null[*]} | prefix ${g_prefix[*]})"
+echo "  all rounds, wall seconds: cat>FILE ${cat_file[*]} | file sink ${g_file[*]}"
+echo "                            cat>/dev/null ${cat_null[*]} | prefix ${g_prefix[*]}"
+echo "  daemon CPU seconds: file sink ${file_cpu[*]} | prefix ${prefix_cpu[*]}"
 
 if command -v supervisord > /dev/null; then
   sync

@@ -233,3 +233,56 @@ TEST(PrefixWriter, DaemonLogGoesThroughTheStderrQueue) {
   }
   EXPECT_NE(got.find("info: through the queue k=v\n"), std::string::npos) << got;
 }
+
+// Every way of writing to a shared fd delivers everything, in order, to a slow reader.
+class QueuedWriterModes : public ::testing::TestWithParam<QueuedWriter::Mode> {};
+
+TEST_P(QueuedWriterModes, DeliversEverythingInOrderToASlowReader) {
+  EventLoop loop;
+  FdPair link;
+  if (GetParam() == QueuedWriter::Mode::send_dontwait) {
+    ASSERT_TRUE(make_socketpair(link));
+    ::fcntl(link.read.get(), F_SETFL, O_NONBLOCK);
+  } else {
+    link = test_pipe(4096);
+  }
+  QueuedWriter::Limits limits;
+  QueuedWriter writer(loop, limits);
+  if (GetParam() == QueuedWriter::Mode::nonblocking) {
+    writer.set_target(QueuedWriter::duplicate_for_writing(link.write.get()));
+  } else {
+    // A dup shares the blocking description: this mode must never block on it.
+    writer.set_target({Fd(::fcntl(link.write.get(), F_DUPFD_CLOEXEC, 3)), GetParam()});
+  }
+  ASSERT_EQ(writer.mode(), GetParam());
+  std::string content = numbered_lines("q", 5000, 40);
+  for (std::size_t off = 0; off < content.size(); off += 4100) {
+    writer.write(std::string_view(content).substr(off, 4100));  // returns at once, reader or not
+  }
+  std::string got;
+  ASSERT_TRUE(run_until(loop, [&] {
+    read_available(link.read.get(), got);
+    return got.size() == content.size();
+  }));
+  EXPECT_EQ(got, content);
+  EXPECT_EQ(writer.queued(), 0u);
+  EXPECT_EQ(writer.error(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModes, QueuedWriterModes,
+                         ::testing::Values(QueuedWriter::Mode::nonblocking,
+                                           QueuedWriter::Mode::poll_guarded,
+                                           QueuedWriter::Mode::send_dontwait),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case QueuedWriter::Mode::nonblocking:
+                               return std::string("nonblocking");
+                             case QueuedWriter::Mode::poll_guarded:
+                               return std::string("poll_guarded");
+                             case QueuedWriter::Mode::send_dontwait:
+                               return std::string("send_dontwait");
+                             case QueuedWriter::Mode::blocking:
+                               return std::string("blocking");
+                           }
+                           return std::string("unknown");
+                         });
