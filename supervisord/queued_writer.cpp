@@ -281,6 +281,7 @@ void QueuedWriter::recover() {
 }
 
 void QueuedWriter::retry() {
+  ++retries_;
   if (on_retry_) {
     on_retry_();
   } else {

@@ -79,6 +79,7 @@ class QueuedWriter {
   int error() const noexcept { return error_; }
   std::uint64_t written_bytes() const noexcept { return written_; }
   std::uint64_t dropped_lines() const noexcept { return dropped_total_; }
+  std::uint64_t retries() const noexcept { return retries_; }
 
   void attach(Producer& producer);
   void detach(Producer& producer);
@@ -108,6 +109,7 @@ class QueuedWriter {
   std::uint64_t dropped_ = 0;        // during the current failure
   std::uint64_t dropped_total_ = 0;  // ever
   std::uint64_t written_ = 0;
+  std::uint64_t retries_ = 0;
   bool congested_ = false;
   bool front_partial_ = false;  // the queue starts with the rest of a line partly written
   bool flushing_ = false;       // a log line written from inside flush() only queues
