@@ -305,3 +305,20 @@ TEST(OutputHub, DrainGivesUpOnAGrandchildThatKeepsThePipeOpen) {
   EXPECT_EQ(lines[1], "leaky | bye");
   ::kill(std::stoi(lines[0].substr(8)), SIGKILL);
 }
+
+TEST(OutputHub, TheOutputMayBeDestroyedFromItsOwnDrainedCallback) {
+  Fixture f;
+  for (const OutputSink* err : {&kPrefix, &kInherit}) {
+    auto po = f.open("short", kInherit, *err);
+    pid_t pid = spawn_sh("echo bye >&2", po->child_stdout(), po->child_stderr());
+    po->close_child_ends();
+    wait_exit(pid);
+    bool done = false;
+    po->drain(std::chrono::seconds(10), [&] {
+      po.reset();
+      done = true;
+    });
+    ASSERT_TRUE(run_until(f.loop, [&] { return done; }));
+    EXPECT_EQ(po, nullptr);
+  }
+}
