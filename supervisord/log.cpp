@@ -4,7 +4,8 @@
 
 #include <cerrno>
 #include <chrono>
-#include <ctime>
+
+#include "common/timestamp.h"
 
 namespace gardien::log {
 
@@ -12,6 +13,7 @@ namespace {
 
 LogLevel g_level = LogLevel::info;
 LogFormat g_format = LogFormat::text;
+LineWriter g_writer;
 
 const char* level_name(LogLevel level) {
   switch (level) {
@@ -23,17 +25,7 @@ const char* level_name(LogLevel level) {
   return "?";
 }
 
-std::string timestamp() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
-  return buf;
-}
+std::string timestamp() { return format_rfc3339(WallClock::now()); }
 
 // One write(2) per line so concurrent writers never interleave mid-line.
 void emit(const std::string& line) {
@@ -49,6 +41,8 @@ void emit(const std::string& line) {
 }
 
 }  // namespace
+
+void set_line_writer(LineWriter writer) { g_writer = std::move(writer); }
 
 void configure(LogLevel level, LogFormat format) {
   g_level = level;
@@ -75,7 +69,11 @@ void write(LogLevel level, std::string_view message, const nlohmann::json& field
     }
   }
   line += '\n';
-  emit(line);
+  if (g_writer) {
+    g_writer(line);
+  } else {
+    emit(line);
+  }
 }
 
 }  // namespace gardien::log

@@ -1,6 +1,7 @@
 // The daemon's own log: one line per event on stderr, as text or as JSON objects.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -13,6 +14,12 @@ bool enabled(LogLevel level);
 
 // `fields` is a JSON object of extra key/values ({"program": "web.0", "pid": 42}).
 void write(LogLevel level, std::string_view message, const nlohmann::json& fields = nullptr);
+
+// Where finished lines (each ending in '\n') go. Default (empty): one write(2) to stderr. The
+// output hub installs its non-blocking stderr queue so logging never blocks the loop and never
+// lands in the middle of a program's line.
+using LineWriter = std::function<void(std::string_view line)>;
+void set_line_writer(LineWriter writer);
 
 inline void debug(std::string_view m, const nlohmann::json& f = nullptr) { write(LogLevel::debug, m, f); }
 inline void info(std::string_view m, const nlohmann::json& f = nullptr) { write(LogLevel::info, m, f); }

@@ -1,0 +1,265 @@
+#include "supervisord/log_ring.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+namespace gardien {
+
+namespace {
+
+// A group: lines read together (same time and stream), up to kGroupBytes, each with its '\n'.
+struct GroupHeader {
+  std::int64_t time_ns;
+  std::uint32_t bytes;  // of text, '\n's included
+  std::uint16_t lines;
+  std::uint8_t stream;
+  std::uint8_t pad;
+};
+static_assert(sizeof(GroupHeader) == LogRing::kEntryOverhead);
+
+// Per-line bookkeeping would cost more than the copy at 10 million lines a second: lines are
+// kept in groups of about this size.
+constexpr std::size_t kGroupBytes = 4096;
+
+std::int64_t to_ns(WallClock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+WallClock::time_point from_ns(std::int64_t ns) {
+  return WallClock::time_point(
+      std::chrono::duration_cast<WallClock::duration>(std::chrono::nanoseconds(ns)));
+}
+
+}  // namespace
+
+LogSubscription& LogSubscription::operator=(LogSubscription&& other) noexcept {
+  if (this != &other) {
+    reset();
+    ring_ = std::move(other.ring_);
+    id_ = std::exchange(other.id_, 0);
+  }
+  return *this;
+}
+
+LogSubscription::~LogSubscription() {
+  reset();
+}
+
+void LogSubscription::reset() {
+  if (auto ring = ring_.lock()) ring->unsubscribe(id_);
+  ring_.reset();
+  id_ = 0;
+}
+
+std::shared_ptr<LogRing> LogRing::create(std::string instance, std::size_t capacity_bytes) {
+  return std::shared_ptr<LogRing>(new LogRing(std::move(instance), capacity_bytes));
+}
+
+LogRing::LogRing(std::string instance, std::size_t capacity_bytes)
+    : instance_(std::move(instance)), capacity_(std::max(capacity_bytes, kEntryOverhead + 1)) {}
+
+void LogRing::copy_in(std::size_t pos, const void* src, std::size_t n) {
+  std::size_t first = std::min(n, buffer_.size() - pos);
+  std::memcpy(buffer_.data() + pos, src, first);
+  if (first < n) std::memcpy(buffer_.data(), static_cast<const char*>(src) + first, n - first);
+}
+
+void LogRing::copy_out(std::size_t pos, void* dst, std::size_t n) const {
+  std::size_t first = std::min(n, buffer_.size() - pos);
+  std::memcpy(dst, buffer_.data() + pos, first);
+  if (first < n) std::memcpy(static_cast<char*>(dst) + first, buffer_.data(), n - first);
+}
+
+std::size_t LogRing::advance(std::size_t pos, std::size_t n) const noexcept {
+  pos += n;
+  return pos >= buffer_.size() ? pos - buffer_.size() : pos;
+}
+
+void LogRing::evict_oldest() {
+  GroupHeader h;
+  copy_out(tail_, &h, sizeof h);
+  std::size_t size = sizeof h + h.bytes;
+  tail_ = advance(tail_, size);
+  used_ -= size;
+  count_ -= h.lines;
+}
+
+void LogRing::store(std::int64_t time_ns, Stream stream, std::span<const std::string_view> lines,
+                    std::size_t bytes) {
+  if (sizeof(GroupHeader) + bytes > capacity_) {
+    if (lines.size() > 1) {  // a tiny ring: one line at a time
+      for (std::string_view line : lines) store(time_ns, stream, std::span(&line, 1), line.size());
+      return;
+    }
+    // A line larger than the whole ring keeps its beginning.
+    std::string cut(lines[0].substr(0, capacity_ - sizeof(GroupHeader) - 1));
+    cut += '\n';
+    std::string_view view(cut);
+    store(time_ns, stream, std::span(&view, 1), view.size());
+    return;
+  }
+  std::size_t need = sizeof(GroupHeader) + bytes;
+  if (buffer_.size() < capacity_ && used_ + need > buffer_.size()) {
+    // Nothing was evicted yet (groups sit at [0, used_)): grow instead.
+    std::size_t grown = std::max<std::size_t>(buffer_.size() * 2, 16384);
+    buffer_.resize(std::min(std::max(grown, used_ + need), capacity_));
+    head_ = used_;  // it may have wrapped to 0 when the last group ended exactly at the end
+  }
+  while (used_ + need > buffer_.size()) evict_oldest();
+  GroupHeader h{time_ns, static_cast<std::uint32_t>(bytes),
+                static_cast<std::uint16_t>(lines.size()), static_cast<std::uint8_t>(stream), 0};
+  copy_in(head_, &h, sizeof h);
+  std::size_t pos = advance(head_, sizeof h);
+  // Lines back to back in memory (the usual case) are copied as one run.
+  for (std::size_t i = 0; i < lines.size();) {
+    const char* run = lines[i].data();
+    std::size_t len = lines[i].size();
+    for (++i; i < lines.size() && lines[i].data() == run + len; ++i) len += lines[i].size();
+    copy_in(pos, run, len);
+    pos = advance(pos, len);
+  }
+  head_ = pos;
+  used_ += need;
+  count_ += lines.size();
+}
+
+void LogRing::store_lines(std::int64_t time_ns, Stream stream,
+                          std::span<const std::string_view> lines) {
+  for (std::size_t i = 0; i < lines.size();) {
+    std::size_t j = i, bytes = 0;
+    do {
+      bytes += lines[j++].size();
+    } while (j < lines.size() && j - i < 65535 && bytes + lines[j].size() <= kGroupBytes);
+    store(time_ns, stream, lines.subspan(i, j - i), bytes);
+    i = j;
+  }
+}
+
+void LogRing::append(const LineBatch& batch) {
+  auto lines = batch.lines;
+  store_lines(to_ns(batch.time), batch.stream, lines);
+  if (subscribers_.empty()) return;
+  ++dispatching_;
+  for (std::string_view line : lines) {
+    LogEntry entry{batch.time, batch.stream, instance_, line.substr(0, line.size() - 1)};
+    // By index with a reference held: a callback may subscribe or unsubscribe. Those
+    // subscribed during this dispatch start with the next batch.
+    for (std::size_t k = 0, n = subscribers_.size(); k < n; ++k) {
+      if (std::shared_ptr<Subscriber> fn = subscribers_[k].fn) (*fn)(entry);
+    }
+  }
+  if (--dispatching_ == 0) {
+    std::erase_if(subscribers_, [](const Subscription& s) { return !s.fn; });
+  }
+}
+
+void LogRing::append(WallClock::time_point time, Stream stream, std::string_view text) {
+  std::string line(text);
+  line += '\n';
+  std::string_view view(line);
+  append(LineBatch{instance_, stream, time, false, std::span<const std::string_view>(&view, 1)});
+}
+
+std::vector<LogRecord> LogRing::tail(std::size_t n, std::optional<Stream> only) const {
+  // Walk the groups oldest -> newest, remembering the matching ones.
+  struct Found {
+    std::size_t pos;
+    GroupHeader h;
+  };
+  std::vector<Found> groups;
+  std::size_t lines = 0;
+  for (std::size_t pos = tail_, seen = 0; seen < count_;) {
+    GroupHeader h;
+    copy_out(pos, &h, sizeof h);
+    if (!only || static_cast<Stream>(h.stream) == *only) {
+      groups.push_back({pos, h});
+      lines += h.lines;
+    }
+    seen += h.lines;
+    pos = advance(pos, sizeof h + h.bytes);
+  }
+  std::size_t skip = (n == 0 || n >= lines) ? 0 : lines - n;
+  std::vector<LogRecord> out;
+  out.reserve(lines - skip);
+  std::string text;
+  for (const Found& g : groups) {
+    if (skip >= g.h.lines) {
+      skip -= g.h.lines;
+      continue;
+    }
+    text.resize(g.h.bytes);
+    copy_out(advance(g.pos, sizeof g.h), text.data(), g.h.bytes);
+    std::size_t start = 0;
+    for (std::size_t line = 0; line < g.h.lines; ++line) {
+      std::size_t end = text.find('\n', start);
+      if (line >= skip) {
+        out.push_back({from_ns(g.h.time_ns), static_cast<Stream>(g.h.stream), instance_,
+                       text.substr(start, end - start)});
+      }
+      start = end + 1;
+    }
+    skip = 0;
+  }
+  return out;
+}
+
+void LogRing::set_capacity(std::size_t capacity_bytes) {
+  capacity_bytes = std::max(capacity_bytes, kEntryOverhead + 1);
+  if (capacity_bytes == capacity_) return;
+  std::vector<LogRecord> kept = tail(0);
+  buffer_.clear();
+  buffer_.shrink_to_fit();
+  head_ = tail_ = used_ = 0;
+  count_ = 0;
+  capacity_ = capacity_bytes;
+  std::vector<std::string> owned;
+  std::vector<std::string_view> views;
+  // Lines of one group shared time and stream: regroup them so the ring costs the same.
+  for (std::size_t i = 0; i < kept.size();) {
+    std::size_t j = i;
+    owned.clear();
+    while (j < kept.size() && kept[j].time == kept[i].time && kept[j].stream == kept[i].stream) {
+      owned.push_back(kept[j].text + "\n");
+      ++j;
+    }
+    views.assign(owned.begin(), owned.end());
+    store_lines(to_ns(kept[i].time), kept[i].stream, views);
+    i = j;
+  }
+}
+
+LogSubscription LogRing::subscribe(Subscriber subscriber) {
+  std::uint64_t id = next_id_++;
+  subscribers_.push_back({id, std::make_shared<Subscriber>(std::move(subscriber))});
+  return LogSubscription(weak_from_this(), id);
+}
+
+std::size_t LogRing::subscriber_count() const noexcept {
+  return static_cast<std::size_t>(std::count_if(subscribers_.begin(), subscribers_.end(),
+                                                [](const Subscription& s) { return bool(s.fn); }));
+}
+
+void LogRing::unsubscribe(std::uint64_t id) noexcept {
+  for (auto& s : subscribers_) {
+    if (s.id == id) s.fn.reset();
+  }
+  if (dispatching_ == 0) std::erase_if(subscribers_, [](const Subscription& s) { return !s.fn; });
+}
+
+std::vector<LogRecord> merge_tails(const std::vector<std::shared_ptr<LogRing>>& rings,
+                                   std::size_t n, std::optional<Stream> only) {
+  std::vector<LogRecord> all;
+  for (const auto& ring : rings) {
+    if (!ring) continue;
+    auto part = ring->tail(n, only);
+    all.insert(all.end(), std::make_move_iterator(part.begin()),
+               std::make_move_iterator(part.end()));
+  }
+  std::stable_sort(all.begin(), all.end(),
+                   [](const LogRecord& a, const LogRecord& b) { return a.time < b.time; });
+  if (n != 0 && all.size() > n) all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(n));
+  return all;
+}
+
+}  // namespace gardien

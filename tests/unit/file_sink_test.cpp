@@ -1,0 +1,316 @@
+#include "supervisord/file_sink.h"
+
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <regex>
+
+#include "output_test_util.h"
+#include "supervisord/log.h"
+
+using namespace gardien;
+using namespace gardien::testing;
+
+namespace {
+
+// Collects the daemon's log lines for the life of the test.
+class CapturedLog {
+ public:
+  CapturedLog() {
+    log::set_line_writer([this](std::string_view line) { lines.emplace_back(line); });
+  }
+  ~CapturedLog() { log::set_line_writer(nullptr); }
+  int count(std::string_view needle) const {
+    return static_cast<int>(std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
+      return l.find(needle) != std::string::npos;
+    }));
+  }
+  std::vector<std::string> lines;
+};
+
+FileSink::Options options(std::uint64_t max_size, int keep) {
+  FileSink::Options o;
+  o.max_size = max_size;
+  o.keep = keep;
+  o.limits.retry = Duration(20);
+  o.limits.failing_limit = 4096;
+  return o;
+}
+
+std::string padded(int i, std::size_t width = 50) {
+  std::string line = "line ";
+  line += std::to_string(i);
+  line += ' ';
+  line.append(width - 1 - line.size(), 'x');
+  return line;  // `width` bytes with its '\n'
+}
+
+void write_lines(FileSink& sink, const std::vector<std::string>& texts, bool timestamps = false) {
+  std::vector<std::string> owned;
+  for (const auto& t : texts) owned.push_back(t + "\n");
+  std::vector<std::string_view> views(owned.begin(), owned.end());
+  sink.write(LineBatch{"prog", Stream::out, WallClock::now(), timestamps, views});
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::uint64_t file_size(const std::string& path) {
+  return std::filesystem::file_size(path);
+}
+
+std::string numbered(const std::string& path, int n) {
+  std::string p = path;
+  p += '.';
+  p += std::to_string(n);
+  return p;
+}
+
+}  // namespace
+
+TEST(FileSink, AppendsAndCreatesTheFileWithMode0640) {
+  TempDir dir;
+  EventLoop loop;
+  ::umask(022);
+  std::string path = dir / "app.log";
+  {
+    FileSink sink(loop, path, options(0, 0));
+    write_lines(sink, {"one", "two"});
+  }
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  FileSink again(loop, path, options(0, 0));
+  write_lines(again, {"three"});
+  EXPECT_EQ(read_file(path), "one\ntwo\nthree\n");
+  EXPECT_EQ(again.problem(), "");
+}
+
+TEST(FileSink, RotationKeepsExactlyKeepFilesEachAtMostMaxSize) {
+  TempDir dir;
+  EventLoop loop;
+  std::string path = dir / "app.log";
+  FileSink sink(loop, path, options(1000, 3));
+  EXPECT_TRUE(sink.rotates());
+  const int kLines = 300;
+  for (int i = 0; i < kLines;) {
+    std::vector<std::string> batch;
+    for (int j = 0; j < 7 && i < kLines; ++j) batch.push_back(padded(i++));
+    write_lines(sink, batch);
+  }
+  ASSERT_TRUE(exists(path));
+  for (int n = 1; n <= 3; ++n) {
+    ASSERT_TRUE(exists(numbered(path, n))) << n;
+    EXPECT_EQ(file_size(numbered(path, n)), 1000u) << n;  // 20 lines of 50 bytes each
+  }
+  EXPECT_FALSE(exists(numbered(path, 4)));
+  EXPECT_LE(file_size(path), 1000u);
+  // Oldest to newest, the files hold consecutive lines ending with the last one written.
+  std::string all = read_file(numbered(path, 3)) + read_file(numbered(path, 2)) +
+                    read_file(numbered(path, 1)) + read_file(path);
+  auto lines = split_lines(all);
+  ASSERT_FALSE(lines.empty());
+  int first = kLines - static_cast<int>(lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    ASSERT_EQ(lines[i], padded(first + static_cast<int>(i)));
+}
+
+TEST(FileSink, ALineLongerThanMaxSizeIsKeptWholeInAFileOfItsOwn) {
+  TempDir dir;
+  EventLoop loop;
+  std::string path = dir / "app.log";
+  FileSink sink(loop, path, options(100, 5));
+  std::string big(300, 'B');
+  write_lines(sink, {"short", big, "after"});
+  EXPECT_EQ(read_file(numbered(path, 2)), "short\n");
+  EXPECT_EQ(read_file(numbered(path, 1)), big + "\n");
+  EXPECT_EQ(read_file(path), "after\n");
+}
+
+TEST(FileSink, KeepZeroStartsOverWithoutBackups) {
+  TempDir dir;
+  EventLoop loop;
+  std::string path = dir / "app.log";
+  FileSink sink(loop, path, options(200, 0));
+  for (int i = 0; i < 20; ++i) write_lines(sink, {padded(i)});
+  EXPECT_LE(file_size(path), 200u);
+  EXPECT_FALSE(exists(numbered(path, 1)));
+  EXPECT_EQ(split_lines(read_file(path)).back(), padded(19));
+}
+
+TEST(FileSink, ReopenAfterAnExternalRename) {
+  TempDir dir;
+  EventLoop loop;
+  std::string path = dir / "app.log";
+  FileSink sink(loop, path, options(0, 0));
+  write_lines(sink, {"before"});
+  ASSERT_EQ(::rename(path.c_str(), (dir / "app.log.old").c_str()), 0);
+  write_lines(sink, {"still the old file"});
+  sink.reopen();
+  write_lines(sink, {"new file"});
+  EXPECT_EQ(read_file(dir / "app.log.old"), "before\nstill the old file\n");
+  EXPECT_EQ(read_file(path), "new file\n");
+}
+
+TEST(FileSink, AFileTruncatedBehindItsBackIsNotRotatedEarly) {
+  TempDir dir;
+  EventLoop loop;
+  std::string path = dir / "app.log";
+  FileSink sink(loop, path, options(1000, 3));
+  for (int i = 0; i < 15; ++i) write_lines(sink, {padded(i)});
+  ASSERT_EQ(::truncate(path.c_str(), 0), 0);  // logrotate copytruncate
+  for (int i = 15; i < 30; ++i) write_lines(sink, {padded(i)});
+  EXPECT_FALSE(exists(numbered(path, 1)));
+  EXPECT_EQ(file_size(path), 750u);
+}
+
+TEST(FileSink, TimestampsPrefixEachLine) {
+  TempDir dir;
+  EventLoop loop;
+  std::string path = dir / "app.log";
+  FileSink sink(loop, path, options(0, 0));
+  write_lines(sink, {"a", "b"}, true);
+  EXPECT_TRUE(std::regex_match(
+      read_file(path), std::regex(R"((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [ab]\n){2})")));
+}
+
+TEST(FileSink, ATargetThatCannotSeekJustWorksWithoutRotation) {
+  TempDir dir;
+  EventLoop loop;
+  std::string path = dir / "fifo";
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  Fd reader(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(reader);
+  FileSink sink(loop, path, options(10, 3));
+  EXPECT_FALSE(sink.rotates());
+  for (int i = 0; i < 5; ++i) write_lines(sink, {padded(i)});
+  std::string got;
+  ASSERT_TRUE(run_until(loop, [&] {
+    read_available(reader.get(), got);
+    return count_lines(got) == 5;
+  }));
+  EXPECT_EQ(split_lines(got).back(), padded(4));
+  EXPECT_FALSE(exists(numbered(path, 1)));
+  EXPECT_EQ(sink.problem(), "");
+}
+
+TEST(FileSink, ASymlinkLikeDevStdoutIsWrittenButNeverRenamed) {
+  TempDir dir;
+  EventLoop loop;
+  std::string real = dir / "real.log";
+  std::string link = dir / "link.log";
+  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  FileSink sink(loop, link, options(60, 3));
+  EXPECT_FALSE(sink.rotates());
+  for (int i = 0; i < 5; ++i) write_lines(sink, {padded(i)});
+  EXPECT_EQ(split_lines(read_file(real)).size(), 5u);
+  EXPECT_FALSE(exists(numbered(link, 1)));
+}
+
+TEST(FileSink, DevFullIsReportedOnceAndNothingCrashesOrGrows) {
+  CapturedLog logged;
+  EventLoop loop;
+  FileSink sink(loop, "/dev/full", options(100, 3));
+  EXPECT_FALSE(sink.rotates());
+  for (int i = 0; i < 2000; ++i) write_lines(sink, {padded(i)});
+  EXPECT_EQ(sink.problem(), "No space left on device");
+  EXPECT_LE(sink.writer().queued(), 4096u);
+  EXPECT_GT(sink.writer().dropped_lines(), 1900u);
+  // Let the retry timer try a few times: still one report.
+  ASSERT_TRUE(run_until(loop, [&] { return sink.writer().retries() >= 3; }));
+  for (int i = 0; i < 10; ++i) write_lines(sink, {padded(i)});
+  EXPECT_EQ(logged.count("cannot write to log file"), 1);
+  EXPECT_EQ(logged.count("No space left on device"), 1);
+  EXPECT_EQ(sink.problem(), "No space left on device");
+}
+
+TEST(FileSink, AnUnopenablePathIsReportedAndRetried) {
+  CapturedLog logged;
+  TempDir dir;
+  EventLoop loop;
+  std::string blocker = dir / "not-a-dir";
+  { std::ofstream(blocker) << "x"; }
+  FileSink sink(loop, blocker + "/app.log", options(0, 0));
+  EXPECT_EQ(sink.problem(), "Not a directory");
+  write_lines(sink, {"waiting"});
+  ASSERT_EQ(::unlink(blocker.c_str()), 0);
+  ASSERT_EQ(::mkdir(blocker.c_str(), 0700), 0);
+  ASSERT_TRUE(run_until(loop, [&] { return sink.problem().empty(); }));
+  EXPECT_EQ(read_file(blocker + "/app.log"), "waiting\n");  // the line written while failing
+  EXPECT_EQ(logged.count("writing to log file resumed"), 1);
+}
+
+TEST(FileSink, DirectoryGoneIsReportedAndWritingResumesWhenItIsBack) {
+  TempDir dir;
+  EventLoop loop;
+  std::string sub = dir / "sub";
+  ASSERT_EQ(::mkdir(sub.c_str(), 0700), 0);
+  std::string path = sub + "/app.log";
+  FileSink sink(loop, path, options(0, 0));
+  write_lines(sink, {"first"});
+  std::filesystem::remove_all(sub);
+  int i = 0;
+  // The deletion is noticed within one check interval (20 ms here) of writing.
+  ASSERT_TRUE(run_until(loop, [&] {
+    write_lines(sink, {padded(i++)});
+    return sink.problem() == "No such file or directory";
+  }));
+  write_lines(sink, {"while gone"});
+  ASSERT_EQ(::mkdir(sub.c_str(), 0700), 0);
+  ASSERT_TRUE(run_until(loop, [&] { return sink.problem().empty(); }));
+  write_lines(sink, {"back"});
+  auto lines = split_lines(read_file(path));
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines[lines.size() - 2], "while gone");
+  EXPECT_EQ(lines.back(), "back");
+}
+
+TEST(FileSink, TinyTmpfsFillsUpAndWritingResumesOnceSpaceIsFreed) {
+  TempDir dir;
+  std::string mnt = dir / "mnt";
+  ASSERT_EQ(::mkdir(mnt.c_str(), 0700), 0);
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  std::string filler = mnt + "/filler";
+  { std::ofstream(filler) << std::string(40 * 1024, 'f'); }
+
+  CapturedLog logged;
+  EventLoop loop;
+  std::string path = mnt + "/app.log";
+  std::uint64_t dropped = 0;
+  int written = 0;
+  {
+    FileSink sink(loop, path, options(0, 0));
+    while (sink.problem().empty() && written < 10000) write_lines(sink, {padded(written++, 100)});
+    ASSERT_EQ(sink.problem(), "No space left on device");
+    for (int i = 0; i < 200; ++i) write_lines(sink, {padded(written++, 100)});
+    EXPECT_LE(sink.writer().queued(), 4096u + 100u);
+    ASSERT_EQ(::unlink(filler.c_str()), 0);
+    ASSERT_TRUE(
+        run_until(loop, [&] { return sink.problem().empty() && sink.writer().queued() == 0; }));
+    write_lines(sink, {padded(written++, 100)});
+    dropped = sink.writer().dropped_lines();
+  }
+  EXPECT_EQ(logged.count("cannot write to log file"), 1);
+  EXPECT_EQ(logged.count("writing to log file resumed"), 1);
+  // Every line in the file is whole and in order; with the dropped ones, all are accounted for.
+  auto lines = split_lines(read_file(path));
+  int last = -1;
+  for (const auto& line : lines) {
+    ASSERT_EQ(line.size(), 99u) << line;
+    int n = std::stoi(line.substr(5));
+    ASSERT_EQ(line, padded(n, 100));
+    ASSERT_GT(n, last);
+    last = n;
+  }
+  EXPECT_EQ(last, written - 1);
+  EXPECT_EQ(lines.size() + dropped, static_cast<std::size_t>(written));
+}
