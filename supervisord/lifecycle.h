@@ -49,6 +49,14 @@ struct LifecycleEvent {
   ExitStatus status;        // exited
   std::string reason;       // spawn_failed
   bool group_empty = true;  // exited, spawn_failed: the group was empty when the main was reaped
+
+  static LifecycleEvent of(Kind kind) { return {kind, {}, {}, true}; }
+  static LifecycleEvent exit(ExitStatus status, bool group_empty) {
+    return {Kind::exited, status, {}, group_empty};
+  }
+  static LifecycleEvent failure(std::string reason, bool group_empty) {
+    return {Kind::spawn_failed, {}, std::move(reason), group_empty};
+  }
 };
 std::string_view to_string(LifecycleEvent::Kind kind);
 
