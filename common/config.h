@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/duration.h"
@@ -43,6 +44,8 @@ struct RunAs {
   gid_t gid = 0;  // the user's primary group, or the `group` key's
   std::string home;
   std::string shell;
+  // The user's supplementary groups (getgrouplist at load time: no NSS lookups after fork).
+  std::vector<gid_t> groups;
   bool operator==(const RunAs&) const = default;
 };
 
@@ -77,7 +80,12 @@ struct ProgramConfig {
   std::optional<int> exit_code;  // a critical program's exit code override
   OutputSink stdout_sink;
   OutputSink stderr_sink;
+  bool timestamps = false;                     // RFC 3339 prefix on prefix-sink lines
+  std::uint64_t log_buffer_size = 1ull << 20;  // ring buffer for `gardienctl logs`; 0 = none
   std::vector<ResourceLimit> rlimits;
+
+  // "web" when instances == 1, else "web.0", "web.1", ...
+  std::vector<std::string> instance_names() const;
 
   // Two programs are equal when they would run the same way: the reload diff relies on it.
   bool operator==(const ProgramConfig&) const = default;
@@ -98,7 +106,14 @@ struct Config {
   SupervisorConfig supervisor;
   std::vector<ProgramConfig> programs;  // sorted by name
   const ProgramConfig* find(std::string_view name) const;
+  int instance_count() const;  // sum of every program's instances
 };
+
+// The config spelling of each enum value ("on-failure", "group", "json", "warn").
+std::string_view to_string(RestartPolicy policy);
+std::string_view to_string(KillMode mode);
+std::string_view to_string(LogFormat format);
+std::string_view to_string(LogLevel level);
 
 // One problem found in a config file. `line`/`column` are 0 when the problem has no place.
 struct Diagnostic {
@@ -124,7 +139,8 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 EnvLookup process_environment();
 
 // Loads `path` and its includes, validating everything and reporting every error at once.
-LoadResult load_config(const std::filesystem::path& path, const EnvLookup& env = process_environment());
+LoadResult load_config(const std::filesystem::path& path,
+                       const EnvLookup& env = process_environment());
 // The same for text in memory (tests); `name` is used as the file name in diagnostics and
 // includes are resolved relative to the current directory.
 LoadResult load_config_string(std::string_view text, const std::string& name,

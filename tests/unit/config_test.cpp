@@ -1,0 +1,864 @@
+// The config loader: every key and default, ${VAR} expansion, includes, and one test per
+// error class checking file, line, column and message.
+#include "common/config.h"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+
+namespace gardien {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+LoadResult load(std::string_view text, const EnvLookup& env = env_of({})) {
+  return load_config_string(text, "test.toml", env);
+}
+
+std::vector<std::string> messages(const LoadResult& r) {
+  std::vector<std::string> out;
+  for (const Diagnostic& d : r.diagnostics) out.push_back(d.to_string());
+  return out;
+}
+
+// Loads `text`, expects it to fail with exactly `expected` as the diagnostics.
+void expect_errors(std::string_view text, const std::vector<std::string>& expected,
+                   const EnvLookup& env = env_of({})) {
+  LoadResult r = load(text, env);
+  EXPECT_FALSE(r.ok()) << text;
+  EXPECT_EQ(messages(r), expected) << text;
+}
+
+// Loads `text`, expects success without any diagnostic, returns the config.
+Config expect_ok(std::string_view text, const EnvLookup& env = env_of({})) {
+  LoadResult r = load(text, env);
+  EXPECT_TRUE(r.ok()) << text;
+  EXPECT_EQ(messages(r), std::vector<std::string>{}) << text;
+  return r.config.value_or(Config{});
+}
+
+// A temporary directory with files in it, removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "gardien-config-test.XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+  fs::path write(const std::string& name, std::string_view text) const {
+    fs::path p = path_ / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+    return p;
+  }
+
+ private:
+  fs::path path_;
+};
+
+// Runs `body` with the current directory set to `dir`, so diagnostics show relative names.
+template <typename Body>
+void in_directory(const fs::path& dir, Body body) {
+  fs::path old = fs::current_path();
+  fs::current_path(dir);
+  body();
+  fs::current_path(old);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Happy paths
+
+TEST(ConfigTest, MinimalProgramGetsEveryDefault) {
+  Config c = expect_ok(R"([program.web]
+command = ["/bin/sleep", "10"]
+)");
+  EXPECT_EQ(c.supervisor, SupervisorConfig{});
+  ASSERT_EQ(c.programs.size(), 1u);
+  ProgramConfig expected;
+  expected.name = "web";
+  expected.command = {"/bin/sleep", "10"};
+  EXPECT_EQ(c.programs[0], expected);
+  const ProgramConfig& p = c.programs[0];
+  EXPECT_EQ(p.restart, RestartPolicy::on_failure);
+  EXPECT_EQ(p.start_seconds, 1s);
+  EXPECT_EQ(p.start_retries, 3);
+  EXPECT_EQ(p.backoff, 1s);
+  EXPECT_EQ(p.backoff_max, 30s);
+  EXPECT_EQ(p.stop_signal, SIGTERM);
+  EXPECT_EQ(p.stop_timeout, 5s);
+  EXPECT_EQ(p.kill_mode, KillMode::group);
+  EXPECT_EQ(p.instances, 1);
+  EXPECT_TRUE(p.autostart);
+  EXPECT_EQ(p.success_exit_codes, std::vector<int>{0});
+  EXPECT_EQ(p.stdout_sink.kind, OutputSink::Kind::prefix);
+  EXPECT_EQ(p.stderr_sink.kind, OutputSink::Kind::prefix);
+  EXPECT_FALSE(p.timestamps);
+  EXPECT_EQ(p.log_buffer_size, 1u << 20);
+  EXPECT_FALSE(p.critical);
+  EXPECT_FALSE(p.exit_code);
+  EXPECT_FALSE(p.run_as);
+  EXPECT_FALSE(p.group);
+  EXPECT_FALSE(p.umask);
+  EXPECT_TRUE(p.rlimits.empty());
+  EXPECT_EQ(c.supervisor.socket_mode, 0600u);
+  EXPECT_EQ(c.supervisor.shutdown_timeout, 30s);
+  EXPECT_EQ(c.supervisor.log_level, LogLevel::info);
+  EXPECT_EQ(c.supervisor.log_format, LogFormat::text);
+}
+
+TEST(ConfigTest, EveryKeyIsRead) {
+  TempDir dir;
+  fs::path file = dir.write("gardien.toml", R"(
+[supervisor]
+socket = "run/gardien.sock"
+socket-mode = "0660"
+socket-group = "nogroup"
+socket-readers = 0
+log-level = "debug"
+log-format = "json"
+shutdown-timeout = "1m30s"
+
+[program.web]
+command = ["/bin/sleep", "100"]
+directory = "www"
+environment = { PORT = "8080", MODE = "prod" }
+user = "nobody"
+group = "root"
+umask = 0o027
+instances = 3
+autostart = false
+restart = "always"
+success-exit-codes = [0, 2]
+start-seconds = "250ms"
+start-retries = 0
+backoff = "2s"
+backoff-max = "1m"
+stop-signal = "SIGINT"
+stop-timeout = "10s"
+kill-mode = "process"
+depends-on = ["db"]
+critical = true
+exit-code = 3
+stdout = { file = "logs/web.log", max-size = "10MB", keep = 2 }
+stderr = "stdout"
+timestamps = true
+log-buffer-size = "64KiB"
+rlimits = { nofile = 4096, core = "unlimited", nproc = { soft = 10, hard = "unlimited" } }
+
+[program.db]
+command = "exec sleep 100"
+kill-mode = "cgroup"
+restart = "never"
+stop-signal = 1
+stdout = "null"
+stderr = "inherit"
+)");
+  LoadResult r = load_config(file, env_of({}));
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  EXPECT_TRUE(r.diagnostics.empty());
+  const Config& c = *r.config;
+  EXPECT_EQ(c.supervisor.socket, (dir.path() / "run/gardien.sock").string());
+  EXPECT_EQ(c.supervisor.socket_mode, 0660u);
+  EXPECT_EQ(c.supervisor.socket_group, gid_t{65534});
+  EXPECT_EQ(c.supervisor.socket_readers, gid_t{0});
+  EXPECT_EQ(c.supervisor.log_level, LogLevel::debug);
+  EXPECT_EQ(c.supervisor.log_format, LogFormat::json);
+  EXPECT_EQ(c.supervisor.shutdown_timeout, 90s);
+
+  ASSERT_EQ(c.programs.size(), 2u);
+  EXPECT_EQ(c.programs[0].name, "db");  // sorted by name
+  const ProgramConfig& db = c.programs[0];
+  EXPECT_EQ(db.command, (std::vector<std::string>{"/bin/sh", "-c", "exec sleep 100"}));
+  EXPECT_EQ(db.kill_mode, KillMode::cgroup);
+  EXPECT_EQ(db.restart, RestartPolicy::never);
+  EXPECT_EQ(db.stop_signal, SIGHUP);
+  EXPECT_EQ(db.stdout_sink.kind, OutputSink::Kind::null);
+  EXPECT_EQ(db.stderr_sink.kind, OutputSink::Kind::inherit);
+
+  const ProgramConfig& web = c.programs[1];
+  EXPECT_EQ(web.name, "web");
+  EXPECT_EQ(web.command, (std::vector<std::string>{"/bin/sleep", "100"}));
+  EXPECT_EQ(web.directory, (dir.path() / "www").string());
+  EXPECT_EQ(web.environment,
+            (std::map<std::string, std::string>{{"MODE", "prod"}, {"PORT", "8080"}}));
+  ASSERT_TRUE(web.run_as);
+  EXPECT_EQ(web.run_as->user, "nobody");
+  EXPECT_EQ(web.run_as->uid, uid_t{65534});
+  EXPECT_EQ(web.run_as->gid, gid_t{0});  // `group` overrides the primary group
+  EXPECT_EQ(web.run_as->home, "/nonexistent");
+  EXPECT_FALSE(web.run_as->shell.empty());
+  EXPECT_FALSE(web.group);
+  EXPECT_EQ(web.umask, mode_t{027});
+  EXPECT_EQ(web.instances, 3);
+  EXPECT_FALSE(web.autostart);
+  EXPECT_EQ(web.restart, RestartPolicy::always);
+  EXPECT_EQ(web.success_exit_codes, (std::vector<int>{0, 2}));
+  EXPECT_EQ(web.start_seconds, 250ms);
+  EXPECT_EQ(web.start_retries, 0);
+  EXPECT_EQ(web.backoff, 2s);
+  EXPECT_EQ(web.backoff_max, 60s);
+  EXPECT_EQ(web.stop_signal, SIGINT);
+  EXPECT_EQ(web.stop_timeout, 10s);
+  EXPECT_EQ(web.kill_mode, KillMode::process);
+  EXPECT_EQ(web.depends_on, std::vector<std::string>{"db"});
+  EXPECT_TRUE(web.critical);
+  EXPECT_EQ(web.exit_code, 3);
+  EXPECT_EQ(web.stdout_sink.kind, OutputSink::Kind::file);
+  EXPECT_EQ(web.stdout_sink.path, (dir.path() / "logs/web.log").string());
+  EXPECT_EQ(web.stdout_sink.max_size, 10'000'000u);
+  EXPECT_EQ(web.stdout_sink.keep, 2);
+  EXPECT_EQ(web.stderr_sink.kind, OutputSink::Kind::merge);
+  EXPECT_TRUE(web.timestamps);
+  EXPECT_EQ(web.log_buffer_size, 64u * 1024);
+  ASSERT_EQ(web.rlimits.size(), 3u);  // in key order: core, nofile, nproc
+  EXPECT_EQ(web.rlimits[0], (ResourceLimit{RLIMIT_CORE, RLIM_INFINITY, RLIM_INFINITY}));
+  EXPECT_EQ(web.rlimits[1], (ResourceLimit{RLIMIT_NOFILE, 4096, 4096}));
+  EXPECT_EQ(web.rlimits[2], (ResourceLimit{RLIMIT_NPROC, 10, RLIM_INFINITY}));
+
+  EXPECT_EQ(web.instance_names(), (std::vector<std::string>{"web.0", "web.1", "web.2"}));
+  EXPECT_EQ(db.instance_names(), std::vector<std::string>{"db"});
+  EXPECT_EQ(c.instance_count(), 4);
+  EXPECT_EQ(c.find("web"), &c.programs[1]);
+  EXPECT_EQ(c.find("nope"), nullptr);
+}
+
+TEST(ConfigTest, UsersAndGroupsByNameOrId) {
+  Config c = expect_ok(R"(
+[program.a]
+command = "true"
+user = "nobody"
+[program.b]
+command = "true"
+user = 0
+[program.c]
+command = "true"
+group = "nogroup"
+[program.d]
+command = "true"
+user = "65534"
+group = 0
+)");
+  ASSERT_EQ(c.programs.size(), 4u);
+  EXPECT_EQ(c.programs[0].run_as->uid, uid_t{65534});
+  EXPECT_EQ(c.programs[0].run_as->gid, gid_t{65534});  // nobody's primary group
+  EXPECT_FALSE(c.programs[0].run_as->groups.empty());
+  EXPECT_EQ(c.programs[1].run_as->user, "root");
+  EXPECT_EQ(c.programs[1].run_as->home, "/root");
+  EXPECT_FALSE(c.programs[2].run_as);
+  EXPECT_EQ(c.programs[2].group, gid_t{65534});
+  EXPECT_EQ(c.programs[3].run_as->user, "nobody");
+  EXPECT_EQ(c.programs[3].run_as->gid, gid_t{0});
+}
+
+TEST(ConfigTest, SizesModesSignalsAndLimits) {
+  Config c = expect_ok(R"(
+[program.a]
+command = "true"
+umask = "022"
+stop-signal = "usr1"
+log-buffer-size = 4096
+stdout = { file = "/tmp/a.log", max-size = 0 }
+stderr = { file = "/tmp/b.log", max-size = "1GiB", keep = 0 }
+rlimits = { memlock = "64MiB", stack = { soft = "8MB", hard = "unlimited" }, nice = 0 }
+[program.b]
+command = "true"
+umask = 0
+stop-signal = "RTMIN+2"
+log-buffer-size = "2 MB"
+stdout = { file = "/tmp/c.log", max-size = "1kb" }
+)");
+  ASSERT_EQ(c.programs.size(), 2u);
+  const ProgramConfig& a = c.programs[0];
+  EXPECT_EQ(a.umask, mode_t{022});
+  EXPECT_EQ(a.stop_signal, SIGUSR1);
+  EXPECT_EQ(a.log_buffer_size, 4096u);
+  EXPECT_EQ(a.stdout_sink.max_size, 0u);
+  EXPECT_EQ(a.stdout_sink.keep, 10);
+  EXPECT_EQ(a.stderr_sink.max_size, 1ull << 30);
+  EXPECT_EQ(a.stderr_sink.keep, 0);
+  ASSERT_EQ(a.rlimits.size(), 3u);
+  EXPECT_EQ(a.rlimits[0], (ResourceLimit{RLIMIT_MEMLOCK, 64u << 20, 64u << 20}));
+  EXPECT_EQ(a.rlimits[1], (ResourceLimit{RLIMIT_NICE, 0, 0}));
+  EXPECT_EQ(a.rlimits[2], (ResourceLimit{RLIMIT_STACK, 8'000'000, RLIM_INFINITY}));
+  const ProgramConfig& b = c.programs[1];
+  EXPECT_EQ(b.umask, mode_t{0});
+  EXPECT_EQ(b.stop_signal, SIGRTMIN + 2);
+  EXPECT_EQ(b.log_buffer_size, 2'000'000u);
+  EXPECT_EQ(b.stdout_sink.max_size, 1000u);
+}
+
+TEST(ConfigTest, EnumsPrintAsWritten) {
+  EXPECT_EQ(to_string(RestartPolicy::on_failure), "on-failure");
+  EXPECT_EQ(to_string(KillMode::cgroup), "cgroup");
+  EXPECT_EQ(to_string(LogFormat::json), "json");
+  EXPECT_EQ(to_string(LogLevel::warn), "warn");
+}
+
+// ---------------------------------------------------------------------------------------------
+// ${VAR} expansion
+
+TEST(ConfigTest, ExpandsVariablesInEveryStringValue) {
+  auto env = env_of({{"APP", "/opt/app"}, {"PORT", "8080"}, {"EMPTY", ""}, {"RUN", "/run"}});
+  Config c = expect_ok(R"(
+[supervisor]
+socket = "${RUN}/${NAME:-gardien}.sock"
+[program.web]
+command = ["${APP}/bin/web", "--port=${PORT}", "--mode=${MODE:-dev}", "--x=${EMPTY:-fallback}"]
+directory = "${APP}"
+environment = { URL = "http://localhost:${PORT}/", COST = "$$5", SHELL_VAR = "$HOME and $", NESTED = "${MISSING:-${PORT}}" }
+stop-signal = "${SIG:-TERM}"
+stop-timeout = "${STOP:-7s}"
+[program.sh]
+command = "echo $$HOME ${PORT}"
+)",
+                       env);
+  const ProgramConfig& web = *c.find("web");
+  EXPECT_EQ(c.supervisor.socket, "/run/gardien.sock");
+  EXPECT_EQ(web.command, (std::vector<std::string>{"/opt/app/bin/web", "--port=8080", "--mode=dev",
+                                                   "--x=fallback"}));
+  EXPECT_EQ(web.directory, "/opt/app");
+  EXPECT_EQ(web.environment.at("URL"), "http://localhost:8080/");
+  EXPECT_EQ(web.environment.at("COST"), "$5");
+  EXPECT_EQ(web.environment.at("SHELL_VAR"), "$HOME and $");
+  EXPECT_EQ(web.environment.at("NESTED"), "8080");
+  EXPECT_EQ(web.stop_signal, SIGTERM);
+  EXPECT_EQ(web.stop_timeout, 7s);
+  EXPECT_EQ(c.find("sh")->command[2], "echo $HOME 8080");
+}
+
+TEST(ConfigTest, UndefinedVariableIsAnErrorAtItsValue) {
+  expect_errors(R"([program.web]
+command = ["/bin/web", "--db=${DATABASE_URL}"]
+)",
+                {"test.toml:2:24: program.web.command[1]: ${DATABASE_URL} is not set in the "
+                 "environment; set it, or give a default: ${DATABASE_URL:-default}"});
+}
+
+TEST(ConfigTest, MalformedVariableReferenceIsAnError) {
+  expect_errors(R"([program.web]
+command = "echo ${PORT"
+environment = { A = "${1X}", B = "${X-y}" }
+)",
+                {"test.toml:2:11: program.web.command: malformed variable reference \"${PORT\": "
+                 "write ${NAME} or ${NAME:-default}, and $$ for a literal $",
+                 "test.toml:3:21: program.web.environment.A: malformed variable reference "
+                 "\"${1X}\": write ${NAME} or ${NAME:-default}, and $$ for a literal $",
+                 "test.toml:3:34: program.web.environment.B: malformed variable reference "
+                 "\"${X-y}\": write ${NAME} or ${NAME:-default}, and $$ for a literal $"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// One test per error class
+
+TEST(ConfigTest, TomlSyntaxError) {
+  LoadResult r = load("[program.web]\ncommand = [\"a\",\n  oops\n");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  const Diagnostic& d = r.diagnostics[0];
+  EXPECT_EQ(d.file, "test.toml");
+  EXPECT_EQ(d.line, 3);
+  EXPECT_EQ(d.column, 3);
+  EXPECT_NE(d.message.find("invalid TOML: "), std::string::npos) << d.message;
+  EXPECT_FALSE(r.ok());
+}
+
+TEST(ConfigTest, UnknownKeyWithSuggestion) {
+  expect_errors(R"([supervisor]
+shutdown-timout = "10s"
+[program.web]
+command = "true"
+stop_timeout = "5s"
+[programs.x]
+)",
+                {"test.toml:2:1: supervisor.shutdown-timout: unknown key; did you mean "
+                 "\"shutdown-timeout\"?",
+                 "test.toml:5:1: program.web.stop_timeout: unknown key; did you mean "
+                 "\"stop-timeout\"?",
+                 "test.toml:6:2: programs: unknown key; did you mean \"program\"?"});
+}
+
+TEST(ConfigTest, UnknownKeyWithoutSuggestion) {
+  expect_errors(R"([supervisor]
+colour = "blue"
+[program.web]
+command = "true"
+frobnicate = true
+)",
+                {"test.toml:2:1: supervisor.colour: unknown key; expected one of \"socket\", "
+                 "\"socket-mode\", \"socket-group\", \"socket-readers\", \"log-level\", "
+                 "\"log-format\", \"shutdown-timeout\" or \"include\"",
+                 "test.toml:5:1: program.web.frobnicate: unknown key; see docs/config.md for the "
+                 "keys of this table"});
+}
+
+TEST(ConfigTest, WrongTypesAreErrorsNeverDefaults) {
+  expect_errors(R"([program.web]
+command = 42
+autostart = "yes"
+instances = "3"
+environment = ["A=B"]
+depends-on = "db"
+critical = 1
+success-exit-codes = 0
+)",
+                {"test.toml:2:11: program.web.command: expected an array like [\"/usr/bin/app\", "
+                 "\"--flag\"] or a shell command string, got integer 42",
+                 "test.toml:3:13: program.web.autostart: expected true or false, got string "
+                 "\"yes\"",
+                 "test.toml:4:13: program.web.instances: expected an integer 1..1000, got string "
+                 "\"3\"",
+                 "test.toml:5:15: program.web.environment: expected a table like { NAME = "
+                 "\"value\" }, got an array",
+                 "test.toml:6:14: program.web.depends-on: expected an array of strings, got "
+                 "string \"db\"",
+                 "test.toml:7:12: program.web.critical: expected true or false, got integer 1",
+                 "test.toml:8:22: program.web.success-exit-codes: expected an array of exit codes "
+                 "like [0, 2], got integer 0"});
+}
+
+TEST(ConfigTest, BadDuration) {
+  expect_errors(R"([program.web]
+command = "true"
+stop-timeout = 10
+start-seconds = "10 seconds"
+)",
+                {"test.toml:3:16: program.web.stop-timeout: expected a duration like \"10s\", got "
+                 "integer 10",
+                 "test.toml:4:17: program.web.start-seconds: expected a duration like \"10s\", "
+                 "\"250ms\" or \"1m30s\" (units ms, s, m, h), got \"10 seconds\""});
+}
+
+TEST(ConfigTest, BadSignal) {
+  expect_errors(R"([program.web]
+command = "true"
+stop-signal = "TERMINATE"
+[program.db]
+command = "true"
+stop-signal = 99
+)",
+                {"test.toml:3:15: program.web.stop-signal: expected a signal like \"TERM\", "
+                 "\"SIGTERM\" or 15, got string \"TERMINATE\"",
+                 "test.toml:6:15: program.db.stop-signal: expected a signal like \"TERM\", "
+                 "\"SIGTERM\" or 15, got integer 99"});
+}
+
+TEST(ConfigTest, BadOctalMode) {
+  expect_errors(R"([supervisor]
+socket-mode = 660
+[program.web]
+command = "true"
+umask = "0999"
+[program.db]
+command = "true"
+umask = 0o1777
+)",
+                {"test.toml:2:15: supervisor.socket-mode: expected an octal mode like \"0640\" or "
+                 "0o640, got decimal integer 660 (octal needs a 0o prefix or quotes)",
+                 "test.toml:5:9: program.web.umask: expected an octal mode like \"0640\" or 0o640, "
+                 "got string \"0999\"",
+                 "test.toml:8:9: program.db.umask: expected an octal mode from 0 to 0777, got "
+                 "0o1777"});
+}
+
+TEST(ConfigTest, BadSize) {
+  expect_errors(R"([program.web]
+command = "true"
+log-buffer-size = "10 parsecs"
+stdout = { file = "/tmp/x", max-size = -1 }
+)",
+                {"test.toml:3:19: program.web.log-buffer-size: expected a size like \"50MB\", "
+                 "\"1MiB\" or a number of bytes (units B, KB, MB, GB, KiB, MiB, GiB), got \"10 "
+                 "parsecs\"",
+                 "test.toml:4:40: program.web.stdout.max-size: expected a size like \"50MB\", "
+                 "\"1MiB\" or a number of bytes, got integer -1"});
+}
+
+TEST(ConfigTest, OutOfRangeNumbers) {
+  expect_errors(R"([program.web]
+command = "true"
+instances = 1001
+start-retries = -1
+exit-code = 256
+critical = true
+success-exit-codes = [0, 300]
+)",
+                {"test.toml:3:13: program.web.instances: expected an integer 1..1000, got 1001",
+                 "test.toml:4:17: program.web.start-retries: expected an integer 0..1000000, got "
+                 "-1",
+                 "test.toml:5:13: program.web.exit-code: expected an integer 0..255, got 256",
+                 "test.toml:7:26: program.web.success-exit-codes[1]: expected an integer 0..255, "
+                 "got 300"});
+}
+
+TEST(ConfigTest, EnumValueWithSuggestion) {
+  expect_errors(R"([program.web]
+command = "true"
+restart = "on_failure"
+kill-mode = "everything"
+)",
+                {"test.toml:3:11: program.web.restart: expected one of \"always\", \"on-failure\" "
+                 "or \"never\", got \"on_failure\"; did you mean \"on-failure\"?",
+                 "test.toml:4:13: program.web.kill-mode: expected one of \"group\", \"process\" "
+                 "or \"cgroup\", got \"everything\""});
+}
+
+TEST(ConfigTest, UnknownUserAndGroup) {
+  expect_errors(R"([supervisor]
+socket-group = "no-such-group-x"
+[program.web]
+command = "true"
+user = "no-such-user-x"
+group = 4000000000
+)",
+                {"test.toml:2:16: supervisor.socket-group: unknown group \"no-such-group-x\" (not "
+                 "in the group database: create it or use another group)",
+                 "test.toml:5:8: program.web.user: unknown user \"no-such-user-x\" (not in the "
+                 "password database: create it or use another user)",
+                 "test.toml:6:9: program.web.group: unknown group \"4000000000\" (not in the group "
+                 "database: create it or use another group)"});
+}
+
+TEST(ConfigTest, NumericIdsNeverWrapAround) {
+  // 2^32 would wrap to uid 0 (root) if it were truncated.
+  expect_errors(R"([program.web]
+command = "true"
+user = "4294967296"
+group = -1
+)",
+                {"test.toml:3:8: program.web.user: unknown user \"4294967296\" (not in the "
+                 "password database: create it or use another user)",
+                 "test.toml:4:9: program.web.group: expected a group name or numeric id, got "
+                 "integer -1"});
+}
+
+TEST(ConfigTest, HostileStrings) {
+  expect_errors(R"([program.web]
+command = ["/bin/echo", "a\u0000b"]
+environment = { X = "${A:-${B:-${C:-${D:-${E:-${F:-${G:-${H:-${I:-${J:-x}}}}}}}}}}" }
+)",
+                {"test.toml:2:25: program.web.command[1]: a NUL character cannot be passed to a "
+                 "program; remove the \\u0000",
+                 "test.toml:3:21: program.web.environment.X: variable defaults nested more than 8 "
+                 "deep; simplify the value"});
+}
+
+TEST(ConfigTest, OutputSinks) {
+  expect_errors(
+      R"([program.web]
+command = "true"
+stdout = "stdout"
+stderr = "/var/log/web.log"
+[program.db]
+command = "true"
+stdout = "nul"
+stderr = { max-size = "1MB", rotate = 3 }
+)",
+      {"test.toml:3:10: program.web.stdout: expected one of \"prefix\", \"inherit\" or "
+       "\"null\", or a table like { file = \"PATH\" }, got \"stdout\"; \"stdout\" is only "
+       "valid for stderr (merging it into stdout)",
+       "test.toml:4:10: program.web.stderr: expected one of \"prefix\", \"inherit\", "
+       "\"null\" or \"stdout\", or a table like { file = \"PATH\" }, got "
+       "\"/var/log/web.log\"; for a file write { file = \"/var/log/web.log\" }",
+       "test.toml:7:10: program.db.stdout: expected one of \"prefix\", \"inherit\" or "
+       "\"null\", or a table like { file = \"PATH\" }, got \"nul\"; did you mean "
+       "\"null\"?",
+       "test.toml:8:10: program.db.stderr: missing key \"file\": the log file's path, "
+       "e.g. { file = \"/var/log/app.log\" }",
+       "test.toml:8:30: program.db.stderr.rotate: unknown key; expected one of \"file\", "
+       "\"max-size\" or \"keep\""});
+}
+
+TEST(ConfigTest, RlimitErrors) {
+  expect_errors(R"([program.web]
+command = "true"
+rlimits = { nofile = { soft = 4096, hard = 1024 }, cpu = "1MiB", cores = 10, nproc = { soft = 1 } }
+)",
+                {"test.toml:3:31: program.web.rlimits.nofile.soft: the soft limit is above the "
+                 "hard limit; make soft <= hard",
+                 "test.toml:3:58: program.web.rlimits.cpu: expected an integer or \"unlimited\", "
+                 "got string \"1MiB\"",
+                 "test.toml:3:66: program.web.rlimits.cores: unknown key; did you mean "
+                 "\"core\"?",
+                 "test.toml:3:86: program.web.rlimits.nproc: expected both soft and hard, like { "
+                 "soft = 1024, hard = 4096 }"});
+}
+
+TEST(ConfigTest, BackoffMaxBelowBackoff) {
+  expect_errors(R"([program.web]
+command = "true"
+backoff = "10s"
+backoff-max = "5s"
+[program.db]
+command = "true"
+backoff = "1m"
+)",
+                {"test.toml:4:15: program.web.backoff-max: backoff-max (5s) is shorter than "
+                 "backoff (10s); make backoff-max >= backoff",
+                 "test.toml:7:11: program.db.backoff: backoff-max (30s) is shorter than backoff "
+                 "(1m); make backoff-max >= backoff"});
+}
+
+TEST(ConfigTest, CommandAndProgramShape) {
+  expect_errors(R"([program.empty]
+command = []
+[program.blank]
+command = "  "
+[program.nocommand]
+directory = "/tmp"
+[program."has space"]
+command = "true"
+[program.flat]
+)"
+                R"([program.x]
+command = ["", "-v"]
+[program.mixed]
+command = ["/bin/echo", 1]
+)",
+                {"test.toml:2:11: program.empty.command: expected a non-empty array like "
+                 "[\"/usr/bin/app\", \"--flag\"], got an empty array",
+                 "test.toml:4:11: program.blank.command: expected a command, got an empty string",
+                 "test.toml:5:10: program.nocommand: missing key \"command\": the program to run, "
+                 "e.g. command = [\"/usr/bin/app\", \"--flag\"]",
+                 "test.toml:7:10: program.has space: invalid program name \"has space\": use "
+                 "letters, digits, '_' and '-' (at most 64 characters)",
+                 "test.toml:9:10: program.flat: missing key \"command\": the program to run, e.g. "
+                 "command = [\"/usr/bin/app\", \"--flag\"]",
+                 "test.toml:11:11: program.x.command: the program to run (the first element) is an "
+                 "empty string",
+                 "test.toml:13:25: program.mixed.command[1]: expected a string, got integer 1"});
+  auto named = [](std::size_t length) {
+    std::string text = "[program.";
+    text += std::string(length, 'a');
+    text += "]\ncommand = \"true\"\n";
+    return text;
+  };
+  LoadResult r = load(named(65));
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_NE(r.diagnostics[0].message.find("at most 64 characters"), std::string::npos);
+  EXPECT_TRUE(load(named(64)).ok());
+}
+
+TEST(ConfigTest, DependsOnMissingProgram) {
+  expect_errors(R"([program.web]
+command = "true"
+depends-on = ["dbb", "cache.0", "web2"]
+[program.db]
+command = "true"
+[program.cache]
+command = "true"
+instances = 2
+)",
+                {"test.toml:3:15: program.web.depends-on: no program named \"dbb\"; did you mean "
+                 "\"db\"?",
+                 "test.toml:3:22: program.web.depends-on: no program named \"cache.0\"; depends-on "
+                 "names programs, not instances: write \"cache\"",
+                 "test.toml:3:33: program.web.depends-on: no program named \"web2\""});
+}
+
+TEST(ConfigTest, DependencyCyclesPrintTheCycleOnce) {
+  expect_errors(R"([program.a]
+command = "true"
+depends-on = ["b"]
+[program.b]
+command = "true"
+depends-on = ["c"]
+[program.c]
+command = "true"
+depends-on = ["a"]
+[program.self]
+command = "true"
+depends-on = ["self"]
+)",
+                {"test.toml:3:15: program.a.depends-on: dependency cycle: a -> b -> c -> a",
+                 "test.toml:12:15: program.self.depends-on: dependency cycle: self -> self"});
+}
+
+TEST(ConfigTest, DependsOnAnInvalidProgramIsNotReportedAsMissing) {
+  LoadResult r = load(R"([program.web]
+command = "true"
+depends-on = ["db"]
+[program.db]
+command = 1
+)");
+  EXPECT_EQ(messages(r), std::vector<std::string>{"test.toml:5:11: program.db.command: expected an "
+                                                  "array like [\"/usr/bin/app\", \"--flag\"] or a "
+                                                  "shell command string, got integer 1"});
+}
+
+TEST(ConfigTest, WarningsDoNotFailTheLoad) {
+  LoadResult r = load(R"([program.web]
+command = "true"
+exit-code = 3
+depends-on = ["db", "db"]
+[program.db]
+command = "true"
+)");
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(messages(r),
+            (std::vector<std::string>{
+                "test.toml:3:13: warning: program.web.exit-code: exit-code only matters for a "
+                "critical program; add critical = true or remove it",
+                "test.toml:4:21: warning: program.web.depends-on: \"db\" is listed twice"}));
+  LoadResult empty = load("");
+  EXPECT_TRUE(empty.ok());
+  EXPECT_EQ(messages(empty),
+            std::vector<std::string>{"test.toml: warning: no programs defined; add a "
+                                     "[program.NAME] table with a command"});
+}
+
+TEST(ConfigTest, EveryErrorIsReportedSortedByPosition) {
+  LoadResult r = load(R"([program.b]
+command = "true"
+stop-timeout = 1
+[program.a]
+command = "true"
+instances = 0
+[supervisor]
+log-level = "loud"
+)");
+  ASSERT_EQ(r.diagnostics.size(), 3u);
+  EXPECT_EQ(r.diagnostics[0].line, 3);
+  EXPECT_EQ(r.diagnostics[1].line, 6);
+  EXPECT_EQ(r.diagnostics[2].line, 8);
+}
+
+TEST(ConfigTest, SocketPathTooLong) {
+  std::string text = "[supervisor]\nsocket = \"/tmp/";
+  text += std::string(110, 's');
+  text += "\"\n";
+  LoadResult r = load(text);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].line, 2);
+  EXPECT_EQ(r.diagnostics[0].column, 10);
+  EXPECT_NE(r.diagnostics[0].message.find("must be shorter than 108 bytes"), std::string::npos);
+}
+
+TEST(ConfigTest, MissingMainFile) {
+  LoadResult r = load_config("/nonexistent/gardien.toml", env_of({}));
+  EXPECT_EQ(messages(r), std::vector<std::string>{"/nonexistent/gardien.toml: cannot read the "
+                                                  "config file: No such file or directory"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Includes
+
+TEST(ConfigTest, IncludesAreRelativeToTheIncludingFile) {
+  TempDir dir;
+  dir.write("etc/gardien.toml", R"([supervisor]
+include = ["conf.d/*.toml"]
+[program.main]
+command = "true"
+)");
+  dir.write("etc/conf.d/web.toml", R"(include = ["more/*.toml"]
+[program.web]
+command = "true"
+stdout = { file = "web.log" }
+)");
+  dir.write("etc/conf.d/more/db.toml", "[program.db]\ncommand = \"true\"\n");
+  dir.write("etc/conf.d/ignored.txt", "not toml");
+  in_directory(dir.path(), [&] {
+    LoadResult r = load_config("etc/gardien.toml", env_of({}));
+    ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+    EXPECT_TRUE(r.diagnostics.empty());
+    ASSERT_EQ(r.config->programs.size(), 3u);
+    EXPECT_EQ(r.config->programs[0].name, "db");
+    EXPECT_EQ(r.config->programs[1].name, "main");
+    EXPECT_EQ(r.config->programs[2].name, "web");
+    EXPECT_EQ(r.config->programs[2].stdout_sink.path, (dir.path() / "etc/conf.d/web.log").string());
+  });
+}
+
+TEST(ConfigTest, IncludeErrors) {
+  TempDir dir;
+  dir.write("main.toml", R"([supervisor]
+include = ["conf.d/*.toml", "nothing/*.toml", "dangling.toml", "adir"]
+[program.web]
+command = "true"
+)");
+  dir.write("conf.d/a.toml", R"(include = ["../main.toml"]
+[program.web]
+command = "true"
+)");
+  dir.write("conf.d/b.toml", R"([supervisor]
+log-level = "info"
+[program.b]
+command = "true"
+)");
+  dir.write("conf.d/c.toml", "[program.c]\ncommand = [\n");
+  fs::create_directory(dir.path() / "adir");
+  fs::create_symlink("/nonexistent/file.toml", dir.path() / "dangling.toml");
+  in_directory(dir.path(), [&] {
+    LoadResult r = load_config("main.toml", env_of({}));
+    EXPECT_FALSE(r.ok());
+    std::vector<std::string> got = messages(r);
+    ASSERT_EQ(got.size(), 7u) << testing::PrintToString(got);
+    EXPECT_EQ(got[0],
+              "main.toml:2:29: warning: supervisor.include: include pattern \"nothing/*.toml\" "
+              "matches no file");
+    EXPECT_EQ(got[1],
+              "main.toml:2:47: supervisor.include: cannot read \"dangling.toml\": No such file or "
+              "directory");
+    EXPECT_EQ(got[2],
+              "main.toml:2:64: supervisor.include: cannot read \"adir\": it is a directory");
+    EXPECT_EQ(got[3],
+              "conf.d/a.toml:1:12: include: \"conf.d/../main.toml\" is already loaded: a file may "
+              "be included only once (an include cycle, or two patterns matching it)");
+    EXPECT_EQ(got[4],
+              "conf.d/a.toml:2:10: program.web: program \"web\" is already defined at "
+              "main.toml:3:10; rename one of them");
+    EXPECT_EQ(got[5],
+              "conf.d/b.toml:1:1: supervisor: [supervisor] is only allowed in the main config "
+              "file \"main.toml\"; an included file may define [program.*] tables and include "
+              "only");
+    EXPECT_EQ(got[6].rfind("conf.d/c.toml:2:13: invalid TOML: ", 0), 0u) << got[6];
+  });
+}
+
+TEST(ConfigTest, IncludedFifoIsRejectedWithoutBlocking) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo((dir.path() / "pipe.toml").c_str(), 0600), 0);
+  in_directory(dir.path(), [&] {
+    LoadResult r = load(R"([supervisor]
+include = ["pipe.toml"]
+)");
+    EXPECT_EQ(messages(r), std::vector<std::string>{"test.toml:2:12: supervisor.include: cannot "
+                                                    "read \"pipe.toml\": not a regular file"});
+  });
+}
+
+TEST(ConfigTest, IncludeGlobMatchingNothingIsOnlyAWarning) {
+  TempDir dir;
+  in_directory(dir.path(), [&] {
+    LoadResult r = load(R"([supervisor]
+include = ["conf.d/*.toml"]
+[program.web]
+command = "true"
+)");
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(messages(r), std::vector<std::string>{"test.toml:2:12: warning: supervisor.include: "
+                                                    "include pattern \"conf.d/*.toml\" matches no "
+                                                    "file"});
+  });
+}
+
+}  // namespace
+}  // namespace gardien
