@@ -13,18 +13,6 @@ extern char** environ;
 
 namespace gardien {
 
-std::vector<std::string> instance_names(const ProgramConfig& config) {
-  if (config.instances <= 1) return {config.name};
-  std::vector<std::string> out;
-  for (int i = 0; i < config.instances; ++i) {
-    std::string name = config.name;
-    name += '.';
-    name += std::to_string(i);
-    out.push_back(std::move(name));
-  }
-  return out;
-}
-
 std::optional<std::string> unsupported(const ProgramConfig& config) {
   if (config.kill_mode == KillMode::cgroup) {
     std::string why = "program.";

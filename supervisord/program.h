@@ -42,9 +42,6 @@ struct StateChange {
   std::string reason;
 };
 
-// The config's rule for instance names: "web" when instances == 1, else "web.0" ... "web.N-1".
-std::vector<std::string> instance_names(const ProgramConfig& config);
-
 // nullopt when gardien can run `config`; else why not (kill-mode = "cgroup" for now).
 std::optional<std::string> unsupported(const ProgramConfig& config);
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -96,6 +97,15 @@ std::vector<char*> pointers(const std::vector<std::string>& strings) {
 
 // --- Child side: async-signal-safe calls only from here to execve. ---
 
+// The kernel's struct sigaction (not glibc's), for rt_sigaction(2).
+struct kernel_sigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  unsigned long mask;
+};
+constexpr int kMaxSignal = 64;
+
 [[noreturn]] void child_fail(int error_fd, Stage stage, int index = 0) noexcept {
   ChildReport report{stage, errno, index};
   const char* p = reinterpret_cast<const char*>(&report);
@@ -133,12 +143,11 @@ bool child_close_from_3(int error_fd, int max_fd) noexcept {
 [[noreturn]] void child_main(const ChildArgs& a) noexcept {
   const SpawnPlan& plan = a.plan;
   // Handlers would be reset by exec anyway, but SIG_IGN survives it (SIGPIPE in the daemon).
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
-  for (int sig = 1; sig < NSIG; ++sig) {
+  // The raw syscall also reaches 32 and 33, which glibc's sigaction() refuses to touch.
+  kernel_sigaction dfl{};  // SIG_DFL, no flags, empty mask
+  for (int sig = 1; sig <= kMaxSignal; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP)
-      ::sigaction(sig, &dfl, nullptr);  // EINVAL for glibc's own: fine
+      ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
   }
   sigset_t empty;
   sigemptyset(&empty);
@@ -221,12 +230,8 @@ std::optional<SpawnIdentity> identity_for(const ProgramConfig& config) {
     id.uid = u.uid;
     id.gid = u.gid;
     id.set_uid = true;
-    int n = 32;
-    std::vector<gid_t> groups(static_cast<std::size_t>(n));
-    while (::getgrouplist(u.user.c_str(), u.gid, groups.data(), &n) < 0)
-      groups.resize(static_cast<std::size_t>(n));
-    groups.resize(static_cast<std::size_t>(n));
-    id.groups = std::move(groups);
+    // Looked up when the config was loaded: no NSS call on the loop.
+    id.groups = u.groups.empty() ? std::vector<gid_t>{u.gid} : u.groups;
   } else if (config.group) {
     id.uid = ::geteuid();
     id.gid = *config.group;

@@ -45,7 +45,7 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
   }
   reaper_.after_reaping([this] { after_reaping(); });
   for (const ProgramConfig& p : config_.programs) {
-    for (const std::string& name : instance_names(p)) {
+    for (const std::string& name : p.instance_names()) {
       instances_.push_back(std::make_unique<Program>(
           loop_, reaper_, p, name,
           [this](Program& prog, const StateChange& c) { on_state_change(prog, c); }));
@@ -399,7 +399,7 @@ std::optional<std::string> Supervisor::add_program(const ProgramConfig& program)
       [](const ProgramConfig& a, const ProgramConfig& b) { return a.name < b.name; });
   config_.programs.insert(pos, program);
   std::set<std::string> visiting;
-  for (const std::string& name : instance_names(program)) {
+  for (const std::string& name : program.instance_names()) {
     instances_.push_back(std::make_unique<Program>(
         loop_, reaper_, program, name,
         [this](Program& prog, const StateChange& c) { on_state_change(prog, c); }));
