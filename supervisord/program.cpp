@@ -141,12 +141,14 @@ void Program::do_spawn() {
   pid_ = child->pid;
   pgid_ = child->pid;  // the child calls setsid(): its pid is its group
   plan_ = std::move(plan);
-  exec_error_.clear();
+  exec_error_ = child->exec_error;
   close_error_pipe();
-  error_pipe_ = std::move(child->error_pipe);
-  error_event_ = std::make_shared<FdEvent>(loop_, error_pipe_.get(), EV_READ,
-                                           [this](short) { on_error_pipe(); });
-  error_event_->enable();
+  if (child->error_pipe) {  // the outcome is not known yet: watch for the report or EOF
+    error_pipe_ = std::move(child->error_pipe);
+    error_event_ = std::make_shared<FdEvent>(loop_, error_pipe_.get(), EV_READ,
+                                             [this](short) { on_error_pipe(); });
+    error_event_->enable();
+  }
   reaper_.watch(pid_, [this](int wait_status) { on_exit(wait_status); });
   log::info("spawned", {{"event", "spawn"}, {"program", name_}, {"pid", pid_}});
   feed(LifecycleEvent::of(LifecycleEvent::Kind::spawned));

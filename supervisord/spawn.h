@@ -55,12 +55,16 @@ std::optional<SpawnPlan> make_spawn_plan(const ProgramConfig& config, const std:
 
 struct SpawnedProcess {
   pid_t pid = -1;
-  // Read end of the error pipe: EOF once exec succeeded, a report when it failed.
+  // Why the child could not exec, when that is already known ("" = it exec'd or may still).
+  std::string exec_error;
+  // Only when the outcome is not known yet (fork fallback): EOF once exec succeeded, a report
+  // (read_spawn_error) when it failed.
   Fd error_pipe;
 };
 
-// fork + exec with every signal blocked around the fork. nullopt with `error` set when fork
-// itself fails. An exec failure comes later through `error_pipe` (read_spawn_error).
+// Starts the child with every signal blocked around the clone/fork. nullopt with `error` set
+// when no process could be created. An exec failure is reported in `exec_error` (or later
+// through `error_pipe`); the child then exits 127 and must still be reaped.
 std::optional<SpawnedProcess> spawn_process(const SpawnPlan& plan, std::string& error);
 
 // Reads the error pipe without blocking. Returns:
