@@ -53,7 +53,9 @@ line_us() { echo $(( $(date -d "$(sed 's/.*"time":"\([^"]*\)".*/\1/' <<<"$1")" +
 wait_count() {
   local count=$1 pattern=$2 file=$3 seconds=$4 i
   for ((i = 0; i < seconds * 100; i++)); do
-    (( $(grep -c -- "$pattern" "$file" 2>/dev/null || true) >= count )) && return 0
+    local found
+    found=$(grep -c -- "$pattern" "$file" 2>/dev/null || true)
+    ((${found:-0} >= count)) && return 0
     sleep 0.01
   done
   echo "timeout waiting for $count x '$pattern' in $file" >&2
@@ -98,6 +100,7 @@ for run in 1 2 3 4 5; do
   log=$WORK/start$run.log
   t0=$(now_us)
   start_daemon "$WORK/sleep100.toml" "$log"
+  sleep 1  # no polling while it starts: a polling loop would steal the CPU it measures
   wait_count 100 '"to":"running"' "$log" 20
   last=$(grep '"to":"running"' "$log" | tail -1)
   daemon_runs+=($(($(line_us "$last") - t0)))
@@ -108,7 +111,10 @@ dmn=$(printf '%s\n' "${daemon_runs[@]}" | median)
 echo "1. 100 programs running: gardien $(ms "$dmn") ms, bare fork/exec loop $(ms "$base") ms," \
   "ratio $(awk -v a="$dmn" -v b="$base" 'BEGIN {printf "%.2f", a / b}') (target <= 1.25)"
 echo "   runs (us): gardien ${daemon_runs[*]}; baseline ${baseline_runs[*]} (gardien's from the log, 1 ms resolution)"
-echo "   RSS with 100 programs: $(awk '/VmRSS/ {print $2, $3}' "/proc/$DPID/status") (target < 4 MB)"
+echo "   RSS with 100 programs: $(awk '/VmRSS/ {print $2, $3}' "/proc/$DPID/status") (target < 4 MB);" \
+  "anonymous $(awk '/RssAnon/ {print $2, $3}' "/proc/$DPID/status"), file-backed" \
+  "$(awk '/RssFile/ {print $2, $3}' "/proc/$DPID/status") (shared libraries), PSS" \
+  "$(awk '/^Pss:/ {print $2, $3}' "/proc/$DPID/smaps_rollup")"
 before=$(cpu_ticks "$DPID")
 sleep 20
 after=$(cpu_ticks "$DPID")
@@ -126,6 +132,7 @@ for i in $(seq 1 20); do
   pid=$(sed -n 's/.*"event":"spawn".*"pid":\([0-9]*\).*/\1/p' "$log" | tail -1)
   t0=$(now_us)
   kill -KILL "$pid"
+  sleep 0.05  # no polling while it restarts
   wait_count $((i + 1)) '"event":"spawn"' "$log" 10
   latencies+=($(($(line_us "$(grep '"event":"spawn"' "$log" | tail -1)") - t0)))
 done

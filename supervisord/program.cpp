@@ -130,17 +130,19 @@ void Program::apply(const LifecycleDecision& d, State before) {
 
 void Program::do_spawn() {
   std::string error;
-  std::optional<SpawnPlan> plan = make_spawn_plan(config_, name_, environ, error);
+  // Built once and reused: the environment and the config do not change between spawns. A
+  // failed spawn drops it, so the next one searches PATH again.
+  if (!plan_) plan_ = make_spawn_plan(config_, name_, environ, error);
   std::optional<SpawnedProcess> child;
-  if (plan) child = spawn_process(*plan, error);
+  if (plan_) child = spawn_process(*plan_, error);
   if (!child) {
+    plan_.reset();
     log::warn("spawn failed", {{"event", "spawn_failed"}, {"program", name_}, {"error", error}});
     feed(LifecycleEvent::failure(error, true));
     return;
   }
   pid_ = child->pid;
   pgid_ = child->pid;  // the child calls setsid(): its pid is its group
-  plan_ = std::move(plan);
   exec_error_ = child->exec_error;
   close_error_pipe();
   if (child->error_pipe) {  // the outcome is not known yet: watch for the report or EOF
@@ -178,6 +180,7 @@ void Program::on_exit(int wait_status) {
   close_error_pipe();
   bool empty = group_empty();
   if (!exec_error_.empty()) {
+    plan_.reset();
     log::warn(
         "spawn failed",
         {{"event", "spawn_failed"}, {"program", name_}, {"pid", pid}, {"error", exec_error_}});

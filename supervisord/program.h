@@ -93,7 +93,7 @@ class Program {
   LifecycleStatus status_;
   pid_t pid_ = 0;   // the main process until it is reaped; never signalled after that
   pid_t pgid_ = 0;  // its process group, kept until the group is seen empty
-  std::optional<SpawnPlan> plan_;  // of the last spawn, to describe an exec failure
+  std::optional<SpawnPlan> plan_;  // reused by every spawn until one fails; describes exec errors
   Fd error_pipe_;
   std::shared_ptr<FdEvent> error_event_;
   std::string exec_error_;

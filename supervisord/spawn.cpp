@@ -183,6 +183,25 @@ bool child_close_from_3(int error_fd, int max_fd) noexcept {
 
 // --- Parent side. ---
 
+// Children's stdin: opened once (close-on-exec), shared by every spawn.
+int dev_null() {
+  static Fd fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!fd) fd.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return fd.get();
+}
+
+// The highest fd number + 1 the close() fallback has to cover (kernels without close_range).
+int fd_limit() {
+  static const int limit = [] {
+    rlimit nofile{};
+    ::getrlimit(RLIMIT_NOFILE, &nofile);
+    return nofile.rlim_cur == RLIM_INFINITY || nofile.rlim_cur > (1u << 20)
+               ? (1 << 20)
+               : static_cast<int>(nofile.rlim_cur);
+  }();
+  return limit;
+}
+
 int child_entry(void* args) {
   child_main(*static_cast<const ChildArgs*>(args));
 }
@@ -351,26 +370,14 @@ std::optional<SpawnedProcess> spawn_process(const SpawnPlan& plan, std::string& 
     error += std::strerror(errno);
     return std::nullopt;
   }
-  Fd dev_null;
-  if (plan.stdin_fd < 0) {
-    dev_null.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!dev_null) {
-      error = "spawn: cannot open /dev/null: ";
-      error += std::strerror(errno);
-      return std::nullopt;
-    }
+  int stdin_fd = plan.stdin_fd >= 0 ? plan.stdin_fd : dev_null();
+  if (stdin_fd < 0) {
+    error = "spawn: cannot open /dev/null: ";
+    error += std::strerror(errno);
+    return std::nullopt;
   }
-  rlimit nofile{};
-  ::getrlimit(RLIMIT_NOFILE, &nofile);
-  ChildArgs args{plan,
-                 pointers(plan.argv),
-                 pointers(plan.envp),
-                 {},
-                 plan.stdin_fd >= 0 ? plan.stdin_fd : dev_null.get(),
-                 report.write.get(),
-                 nofile.rlim_cur == RLIM_INFINITY || nofile.rlim_cur > (1u << 20)
-                     ? (1 << 20)
-                     : static_cast<int>(nofile.rlim_cur)};
+  ChildArgs args{plan,     pointers(plan.argv), pointers(plan.envp), {},
+                 stdin_fd, report.write.get(),  fd_limit()};
   for (const ResourceLimit& l : plan.rlimits) args.limits.push_back(rlimit{l.soft, l.hard});
 
   // With every signal blocked, libevent's handler cannot run in the child before it resets them.
