@@ -1573,7 +1573,7 @@ LoadResult Loader::load_main(const std::string& name, const fs::path& display_di
     // The main file's programs first: a duplicate in an include is the one reported.
     if (auto v = r.get("program")) collect_programs(*v);
     if (auto v = r.get("supervisor")) read_supervisor(*v, config.supervisor);
-    r.finish("the main file holds [supervisor] and [program.NAME] tables");
+    r.finish("the main file holds [supervisor] (with include = [...]) and [program.NAME] tables");
   }
 
   // Every program once, in name order; a second definition names the first one's place.
