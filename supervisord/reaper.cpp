@@ -66,8 +66,9 @@ bool Reaper::children_left() {
 
 namespace {
 
-// The ppid field of /proc/PID/stat (after the parenthesised command name).
-pid_t parent_of(const std::string& pid) {
+// The ppid field of /proc/PID/stat (after the parenthesised command name); -1 for a zombie,
+// which needs reaping, not signalling.
+pid_t live_parent_of(const std::string& pid) {
   std::string path = "/proc/";
   path += pid;
   path += "/stat";
@@ -80,7 +81,7 @@ pid_t parent_of(const std::string& pid) {
   std::string state;
   long ppid = -1;
   rest >> state >> ppid;
-  return static_cast<pid_t>(ppid);
+  return state == "Z" ? -1 : static_cast<pid_t>(ppid);
 }
 
 }  // namespace
@@ -93,7 +94,7 @@ std::vector<pid_t> Reaper::children() {
   while (dirent* d = ::readdir(proc.get())) {
     if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
     std::string pid = d->d_name;
-    if (parent_of(pid) == self) out.push_back(static_cast<pid_t>(std::stol(pid)));
+    if (live_parent_of(pid) == self) out.push_back(static_cast<pid_t>(std::stol(pid)));
   }
   return out;
 }

@@ -31,7 +31,7 @@ class Reaper {
   void reap();
   // True while the daemon has any child at all, known or orphan, exited or not.
   static bool children_left();
-  // The daemon's direct children (from /proc), to signal orphans nobody else knows.
+  // The daemon's live (not zombie) children, from /proc: to signal orphans nobody else knows.
   static std::vector<pid_t> children();
 
  private:
