@@ -30,7 +30,7 @@ struct Outcome {
 
 class Supervisor;
 
-// Keeps an observer registered; unregisters it when destroyed.
+// Keeps an observer registered; unregisters it when destroyed (it must not outlive the Supervisor).
 class Subscription {
  public:
   Subscription() = default;
