@@ -365,7 +365,7 @@ std::optional<SpawnPlan> make_spawn_plan(const ProgramConfig& config, const std:
 
 std::optional<SpawnedProcess> spawn_process(const SpawnPlan& plan, std::string& error) {
   FdPair report;
-  if (!make_pipe(report)) {
+  if (!make_pipe(report, O_NONBLOCK)) {
     error = "spawn: cannot create a pipe: ";
     error += std::strerror(errno);
     return std::nullopt;
@@ -398,7 +398,6 @@ std::optional<SpawnedProcess> spawn_process(const SpawnPlan& plan, std::string& 
     error += std::strerror(fork_errno);
     return std::nullopt;
   }
-  ::fcntl(report.read.get(), F_SETFL, O_NONBLOCK);
   SpawnedProcess spawned{pid, {}, {}};
   if (vforked) {
     // The child is past execve's point of no return (nothing to read yet, or EOF) or it wrote
