@@ -44,17 +44,11 @@ EventLoop::EventLoop() : base_(event_base_new()) {
   }
 }
 
-EventLoop::~EventLoop() {
-  event_base_free(base_);
-}
+EventLoop::~EventLoop() { event_base_free(base_); }
 
-void EventLoop::run() {
-  event_base_dispatch(base_);
-}
+void EventLoop::run() { event_base_dispatch(base_); }
 
-void EventLoop::exit() {
-  event_base_loopexit(base_, nullptr);
-}
+void EventLoop::exit() { event_base_loopexit(base_, nullptr); }
 
 void EventLoop::defer(std::function<void()> fn) {
   auto* heap = new std::function<void()>(std::move(fn));
@@ -83,13 +77,9 @@ void Timer::arm(Duration after) {
   evtimer_add(ev_, &tv);
 }
 
-void Timer::cancel() noexcept {
-  evtimer_del(ev_);
-}
+void Timer::cancel() noexcept { evtimer_del(ev_); }
 
-bool Timer::armed() const noexcept {
-  return evtimer_pending(ev_, nullptr) != 0;
-}
+bool Timer::armed() const noexcept { return evtimer_pending(ev_, nullptr) != 0; }
 
 void Timer::trampoline(evutil_socket_t, short, void* self) noexcept {
   guarded("timer", [self] { static_cast<Timer*>(self)->on_fire_(); });
@@ -114,8 +104,7 @@ void SignalEvent::trampoline(evutil_socket_t, short, void* self) noexcept {
 
 FdEvent::FdEvent(EventLoop& loop, int fd, short what, std::function<void(short)> on_ready)
     : on_ready_(std::move(on_ready)),
-      ev_(checked(
-          event_new(loop.base(), fd, static_cast<short>(what | EV_PERSIST), trampoline, this))) {}
+      ev_(checked(event_new(loop.base(), fd, static_cast<short>(what | EV_PERSIST), trampoline, this))) {}
 
 FdEvent::~FdEvent() {
   event_del(ev_);
@@ -131,9 +120,7 @@ void FdEvent::enable(std::optional<Duration> timeout) {
   }
 }
 
-void FdEvent::disable() noexcept {
-  event_del(ev_);
-}
+void FdEvent::disable() noexcept { event_del(ev_); }
 
 bool FdEvent::enabled() const noexcept {
   return event_pending(ev_, EV_READ | EV_WRITE | EV_TIMEOUT, nullptr) != 0;

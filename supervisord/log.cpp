@@ -15,14 +15,10 @@ LogFormat g_format = LogFormat::text;
 
 const char* level_name(LogLevel level) {
   switch (level) {
-    case LogLevel::debug:
-      return "debug";
-    case LogLevel::info:
-      return "info";
-    case LogLevel::warn:
-      return "warn";
-    case LogLevel::error:
-      return "error";
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::warn: return "warn";
+    case LogLevel::error: return "error";
   }
   return "?";
 }
@@ -30,8 +26,7 @@ const char* level_name(LogLevel level) {
 std::string timestamp() {
   auto now = std::chrono::system_clock::now();
   std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[40];
@@ -60,9 +55,7 @@ void configure(LogLevel level, LogFormat format) {
   g_format = format;
 }
 
-bool enabled(LogLevel level) {
-  return static_cast<int>(level) >= static_cast<int>(g_level);
-}
+bool enabled(LogLevel level) { return static_cast<int>(level) >= static_cast<int>(g_level); }
 
 void write(LogLevel level, std::string_view message, const nlohmann::json& fields) {
   if (!enabled(level)) return;

@@ -14,17 +14,9 @@ bool enabled(LogLevel level);
 // `fields` is a JSON object of extra key/values ({"program": "web.0", "pid": 42}).
 void write(LogLevel level, std::string_view message, const nlohmann::json& fields = nullptr);
 
-inline void debug(std::string_view m, const nlohmann::json& f = nullptr) {
-  write(LogLevel::debug, m, f);
-}
-inline void info(std::string_view m, const nlohmann::json& f = nullptr) {
-  write(LogLevel::info, m, f);
-}
-inline void warn(std::string_view m, const nlohmann::json& f = nullptr) {
-  write(LogLevel::warn, m, f);
-}
-inline void error(std::string_view m, const nlohmann::json& f = nullptr) {
-  write(LogLevel::error, m, f);
-}
+inline void debug(std::string_view m, const nlohmann::json& f = nullptr) { write(LogLevel::debug, m, f); }
+inline void info(std::string_view m, const nlohmann::json& f = nullptr) { write(LogLevel::info, m, f); }
+inline void warn(std::string_view m, const nlohmann::json& f = nullptr) { write(LogLevel::warn, m, f); }
+inline void error(std::string_view m, const nlohmann::json& f = nullptr) { write(LogLevel::error, m, f); }
 
 }  // namespace gardien::log

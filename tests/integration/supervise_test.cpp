@@ -120,16 +120,16 @@ TEST_F(Supervise, KillMinus9BringsANewPid) {
 
 TEST_F(Supervise, ExitCodesAgainstEachRestartPolicy) {
   const std::string timing = "start-seconds = \"100ms\"\nbackoff = \"100ms\"\n";
-  start(program("always_0", {helper("exit_after"), "200", "0"}, timing + "restart = \"always\"\n") +
-        program("onfail_0", {helper("exit_after"), "200", "0"},
+  start(program("always_0", {helper("exit_after"), "400", "0"}, timing + "restart = \"always\"\n") +
+        program("onfail_0", {helper("exit_after"), "400", "0"},
                 timing + "restart = \"on-failure\"\n") +
-        program("onfail_2", {helper("exit_after"), "200", "2"},
+        program("onfail_2", {helper("exit_after"), "400", "2"},
                 timing + "restart = \"on-failure\"\n") +
-        program("onfail_3", {helper("exit_after"), "200", "3"},
+        program("onfail_3", {helper("exit_after"), "400", "3"},
                 timing + "restart = \"on-failure\"\nsuccess-exit-codes = [0, 3]\n") +
-        program("onfail_kill", {helper("exit_after"), "200", "kill"},
+        program("onfail_kill", {helper("exit_after"), "400", "kill"},
                 timing + "restart = \"on-failure\"\n") +
-        program("never_2", {helper("exit_after"), "200", "2"}, timing + "restart = \"never\"\n"));
+        program("never_2", {helper("exit_after"), "400", "2"}, timing + "restart = \"never\"\n"));
   // Restarted: a second spawn after a running period and a backoff.
   for (const char* name : {"always_0", "onfail_2", "onfail_kill"}) {
     EXPECT_TRUE(daemon.wait_spawn(name, 5s, 2)) << name << "\n" << daemon.log();
@@ -163,7 +163,7 @@ TEST_F(Supervise, BackoffDelaysGrowAndCap) {
   const long long expected[] = {100, 200, 400, 400, 400};
   for (std::size_t i = 0; i < gaps.size(); ++i) {
     EXPECT_GE(gaps[i], expected[i] - 2) << "gap " << i;
-    EXPECT_LT(gaps[i], expected[i] + 150) << "gap " << i;
+    EXPECT_LT(gaps[i], expected[i] + 300) << "gap " << i;  // + the crash itself, on a busy machine
   }
   auto backoffs = daemon.states("crash", "backoff");
   ASSERT_GE(backoffs.size(), 5u);
