@@ -63,8 +63,11 @@ void write(LogLevel level, std::string_view message, const nlohmann::json& field
     if (fields.is_object()) {
       for (const auto& [key, value] : fields.items()) {
         line += " " + key + "=";
-        line += value.is_string() ? value.get<std::string>()
-                                  : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        // Bare when unambiguous, else quoted: `reason="exit code 1"`.
+        bool bare = value.is_string() && !value.get_ref<const std::string&>().empty() &&
+                    value.get_ref<const std::string&>().find_first_of(" \"=") == std::string::npos;
+        line += bare ? value.get<std::string>()
+                     : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       }
     }
   }

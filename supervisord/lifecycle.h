@@ -1,0 +1,116 @@
+// A program instance's life as a pure function: (status, event, config, now) -> decision.
+// No processes, no timers, no clock reads: Program applies the decision's actions.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.h"
+
+namespace gardien {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+enum class State { stopped, starting, running, backoff, stopping, exited, fatal };
+std::string_view to_string(State state);
+// True in the states where a process of the instance may be alive.
+bool has_process(State state);
+
+// How a process ended, from waitpid's status.
+struct ExitStatus {
+  bool signaled = false;
+  int code = 0;    // exit code when !signaled
+  int signal = 0;  // signal number when signaled
+  static ExitStatus from_wait_status(int wait_status);
+  static ExitStatus exited(int code) { return {false, code, 0}; }
+  static ExitStatus killed(int signo) { return {true, 0, signo}; }
+  // "exit code 3" or "killed by SIGKILL".
+  std::string to_string() const;
+  bool operator==(const ExitStatus&) const = default;
+};
+
+struct LifecycleEvent {
+  enum class Kind {
+    start,         // an operator or the supervisor wants it up
+    stop,          // wants it down (graceful: stop-signal, grace, SIGKILL)
+    restart,       // stop if up, then start
+    kill,          // forceful shutdown: SIGKILL the group now
+    spawned,       // fork succeeded; the process exists
+    spawn_failed,  // fork or exec failed (`reason` says which and why)
+    exited,        // the main process was reaped (`status`)
+    timer,         // the instance's one timer fired (start-seconds, backoff or grace)
+    group_empty,   // nothing is left in the process group
+  };
+  Kind kind = Kind::start;
+  ExitStatus status;        // exited
+  std::string reason;       // spawn_failed
+  bool group_empty = true;  // exited, spawn_failed: the group was empty when the main was reaped
+
+  static LifecycleEvent of(Kind kind) { return {kind, {}, {}, true}; }
+  static LifecycleEvent exit(ExitStatus status, bool group_empty) {
+    return {Kind::exited, status, {}, group_empty};
+  }
+  static LifecycleEvent failure(std::string reason, bool group_empty) {
+    return {Kind::spawn_failed, {}, std::move(reason), group_empty};
+  }
+};
+std::string_view to_string(LifecycleEvent::Kind kind);
+
+// What the decisions read and write besides the state.
+struct LifecycleStatus {
+  State state = State::stopped;
+  bool main_alive = false;        // the main process exists and was not reaped yet
+  bool killed = false;            // stopping: SIGKILL was sent to the group
+  bool start_after_stop = false;  // stopping: start again once the stop completes (restart)
+  bool restarts_allowed = true;   // false while the daemon shuts down: an exit is final
+  int failed_starts = 0;          // spawns in a row that never reached running
+  int backoff_step = 0;           // restarts since the instance last reached running
+  int restarts = 0;               // restarts made by the policy (not by operators), for display
+  TimePoint spawned_at{};
+  TimePoint state_since{};
+  TimePoint timer_due{};  // when the armed timer fires (backoff time left)
+  std::optional<ExitStatus> last_exit;
+  std::string reason;  // why the state is what it is (fatal, backoff, exited)
+};
+
+struct LifecycleAction {
+  enum class Kind {
+    spawn,      // fork/exec the program, then feed spawned or spawn_failed
+    arm_timer,  // (re)arm the instance's timer for `delay`
+    cancel_timer,
+    signal_stop,  // stop-signal + SIGCONT to the group (or the main process, kill-mode = process)
+    kill_group,   // SIGKILL to the group
+    watch_group,  // the main is gone but the group is not: poll until it is empty
+  };
+  Kind kind = Kind::spawn;
+  Duration delay{0};
+  bool operator==(const LifecycleAction&) const = default;
+};
+std::string_view to_string(LifecycleAction::Kind kind);
+
+struct LifecycleDecision {
+  bool legal = true;  // false: the event makes no sense in this state; nothing changes
+  std::string why;    // for an illegal event, the explanation to log
+  LifecycleStatus next;
+  std::vector<LifecycleAction> actions;
+  bool state_changed(const LifecycleStatus& before) const { return next.state != before.state; }
+};
+
+// The minimum time between two spawns of one instance, whatever `backoff` says: a program that
+// crashes at once never spins the CPU.
+inline constexpr Duration kMinSpawnInterval = std::chrono::milliseconds(100);
+// How often a stop that waits for the rest of an emptying process group looks again.
+inline constexpr Duration kGroupPollInterval = std::chrono::milliseconds(50);
+
+// The delay before restart number `step` (0-based) after the last healthy run:
+// backoff * 2^step, capped at backoff-max.
+Duration backoff_delay(const ProgramConfig& config, int step);
+
+LifecycleDecision decide(const LifecycleStatus& status, const LifecycleEvent& event,
+                         const ProgramConfig& config, TimePoint now);
+
+}  // namespace gardien

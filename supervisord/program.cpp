@@ -1,0 +1,268 @@
+#include "supervisord/program.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/signals.h"
+#include "supervisord/log.h"
+
+extern char** environ;
+
+namespace gardien {
+
+std::optional<std::string> unsupported(const ProgramConfig& config) {
+  if (config.kill_mode == KillMode::cgroup) {
+    std::string why = "program.";
+    why += config.name;
+    why +=
+        ".kill-mode: \"cgroup\" is not supported yet; use \"group\" (the default) or \"process\"";
+    return why;
+  }
+  return std::nullopt;
+}
+
+Program::Program(EventLoop& loop, Reaper& reaper, ProgramConfig config, std::string instance,
+                 OnChange on_change)
+    : loop_(loop),
+      reaper_(reaper),
+      config_(std::move(config)),
+      name_(std::move(instance)),
+      on_change_(std::move(on_change)),
+      timer_(loop, [this] { feed(LifecycleEvent::of(LifecycleEvent::Kind::timer)); }),
+      group_poll_(loop, [this] {
+        recheck_group();
+        if (status_.state == State::stopping && !status_.main_alive && pgid_ != 0)
+          group_poll_.arm(kGroupPollInterval);
+      }) {
+  status_.state_since = Clock::now();
+}
+
+Program::~Program() {
+  if (pid_ > 0) reaper_.forget(pid_);
+  if (error_event_) error_event_->disable();
+}
+
+InstanceInfo Program::info(TimePoint now) const {
+  InstanceInfo i;
+  i.name = name_;
+  i.program = config_.name;
+  i.state = status_.state;
+  i.pid = pid_;
+  if (pid_ > 0) i.uptime = std::chrono::duration_cast<Duration>(now - status_.spawned_at);
+  i.restarts = status_.restarts;
+  i.last_exit = status_.last_exit;
+  if (status_.state == State::backoff)
+    i.backoff_left = std::max(Duration{0}, std::chrono::ceil<Duration>(status_.timer_due - now));
+  i.reason = status_.reason;
+  i.in_state = std::chrono::duration_cast<Duration>(now - status_.state_since);
+  return i;
+}
+
+void Program::feed(LifecycleEvent event) {
+  queue_.push_back(std::move(event));
+  if (feeding_) return;  // the outer call applies it after the current one, in order
+  feeding_ = true;
+  for (std::size_t i = 0; i < queue_.size(); ++i) {
+    LifecycleEvent e = std::move(queue_[i]);
+    State before = status_.state;
+    LifecycleDecision d = decide(status_, e, config_, Clock::now());
+    if (!d.legal) {
+      log::error("illegal state transition ignored",
+                 {{"event", "illegal"}, {"program", name_}, {"why", d.why}});
+      continue;
+    }
+    apply(d, before);
+  }
+  queue_.clear();
+  feeding_ = false;
+}
+
+void Program::apply(const LifecycleDecision& d, State before) {
+  status_ = d.next;
+  bool spawn = false;
+  for (const LifecycleAction& a : d.actions) {
+    switch (a.kind) {
+      case LifecycleAction::Kind::spawn:
+        spawn = true;
+        break;
+      case LifecycleAction::Kind::arm_timer:
+        timer_.arm(a.delay);
+        break;
+      case LifecycleAction::Kind::cancel_timer:
+        timer_.cancel();
+        break;
+      case LifecycleAction::Kind::signal_stop:
+        signal_stop();
+        break;
+      case LifecycleAction::Kind::kill_group:
+        log::info("killing",
+                  {{"event", "kill"}, {"program", name_}, {"pgid", pgid_}, {"signal", "SIGKILL"}});
+        signal_group(SIGKILL);
+        break;
+      case LifecycleAction::Kind::watch_group:
+        group_poll_.arm(kGroupPollInterval);
+        break;
+    }
+  }
+  if (status_.state != State::stopping) group_poll_.cancel();
+  if (status_.state != before) {
+    nlohmann::json fields = {{"event", "state"},
+                             {"program", name_},
+                             {"from", to_string(before)},
+                             {"to", to_string(status_.state)}};
+    if (!status_.reason.empty()) fields["reason"] = status_.reason;
+    if (status_.state == State::backoff) {
+      Duration delay = std::chrono::ceil<Duration>(status_.timer_due - Clock::now());
+      fields["delay"] = format_duration(std::max(delay, Duration{0}));
+      fields["delay_ms"] = std::max<long long>(delay.count(), 0);
+    }
+    LogLevel level = status_.state == State::fatal ? LogLevel::error : LogLevel::info;
+    log::write(level, "state", fields);
+    if (on_change_)
+      on_change_(*this,
+                 StateChange{name_, config_.name, before, status_.state, pid_, status_.reason});
+  }
+  if (spawn) do_spawn();
+}
+
+void Program::do_spawn() {
+  std::string error;
+  // Built once and reused: the environment and the config do not change between spawns. A
+  // failed spawn drops it, so the next one searches PATH again.
+  if (!plan_) plan_ = make_spawn_plan(config_, name_, environ, error);
+  std::optional<SpawnedProcess> child;
+  if (plan_) child = spawn_process(*plan_, error);
+  if (!child) {
+    plan_.reset();
+    log::warn("spawn failed", {{"event", "spawn_failed"}, {"program", name_}, {"error", error}});
+    feed(LifecycleEvent::failure(error, true));
+    return;
+  }
+  pid_ = child->pid;
+  pgid_ = child->pid;  // the child calls setsid(): its pid is its group
+  exec_error_ = child->exec_error;
+  close_error_pipe();
+  if (child->error_pipe) {  // the outcome is not known yet: watch for the report or EOF
+    error_pipe_ = std::move(child->error_pipe);
+    error_event_ = std::make_shared<FdEvent>(loop_, error_pipe_.get(), EV_READ,
+                                             [this](short) { on_error_pipe(); });
+    error_event_->enable();
+  }
+  reaper_.watch(pid_, [this](int wait_status) { on_exit(wait_status); });
+  log::info("spawned", {{"event", "spawn"}, {"program", name_}, {"pid", pid_}});
+  feed(LifecycleEvent::of(LifecycleEvent::Kind::spawned));
+}
+
+void Program::on_error_pipe() {
+  if (!error_pipe_ || !plan_) return;
+  std::optional<std::string> report = read_spawn_error(error_pipe_.get(), *plan_);
+  if (!report) return;  // spurious wakeup
+  if (!report->empty()) exec_error_ = *report;
+  close_error_pipe();
+}
+
+void Program::close_error_pipe() {
+  if (error_event_) {
+    error_event_->disable();
+    // Not destroyed inside its own callback: the std::function would die while running.
+    loop_.defer([event = std::move(error_event_)] {});
+  }
+  error_pipe_.reset();
+}
+
+void Program::on_exit(int wait_status) {
+  pid_t pid = pid_;
+  pid_ = 0;                          // reaped: its number may be reused from now on
+  if (error_pipe_) on_error_pipe();  // the child is gone, so the pipe holds its last word
+  close_error_pipe();
+  bool empty = group_empty();
+  if (!exec_error_.empty()) {
+    plan_.reset();
+    log::warn(
+        "spawn failed",
+        {{"event", "spawn_failed"}, {"program", name_}, {"pid", pid}, {"error", exec_error_}});
+    feed(LifecycleEvent::failure(exec_error_, empty));
+    return;
+  }
+  ExitStatus st = ExitStatus::from_wait_status(wait_status);
+  nlohmann::json fields = {{"event", "exit"}, {"program", name_}, {"pid", pid}};
+  if (st.signaled) {
+    fields["signal"] = signal_name(st.signal);
+  } else {
+    fields["code"] = st.code;
+  }
+  log::info("exited", fields);
+  feed(LifecycleEvent::exit(st, empty));
+}
+
+bool Program::group_empty() {
+  if (pgid_ == 0) return true;
+  if (::kill(-pgid_, 0) != 0 && errno == ESRCH) {
+    pgid_ = 0;  // gone: never signal that number again
+    return true;
+  }
+  return false;
+}
+
+void Program::recheck_group() {
+  if (status_.state != State::stopping || status_.main_alive) return;
+  if (group_empty()) {
+    group_poll_.cancel();
+    feed(LifecycleEvent::of(LifecycleEvent::Kind::group_empty));
+  }
+}
+
+void Program::signal_group(int signo) {
+  if (pgid_ != 0 && ::kill(-pgid_, signo) == 0) return;
+  // The child may not have called setsid() yet: its group does not exist, but it does.
+  if (pid_ > 0) {
+    ::kill(pid_, signo);
+  } else {
+    pgid_ = 0;
+  }
+}
+
+void Program::signal_stop() {
+  int signo = config_.stop_signal;
+  bool group = config_.kill_mode != KillMode::process;
+  log::info("stopping", {{"event", "stop"},
+                         {"program", name_},
+                         {"pid", pid_},
+                         {"signal", signal_name(signo)},
+                         {"target", group ? "group" : "process"}});
+  if (group) {
+    signal_group(signo);
+    signal_group(SIGCONT);
+  } else if (pid_ > 0) {
+    ::kill(pid_, signo);
+    ::kill(pid_, SIGCONT);
+  }
+}
+
+bool Program::send_signal(int signo, bool to_group, std::string& error) {
+  if (pid_ <= 0) {
+    error = name_;
+    error += " has no process (state ";
+    error += to_string(status_.state);
+    error += ')';
+    return false;
+  }
+  log::info(
+      "signal",
+      {{"event", "signal"}, {"program", name_}, {"pid", pid_}, {"signal", signal_name(signo)}});
+  if (to_group) {
+    signal_group(signo);
+  } else if (::kill(pid_, signo) != 0) {
+    error = "kill ";
+    error += std::to_string(pid_);
+    error += ": ";
+    error += std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace gardien

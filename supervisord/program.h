@@ -1,0 +1,106 @@
+// One supervised instance: applies the lifecycle's decisions with real processes, timers and
+// signals. Owns its timers, its pid and process group, and its statistics.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/config.h"
+#include "common/fd.h"
+#include "supervisord/event_loop.h"
+#include "supervisord/lifecycle.h"
+#include "supervisord/reaper.h"
+#include "supervisord/spawn.h"
+
+namespace gardien {
+
+// A snapshot of one instance, for `status` and friends.
+struct InstanceInfo {
+  std::string name;     // "web.1", or "web" with one instance
+  std::string program;  // "web"
+  State state = State::stopped;
+  pid_t pid = 0;                         // 0: no process
+  std::optional<Duration> uptime;        // since the spawn, while a process is alive
+  int restarts = 0;                      // restarts made by the restart policy
+  std::optional<ExitStatus> last_exit;   // of the previous process
+  std::optional<Duration> backoff_left;  // in backoff: time until the next spawn
+  std::string reason;                    // why: fatal/backoff/exited reason, or "waiting for db"
+  Duration in_state{0};                  // time since the last state change
+};
+
+// One state change, for observers (`wait`, `start --wait`, events).
+struct StateChange {
+  std::string instance;
+  std::string program;
+  State from = State::stopped;
+  State to = State::stopped;
+  pid_t pid = 0;
+  std::string reason;
+};
+
+// nullopt when gardien can run `config`; else why not (kill-mode = "cgroup" for now).
+std::optional<std::string> unsupported(const ProgramConfig& config);
+
+class Program {
+ public:
+  using OnChange = std::function<void(Program&, const StateChange&)>;
+
+  Program(EventLoop& loop, Reaper& reaper, ProgramConfig config, std::string instance,
+          OnChange on_change);
+  ~Program();
+  Program(const Program&) = delete;
+  Program& operator=(const Program&) = delete;
+
+  const std::string& name() const noexcept { return name_; }
+  const ProgramConfig& config() const noexcept { return config_; }
+  State state() const noexcept { return status_.state; }
+  pid_t pid() const noexcept { return pid_; }
+  const LifecycleStatus& status() const noexcept { return status_; }
+  InstanceInfo info(TimePoint now) const;
+
+  // Operator and supervisor requests; each is a lifecycle event (a no-op where it makes no sense).
+  void start() { feed(LifecycleEvent::of(LifecycleEvent::Kind::start)); }
+  void stop() { feed(LifecycleEvent::of(LifecycleEvent::Kind::stop)); }
+  void restart() { feed(LifecycleEvent::of(LifecycleEvent::Kind::restart)); }
+  void kill() { feed(LifecycleEvent::of(LifecycleEvent::Kind::kill)); }
+  // Sends `signo` to the main process (or its whole group). False with `error` when no process.
+  bool send_signal(int signo, bool to_group, std::string& error);
+  // The daemon is shutting down: an exit from now on is final.
+  void hold_restarts() { status_.restarts_allowed = false; }
+  // After a reaping: a stop waiting for the rest of its process group may be complete.
+  void recheck_group();
+
+ private:
+  void feed(LifecycleEvent event);
+  void apply(const LifecycleDecision& decision, State before);
+  void do_spawn();
+  void on_exit(int wait_status);
+  void on_error_pipe();
+  void close_error_pipe();
+  bool group_empty();
+  void signal_group(int signo);
+  void signal_stop();
+
+  EventLoop& loop_;
+  Reaper& reaper_;
+  ProgramConfig config_;
+  std::string name_;
+  OnChange on_change_;
+  LifecycleStatus status_;
+  pid_t pid_ = 0;   // the main process until it is reaped; never signalled after that
+  pid_t pgid_ = 0;  // its process group, kept until the group is seen empty
+  std::optional<SpawnPlan> plan_;  // reused by every spawn until one fails; describes exec errors
+  Fd error_pipe_;
+  std::shared_ptr<FdEvent> error_event_;
+  std::string exec_error_;
+  Timer timer_;       // start-seconds, backoff or stop grace: one at a time
+  Timer group_poll_;  // only while a stop waits for a non-empty group whose main is gone
+  std::vector<LifecycleEvent> queue_;  // events raised while one is being applied
+  bool feeding_ = false;
+};
+
+}  // namespace gardien
