@@ -460,7 +460,8 @@ json to_json(const ReloadPlan& plan) {
           {"remove", plan.removed},
           {"restart", plan.changed},
           {"scale", std::move(scaled)},
-          {"unchanged", plan.unchanged}};
+          {"unchanged", plan.unchanged},
+          {"supervisor", plan.supervisor}};
 }
 
 std::optional<ReloadPlan> reload_plan_from_json(const json& j, std::string& error) {
@@ -470,6 +471,7 @@ std::optional<ReloadPlan> reload_plan_from_json(const json& j, std::string& erro
   f.strings("remove", plan.removed);
   f.strings("restart", plan.changed);
   f.strings("unchanged", plan.unchanged);
+  f.strings("supervisor", plan.supervisor, false);  // absent from older daemons
   if (const json* scaled = f.array("scale")) {
     for (const json& item : *scaled) {
       ScaleChange s;

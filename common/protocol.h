@@ -160,8 +160,11 @@ struct ReloadPlan {
   std::vector<std::string> changed;    // restarted with the new settings
   std::vector<ScaleChange> scaled;     // only `instances` changed: only the difference moves
   std::vector<std::string> unchanged;  // left running, same pids
+  // [supervisor] changes, one line each: "log-level: info -> debug", or what needs a restart.
+  std::vector<std::string> supervisor;
   bool empty() const {
-    return added.empty() && removed.empty() && changed.empty() && scaled.empty();
+    return added.empty() && removed.empty() && changed.empty() && scaled.empty() &&
+           supervisor.empty();
   }
   bool operator==(const ReloadPlan&) const = default;
 };

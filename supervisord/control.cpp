@@ -451,11 +451,6 @@ ControlServer::ControlServer(EventLoop& loop, ControlOptions options, Commands& 
   policy_ = AccessPolicy{::geteuid(), options_.group, options_.readers};
   const std::string& path = options_.path;
 
-  // A write to a client that has gone raises SIGPIPE (libevent writes with writev).
-  struct sigaction current {};
-  if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
-    ::signal(SIGPIPE, SIG_IGN);
-
   sockaddr_un addr{};
   socklen_t addr_len = 0;
   if (auto error = check_socket_path(path)) throw ControlError(*error);

@@ -59,8 +59,8 @@ class ControlError : public std::runtime_error {
 class ControlServer {
  public:
   // Creates the socket at options.path and starts accepting. Refuses (throws ControlError) when a
-  // live daemon answers there or the path is not a socket; replaces a stale socket file. Also
-  // ignores SIGPIPE in this process: a client that vanishes must not kill the daemon.
+  // live daemon answers there or the path is not a socket; replaces a stale socket file. (SIGPIPE
+  // is ignored by the EventLoop: a client that vanishes must not kill the daemon.)
   ControlServer(EventLoop& loop, ControlOptions options, Commands& commands);
   // Closes every connection and removes the socket file (if it is still the one we created).
   ~ControlServer();

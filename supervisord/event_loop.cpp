@@ -1,5 +1,7 @@
 #include "supervisord/event_loop.h"
 
+#include <signal.h>
+
 #include <cstdlib>
 #include <exception>
 #include <memory>
@@ -42,6 +44,11 @@ EventLoop::EventLoop() : base_(event_base_new()) {
     log::error("libevent could not create an event base");
     std::abort();
   }
+  // The one place SIGPIPE is ignored: a write to a vanished reader (a control client, a pipe)
+  // must fail with EPIPE, not kill the daemon. Children get it back (spawn resets dispositions).
+  struct sigaction current {};
+  if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+    ::signal(SIGPIPE, SIG_IGN);
 }
 
 EventLoop::~EventLoop() { event_base_free(base_); }

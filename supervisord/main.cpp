@@ -8,7 +8,10 @@
 #include <optional>
 
 #include "common/config.h"
+#include "common/socket_path.h"
 #include "supervisord/check.h"
+#include "supervisord/commands.h"
+#include "supervisord/control.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/log.h"
 #include "supervisord/supervisor.h"
@@ -30,8 +33,8 @@ void ensure_standard_fds() {
   }
 }
 
-int supervise(const std::string& config_path, std::optional<gardien::LogLevel> level,
-              std::optional<gardien::LogFormat> format) {
+int supervise(const std::string& config_path, const std::string& socket_option,
+              std::optional<gardien::LogLevel> level, std::optional<gardien::LogFormat> format) {
   using namespace gardien;
   log::configure(level.value_or(LogLevel::info), format.value_or(LogFormat::text));
   LoadResult loaded = load_config(config_path);
@@ -51,9 +54,26 @@ int supervise(const std::string& config_path, std::optional<gardien::LogLevel> l
       return kExitConfig;
     }
   }
+  SocketPath socket = resolve_socket_path(socket_path_inputs(socket_option, config.supervisor.socket));
+  if (!socket.ok()) {
+    std::cerr << "gardien: " << socket.error << '\n';
+    return kExitConfig;
+  }
+  ControlOptions control_options = ControlOptions::from_config(config.supervisor, socket.path);
   // The loop is declared first so that it is destroyed last, after every event on it.
   EventLoop loop;
   Supervisor supervisor(loop, std::move(config), config_path);
+  supervisor.set_log_overrides(level, format);
+  Commands commands(loop, &supervisor);
+  // Before the first spawn; destroyed (socket file removed) once the loop has exited.
+  std::optional<ControlServer> control;
+  try {
+    control.emplace(loop, control_options, commands);
+  } catch (const ControlError& e) {
+    std::cerr << "gardien: " << e.what() << '\n';
+    return kExitConfig;
+  }
+  log::info("control socket ready", {{"event", "control_socket"}, {"path", control->path()}});
   return supervisor.run();
 }
 
@@ -65,6 +85,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("-V,--version", "gardien " GARDIEN_VERSION);
   std::string config_path;
   app.add_option("-c,--config", config_path, "TOML config file to supervise");
+  std::string socket_option;
+  app.add_option("-s,--socket", socket_option,
+                 "Control socket path (overrides [supervisor] socket; see docs/ctl.md)");
   std::optional<gardien::LogLevel> log_level;
   std::optional<gardien::LogFormat> log_format;
   const std::map<std::string, gardien::LogLevel> levels = {{"debug", gardien::LogLevel::debug},
@@ -102,5 +125,5 @@ int main(int argc, char** argv) {
     std::cerr << "gardien: no config: run `gardien -c FILE` (see --help)\n";
     return kExitUsage;
   }
-  return supervise(config_path, log_level, log_format);
+  return supervise(config_path, socket_option, log_level, log_format);
 }

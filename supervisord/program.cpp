@@ -45,20 +45,13 @@ Program::~Program() {
   if (error_event_) error_event_->disable();
 }
 
-InstanceInfo Program::info(TimePoint now) const {
-  InstanceInfo i;
-  i.name = name_;
-  i.program = config_.name;
-  i.state = status_.state;
-  i.pid = pid_;
-  if (pid_ > 0) i.uptime = std::chrono::duration_cast<Duration>(now - status_.spawned_at);
-  i.restarts = status_.restarts;
-  i.last_exit = status_.last_exit;
-  if (status_.state == State::backoff)
-    i.backoff_left = std::max(Duration{0}, std::chrono::ceil<Duration>(status_.timer_due - now));
-  i.reason = status_.reason;
-  i.in_state = std::chrono::duration_cast<Duration>(now - status_.state_since);
-  return i;
+void Program::replace_config(ProgramConfig config) {
+  next_config_ = std::move(config);
+  if (!has_process(status_.state)) {
+    config_ = std::move(*next_config_);
+    next_config_.reset();
+    plan_.reset();
+  }
 }
 
 void Program::feed(LifecycleEvent event) {
@@ -82,6 +75,11 @@ void Program::feed(LifecycleEvent event) {
 
 void Program::apply(const LifecycleDecision& d, State before) {
   status_ = d.next;
+  if (next_config_ && !has_process(status_.state)) {
+    config_ = std::move(*next_config_);
+    next_config_.reset();
+    plan_.reset();
+  }
   bool spawn = false;
   for (const LifecycleAction& a : d.actions) {
     switch (a.kind) {
@@ -121,14 +119,17 @@ void Program::apply(const LifecycleDecision& d, State before) {
     }
     LogLevel level = status_.state == State::fatal ? LogLevel::error : LogLevel::info;
     log::write(level, "state", fields);
-    if (on_change_)
-      on_change_(*this,
-                 StateChange{name_, config_.name, before, status_.state, pid_, status_.reason});
+    if (on_change_) on_change_(*this, before);
   }
   if (spawn) do_spawn();
 }
 
 void Program::do_spawn() {
+  if (next_config_) {  // a restart straight from stopping: the new settings start here
+    config_ = std::move(*next_config_);
+    next_config_.reset();
+    plan_.reset();
+  }
   std::string error;
   // Built once and reused: the environment and the config do not change between spawns. A
   // failed spawn drops it, so the next one searches PATH again.

@@ -18,36 +18,13 @@
 
 namespace gardien {
 
-// A snapshot of one instance, for `status` and friends.
-struct InstanceInfo {
-  std::string name;     // "web.1", or "web" with one instance
-  std::string program;  // "web"
-  State state = State::stopped;
-  pid_t pid = 0;                         // 0: no process
-  std::optional<Duration> uptime;        // since the spawn, while a process is alive
-  int restarts = 0;                      // restarts made by the restart policy
-  std::optional<ExitStatus> last_exit;   // of the previous process
-  std::optional<Duration> backoff_left;  // in backoff: time until the next spawn
-  std::string reason;                    // why: fatal/backoff/exited reason, or "waiting for db"
-  Duration in_state{0};                  // time since the last state change
-};
-
-// One state change, for observers (`wait`, `start --wait`, events).
-struct StateChange {
-  std::string instance;
-  std::string program;
-  State from = State::stopped;
-  State to = State::stopped;
-  pid_t pid = 0;
-  std::string reason;
-};
-
 // nullopt when gardien can run `config`; else why not (kill-mode = "cgroup" for now).
 std::optional<std::string> unsupported(const ProgramConfig& config);
 
 class Program {
  public:
-  using OnChange = std::function<void(Program&, const StateChange&)>;
+  // Called after each state change, with the state it left.
+  using OnChange = std::function<void(Program&, State before)>;
 
   Program(EventLoop& loop, Reaper& reaper, ProgramConfig config, std::string instance,
           OnChange on_change);
@@ -60,7 +37,12 @@ class Program {
   State state() const noexcept { return status_.state; }
   pid_t pid() const noexcept { return pid_; }
   const LifecycleStatus& status() const noexcept { return status_; }
-  InstanceInfo info(TimePoint now) const;
+  // Being kept up: started (by autostart or an operator) and not stopped on purpose since.
+  bool wanted() const noexcept { return wanted_; }
+  void set_wanted(bool wanted) noexcept { wanted_ = wanted; }
+  // A reload changed the settings: used from the next spawn on (at once when no process runs,
+  // so that a process is always stopped with the settings it was started with).
+  void replace_config(ProgramConfig config);
 
   // Operator and supervisor requests; each is a lifecycle event (a no-op where it makes no sense).
   void start() { feed(LifecycleEvent::of(LifecycleEvent::Kind::start)); }
@@ -101,6 +83,8 @@ class Program {
   Timer group_poll_;  // only while a stop waits for a non-empty group whose main is gone
   std::vector<LifecycleEvent> queue_;  // events raised while one is being applied
   bool feeding_ = false;
+  bool wanted_ = false;
+  std::optional<ProgramConfig> next_config_;  // from a reload, waiting for the process to end
 };
 
 }  // namespace gardien

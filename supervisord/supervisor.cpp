@@ -6,30 +6,11 @@
 #include <algorithm>
 
 #include "common/signals.h"
+#include "supervisord/instance_status.h"
 #include "supervisord/log.h"
+#include "supervisord/reload_plan.h"
 
 namespace gardien {
-
-Subscription::Subscription(Subscription&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)), id_(std::exchange(other.id_, 0)) {}
-
-Subscription& Subscription::operator=(Subscription&& other) noexcept {
-  if (this != &other) {
-    reset();
-    owner_ = std::exchange(other.owner_, nullptr);
-    id_ = std::exchange(other.id_, 0);
-  }
-  return *this;
-}
-
-Subscription::~Subscription() {
-  reset();
-}
-
-void Subscription::reset() {
-  if (owner_) owner_->unsubscribe(id_);
-  owner_ = nullptr;
-}
 
 Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path config_path)
     : loop_(loop),
@@ -37,8 +18,6 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
       config_path_(std::move(config_path)),
       reaper_(loop),
       shutdown_timer_(loop, [this] { force_shutdown("shutdown-timeout"); }) {
-  // A vanished reader must not kill the daemon; children get SIGPIPE back (spawn resets it).
-  ::signal(SIGPIPE, SIG_IGN);
   for (int signo : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) {
     signals_.push_back(
         std::make_unique<SignalEvent>(loop_, signo, [this](int s) { on_signal(s); }));
@@ -46,11 +25,17 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
   reaper_.after_reaping([this] { after_reaping(); });
   for (const ProgramConfig& p : config_.programs) {
     for (const std::string& name : p.instance_names()) {
-      instances_.push_back(std::make_unique<Program>(
-          loop_, reaper_, p, name,
-          [this](Program& prog, const StateChange& c) { on_state_change(prog, c); }));
+      instances_.push_back(make_instance(p, name));
     }
   }
+}
+
+std::unique_ptr<Program> Supervisor::make_instance(const ProgramConfig& config,
+                                                   const std::string& name) {
+  return std::make_unique<Program>(loop_, reaper_, config, name,
+                                   [this](Program& prog, State before) {
+                                     on_state_change(prog, before);
+                                   });
 }
 
 Supervisor::~Supervisor() = default;
@@ -63,7 +48,9 @@ int Supervisor::run() {
                                 {"instances", instances_.size()}});
   std::set<std::string> visiting;
   for (const auto& inst : instances_) {
-    if (inst->config().autostart) want_started(inst->name(), visiting);
+    if (!inst->config().autostart) continue;
+    inst->set_wanted(true);
+    want_started(inst->name(), visiting);
   }
   start_ready();
   loop_.run();
@@ -86,21 +73,11 @@ const ProgramConfig* Supervisor::program_config(std::string_view name) const {
   return config_.find(name);
 }
 
-std::vector<Program*> Supervisor::resolve(std::string_view target, Outcome& outcome) const {
-  std::vector<Program*> out;
+Program* Supervisor::instance(std::string_view name) const {
   for (const auto& inst : instances_) {
-    if (target == "all" || inst->name() == target || inst->config().name == target)
-      out.push_back(inst.get());
+    if (inst->name() == name) return inst.get();
   }
-  if (out.empty()) {
-    outcome.ok = false;
-    outcome.code = "unknown-program";
-    outcome.message = "no program or instance is named '";
-    outcome.message += target;
-    outcome.message += "' (`gardienctl status` lists them)";
-  }
-  for (Program* p : out) outcome.instances.push_back(p->name());
-  return out;
+  return nullptr;
 }
 
 bool Supervisor::all_running(std::string_view program) const {
@@ -116,41 +93,58 @@ bool Supervisor::any_process(std::string_view program) const {
                      [](Program* p) { return has_process(p->state()); });
 }
 
-std::vector<InstanceInfo> Supervisor::list() const {
-  std::vector<InstanceInfo> out;
-  TimePoint now = Clock::now();
-  for (const auto& inst : instances_) {
-    InstanceInfo info = inst->info(now);
-    if (pending_start_.count(inst->name()) && info.reason.empty()) {
-      info.reason = "waiting for";
-      for (const std::string& dep : inst->config().depends_on) {
-        if (!all_running(dep)) {
-          info.reason += ' ';
-          info.reason += dep;
-        }
-      }
-    }
-    out.push_back(std::move(info));
+std::string Supervisor::waiting_for(const Program& program) const {
+  if (!pending_start_.count(program.name())) return {};
+  std::string deps;
+  for (const std::string& dep : program.config().depends_on) {
+    if (all_running(dep)) continue;
+    if (!deps.empty()) deps += ' ';
+    deps += dep;
   }
+  return deps;
+}
+
+std::vector<protocol::InstanceStatus> Supervisor::instances() const {
+  // Display order: programs by name (config_.programs is sorted), then instance index.
+  std::vector<protocol::InstanceStatus> out;
+  out.reserve(instances_.size());
+  TimePoint now = Clock::now();
+  std::vector<const Program*> sorted;
+  for (const auto& inst : instances_) sorted.push_back(inst.get());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Program* a, const Program* b) {
+    return a->config().name < b->config().name;
+  });
+  for (const Program* p : sorted) out.push_back(instance_status(*p, now, waiting_for(*p)));
   return out;
 }
 
-std::optional<InstanceInfo> Supervisor::find(std::string_view instance) const {
-  for (InstanceInfo& info : list()) {
-    if (info.name == instance) return std::move(info);
-  }
-  return std::nullopt;
+std::optional<protocol::InstanceStatus> Supervisor::find(std::string_view name) const {
+  const Program* p = instance(name);
+  if (!p) return std::nullopt;
+  return instance_status(*p, Clock::now(), waiting_for(*p));
 }
+
+protocol::InstanceResult Supervisor::result_of(const Program& program, bool ok,
+                                               std::string info) const {
+  protocol::InstanceStatus s = instance_status(program, Clock::now(), waiting_for(program));
+  return {s.name, s.state, s.pid, ok, info.empty() ? s.info : std::move(info)};
+}
+
+namespace {
+
+protocol::InstanceResult no_such_instance(const std::string& name) {
+  return {name, protocol::InstanceState::stopped, std::nullopt, false, "no such instance"};
+}
+
+}  // namespace
 
 // --- Starting in dependency order. ---
 
 void Supervisor::want_started(const std::string& instance, std::set<std::string>& visiting) {
   if (!visiting.insert(instance).second) return;  // a cycle (the loader rejects those) or done
-  Program* inst = nullptr;
-  for (const auto& p : instances_) {
-    if (p->name() == instance) inst = p.get();
-  }
+  Program* inst = this->instance(instance);
   if (!inst) return;
+  inst->set_wanted(true);
   for (const std::string& dep : inst->config().depends_on) {
     if (all_running(dep)) continue;
     for (Program* d : instances_of(dep)) {
@@ -182,119 +176,248 @@ void Supervisor::start_ready() {
   in_start_ready_ = false;
 }
 
-Outcome Supervisor::start(std::string_view target) {
-  Outcome outcome;
-  if (shutting_down_) {
-    outcome.ok = false;
-    outcome.code = "shutting-down";
-    outcome.message = "gardien is shutting down: nothing can be started";
-    return outcome;
-  }
+std::vector<protocol::InstanceResult> Supervisor::start(const std::vector<std::string>& names) {
+  std::vector<protocol::InstanceResult> out;
   std::set<std::string> visiting;
-  for (Program* p : resolve(target, outcome)) want_started(p->name(), visiting);
-  start_ready();
-  return outcome;
+  std::vector<std::pair<Program*, bool>> targets;  // bool: was already running
+  for (const std::string& name : names) {
+    Program* p = instance(name);
+    if (!p) {
+      targets.emplace_back(nullptr, false);
+      continue;
+    }
+    bool running = p->state() == State::running;
+    targets.emplace_back(p, running);
+    if (shutting_down_) continue;
+    p->set_wanted(true);
+    if (!running) want_started(p->name(), visiting);
+  }
+  if (!shutting_down_) start_ready();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    auto [p, running] = targets[i];
+    if (!p) {
+      out.push_back(no_such_instance(names[i]));
+    } else if (shutting_down_) {
+      out.push_back(result_of(*p, false, "gardien is shutting down"));
+    } else {
+      out.push_back(result_of(*p, true, running ? "already running" : ""));
+    }
+  }
+  return out;
 }
 
-Outcome Supervisor::stop(std::string_view target) {
-  Outcome outcome;
-  for (Program* p : resolve(target, outcome)) {
+std::vector<protocol::InstanceResult> Supervisor::stop(const std::vector<std::string>& names) {
+  std::vector<protocol::InstanceResult> out;
+  for (const std::string& name : names) {
+    Program* p = instance(name);
+    if (!p) {
+      out.push_back(no_such_instance(name));
+      continue;
+    }
+    bool had_process = has_process(p->state()) || p->state() == State::backoff;
+    p->set_wanted(false);
     pending_start_.erase(p->name());
+    restart_pending_.erase(p->name());
     p->stop();
+    out.push_back(result_of(*p, true, had_process ? "" : "already stopped"));
   }
-  return outcome;
+  return out;
 }
 
-Outcome Supervisor::restart(std::string_view target) {
-  Outcome outcome;
-  if (shutting_down_) {
-    outcome.ok = false;
-    outcome.code = "shutting-down";
-    outcome.message = "gardien is shutting down: nothing can be restarted";
-    return outcome;
-  }
+std::vector<protocol::InstanceResult> Supervisor::restart(const std::vector<std::string>& names) {
+  std::vector<protocol::InstanceResult> out;
   std::set<std::string> visiting;
-  for (Program* p : resolve(target, outcome)) {
+  for (const std::string& name : names) {
+    Program* p = instance(name);
+    if (!p || shutting_down_) continue;
+    p->set_wanted(true);
     if (has_process(p->state())) {
       p->restart();
     } else {
       want_started(p->name(), visiting);
     }
   }
-  start_ready();
-  return outcome;
-}
-
-Outcome Supervisor::signal(std::string_view target, int signo, bool to_group) {
-  Outcome outcome;
-  auto targets = resolve(target, outcome);
-  std::string errors;
-  int sent = 0;
-  for (Program* p : targets) {
-    std::string error;
-    if (p->send_signal(signo, to_group, error)) {
-      ++sent;
+  if (!shutting_down_) start_ready();
+  for (const std::string& name : names) {
+    Program* p = instance(name);
+    if (!p) {
+      out.push_back(no_such_instance(name));
     } else {
-      if (!errors.empty()) errors += "; ";
-      errors += error;
+      out.push_back(shutting_down_ ? result_of(*p, false, "gardien is shutting down")
+                                   : result_of(*p, true, ""));
     }
   }
-  if (outcome.ok && sent == 0) {
-    outcome.ok = false;
-    outcome.code = "not-running";
-    outcome.message = errors;
-  }
-  return outcome;
+  return out;
 }
 
-Subscription Supervisor::subscribe(Observer observer) {
-  std::uint64_t id = next_observer_++;
-  observers_.emplace(id, std::move(observer));
-  return Subscription(this, id);
+std::vector<protocol::InstanceResult> Supervisor::signal(int signo,
+                                                         const std::vector<std::string>& names) {
+  std::vector<protocol::InstanceResult> out;
+  for (const std::string& name : names) {
+    Program* p = instance(name);
+    if (!p) {
+      out.push_back(no_such_instance(name));
+      continue;
+    }
+    bool to_group = p->config().kill_mode != KillMode::process;
+    std::string error;
+    bool sent = p->send_signal(signo, to_group, error);
+    out.push_back(result_of(*p, sent, sent ? "" : error));
+  }
+  return out;
 }
 
-void Supervisor::on_state_change(Program&, const StateChange& change) {
-  std::vector<std::uint64_t> ids;
-  for (const auto& [id, fn] : observers_) ids.push_back(id);
-  for (std::uint64_t id : ids) {
-    auto it = observers_.find(id);
-    if (it == observers_.end()) continue;  // unsubscribed by an earlier observer
-    Observer fn = it->second;              // a copy: the observer may unsubscribe itself
-    fn(change);
+void Supervisor::on_state_change(Program& program, State before) {
+  StateChange change;
+  change.status = instance_status(program, Clock::now(), waiting_for(program));
+  change.previous = to_protocol(before);
+  hub_.publish(change);
+  bool start_now = program.state() == State::running;
+  if (!has_process(program.state()) && restart_pending_.erase(program.name()) &&
+      !shutting_down_) {
+    std::set<std::string> visiting;
+    want_started(program.name(), visiting);  // a reload's restart: after its dependencies
+    start_now = true;
   }
-  if (change.to == State::running) start_ready();
+  if (start_now) start_ready();
   if (shutting_down_) advance_shutdown();
-  if (!removing_.empty()) finish_removals();
+  if (!removing_.empty() || !dropping_.empty()) finish_removals();
 }
 
 // --- The daemon's signals and shutdown mode. ---
 
 void Supervisor::on_signal(int signo) {
-  if (signo == SIGHUP) return reload();
-  log::info("signal received", {{"event", "daemon_signal"}, {"signal", signal_name(signo)}});
-  shutdown(signal_name(signo));
+  if (signo != SIGHUP) {
+    log::info("signal received", {{"event", "daemon_signal"}, {"signal", signal_name(signo)}});
+    return shutdown(signal_name(signo));
+  }
+  if (shutting_down_) {
+    log::warn("SIGHUP ignored: gardien is shutting down", {{"event", "reload"}, {"ok", false}});
+    return;
+  }
+  reload(false);  // logs its diagnostics and its plan
 }
 
-void Supervisor::reload() {
+ReloadOutcome Supervisor::reload(bool dry_run) {
+  ReloadOutcome outcome;
   LoadResult result = load_config(config_path_);
-  for (const Diagnostic& d : result.diagnostics) {
+  outcome.diagnostics = std::move(result.diagnostics);
+  if (result.ok()) {
+    for (const ProgramConfig& p : result.config->programs) {
+      if (auto why = unsupported(p)) {
+        outcome.diagnostics.push_back(
+            {Diagnostic::Severity::error, config_path_.string(), 0, 0, "program." + p.name, *why});
+      }
+    }
+  }
+  for (const Diagnostic& d : outcome.diagnostics) {
     log::write(d.severity == Diagnostic::Severity::error ? LogLevel::error : LogLevel::warn,
                d.to_string(), {{"event", "config_diagnostic"}});
   }
-  std::optional<std::string> problem;
-  if (result.ok()) {
-    for (const ProgramConfig& p : result.config->programs) {
-      if (!problem) problem = unsupported(p);
-    }
-    if (problem) log::error(*problem, {{"event", "config_diagnostic"}});
-  }
-  if (!result.ok() || problem) {
+  bool broken = !result.ok() ||
+                std::any_of(outcome.diagnostics.begin(), outcome.diagnostics.end(),
+                            [](const Diagnostic& d) {
+                              return d.severity == Diagnostic::Severity::error;
+                            });
+  if (broken) {
     log::error("config reload failed: the running config is unchanged",
                {{"event", "reload"}, {"ok", false}, {"config", config_path_.string()}});
-    return;
+    return outcome;
   }
-  log::info("config ok, applying changes needs the control issue",
-            {{"event", "reload"}, {"ok", true}, {"config", config_path_.string()}});
+  protocol::ReloadPlan plan = plan_reload(config_, *result.config);
+  log::info(dry_run ? "reload planned (dry run)" : "reloading",
+            {{"event", "reload"},
+             {"ok", true},
+             {"dry_run", dry_run},
+             {"config", config_path_.string()},
+             {"plan", protocol::to_json(plan)}});
+  if (!dry_run) apply(*result.config, plan);
+  outcome.plan = std::move(plan);
+  return outcome;
+}
+
+void Supervisor::apply(const Config& next, const protocol::ReloadPlan& plan) {
+  Config old = std::move(config_);
+  config_ = next;
+  // What takes effect at once; the socket's settings wait for a restart (the plan says so).
+  config_.supervisor.socket = old.supervisor.socket;
+  config_.supervisor.socket_mode = old.supervisor.socket_mode;
+  config_.supervisor.socket_group = old.supervisor.socket_group;
+  config_.supervisor.socket_readers = old.supervisor.socket_readers;
+  log::configure(log_level_override_.value_or(config_.supervisor.log_level),
+                 log_format_override_.value_or(config_.supervisor.log_format));
+
+  for (const std::string& name : plan.removed) {
+    for (Program* p : instances_of(name)) {
+      pending_start_.erase(p->name());
+      restart_pending_.erase(p->name());
+      p->set_wanted(false);
+      dropping_.insert(p->name());
+      p->stop();
+    }
+  }
+  std::set<std::string> visiting;
+  for (const std::string& name : plan.changed) {
+    const ProgramConfig& cfg = *config_.find(name);
+    std::vector<std::string> names = cfg.instance_names();
+    bool was_wanted = false;
+    for (Program* p : instances_of(name)) {
+      was_wanted = was_wanted || p->wanted();
+      pending_start_.erase(p->name());
+      restart_pending_.erase(p->name());
+      if (std::find(names.begin(), names.end(), p->name()) == names.end()) {
+        // 1 <-> N: the old instance names go away.
+        p->set_wanted(false);
+        dropping_.insert(p->name());
+        p->stop();
+        continue;
+      }
+      p->replace_config(cfg);
+      if (!p->wanted()) continue;
+      if (has_process(p->state())) {
+        restart_pending_.insert(p->name());
+        p->stop();
+      } else {
+        want_started(p->name(), visiting);
+      }
+    }
+    for (const std::string& n : names) {
+      if (instance(n)) continue;
+      instances_.push_back(make_instance(cfg, n));
+      if (was_wanted) want_started(n, visiting);
+    }
+  }
+  for (const protocol::ScaleChange& change : plan.scaled) {
+    const ProgramConfig& cfg = *config_.find(change.program);
+    std::vector<std::string> names = cfg.instance_names();
+    bool wanted = cfg.autostart;
+    for (Program* p : instances_of(change.program)) {
+      if (dropping_.count(p->name())) continue;
+      wanted = wanted || p->wanted();
+      if (std::find(names.begin(), names.end(), p->name()) == names.end()) {
+        pending_start_.erase(p->name());
+        p->set_wanted(false);
+        dropping_.insert(p->name());
+        p->stop();
+      } else {
+        p->replace_config(cfg);  // only `instances` differs: no restart
+      }
+    }
+    for (const std::string& n : names) {
+      if (instance(n)) continue;
+      instances_.push_back(make_instance(cfg, n));
+      if (wanted) want_started(n, visiting);
+    }
+  }
+  for (const std::string& name : plan.added) {
+    const ProgramConfig& cfg = *config_.find(name);
+    for (const std::string& n : cfg.instance_names()) {
+      instances_.push_back(make_instance(cfg, n));
+      if (cfg.autostart) want_started(n, visiting);
+    }
+  }
+  start_ready();
+  finish_removals();
 }
 
 void Supervisor::shutdown(std::string_view why) {
@@ -381,7 +504,7 @@ void Supervisor::advance_shutdown() {
 void Supervisor::after_reaping() {
   for (const auto& inst : instances_) inst->recheck_group();
   if (shutting_down_) advance_shutdown();
-  if (!removing_.empty()) finish_removals();
+  if (!removing_.empty() || !dropping_.empty()) finish_removals();
 }
 
 // --- Adding and removing programs (the reload diff builds on these). ---
@@ -400,9 +523,7 @@ std::optional<std::string> Supervisor::add_program(const ProgramConfig& program)
   config_.programs.insert(pos, program);
   std::set<std::string> visiting;
   for (const std::string& name : program.instance_names()) {
-    instances_.push_back(std::make_unique<Program>(
-        loop_, reaper_, program, name,
-        [this](Program& prog, const StateChange& c) { on_state_change(prog, c); }));
+    instances_.push_back(make_instance(program, name));
     if (program.autostart && !shutting_down_) want_started(name, visiting);
   }
   start_ready();
@@ -413,8 +534,12 @@ bool Supervisor::remove_program(std::string_view name, std::function<void()> don
   auto insts = instances_of(name);
   if (insts.empty()) return false;
   removing_[std::string(name)] = std::move(done);
+  std::erase_if(config_.programs, [&](const ProgramConfig& p) { return p.name == name; });
   for (Program* p : insts) {
     pending_start_.erase(p->name());
+    restart_pending_.erase(p->name());
+    p->set_wanted(false);
+    dropping_.insert(p->name());
     p->stop();
   }
   finish_removals();
@@ -424,17 +549,32 @@ bool Supervisor::remove_program(std::string_view name, std::function<void()> don
 void Supervisor::finish_removals() {
   // Deferred: the Programs may be in the middle of their own callbacks.
   loop_.defer([this] {
-    for (auto it = removing_.begin(); it != removing_.end();) {
-      const std::string name = it->first;
-      if (any_process(name)) {
+    for (auto it = dropping_.begin(); it != dropping_.end();) {
+      auto pos = std::find_if(instances_.begin(), instances_.end(),
+                              [&](const auto& p) { return p->name() == *it; });
+      if (pos != instances_.end() && has_process((*pos)->state())) {
         ++it;
         continue;
       }
-      std::erase_if(instances_, [&](const auto& p) { return p->config().name == name; });
-      std::erase_if(config_.programs, [&](const ProgramConfig& p) { return p.name == name; });
+      if (pos != instances_.end()) {
+        StateChange change;
+        change.status = instance_status(**pos, Clock::now());
+        change.previous = change.status.state;
+        change.removed = true;
+        std::unique_ptr<Program> gone = std::move(*pos);
+        instances_.erase(pos);
+        log::info("instance removed", {{"event", "remove"}, {"program", gone->name()}});
+        hub_.publish(change);
+      }
+      it = dropping_.erase(it);
+    }
+    for (auto it = removing_.begin(); it != removing_.end();) {
+      if (!instances_of(it->first).empty()) {
+        ++it;
+        continue;
+      }
       auto done = std::move(it->second);
       it = removing_.erase(it);
-      log::info("program removed", {{"event", "remove"}, {"program", name}});
       if (done) done();
     }
   });

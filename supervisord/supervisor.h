@@ -1,5 +1,5 @@
 // Owns every instance, starts them in dependency order, and runs the daemon's shutdown mode.
-// Its public methods are the API the control socket builds on.
+// It is the control socket's ControlTarget: its public methods are the API the verbs use.
 #pragma once
 
 #include <cstdint>
@@ -14,45 +14,19 @@
 #include <vector>
 
 #include "common/config.h"
+#include "supervisord/control_target.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/program.h"
 #include "supervisord/reaper.h"
 
 namespace gardien {
 
-// The answer to a control request.
-struct Outcome {
-  bool ok = true;
-  std::string code;  // when !ok: "unknown-program", "shutting-down", "not-running", "bad-request"
-  std::string message;                 // when !ok: one line naming the thing and the fix
-  std::vector<std::string> instances;  // the instances the request applied to
-};
-
-class Supervisor;
-
-// Keeps an observer registered; unregisters it when destroyed (it must not outlive the Supervisor).
-class Subscription {
+class Supervisor final : public ControlTarget {
  public:
-  Subscription() = default;
-  Subscription(Supervisor* owner, std::uint64_t id) : owner_(owner), id_(id) {}
-  Subscription(Subscription&& other) noexcept;
-  Subscription& operator=(Subscription&& other) noexcept;
-  ~Subscription();
-  void reset();
-
- private:
-  Supervisor* owner_ = nullptr;
-  std::uint64_t id_ = 0;
-};
-
-class Supervisor {
- public:
-  using Observer = std::function<void(const StateChange&)>;
-
-  // Registers the daemon's signals on `loop` (before anything is spawned) and ignores SIGPIPE.
+  // Registers the daemon's signals on `loop` (before anything is spawned).
   // `config` must have passed unsupported() for every program.
   Supervisor(EventLoop& loop, Config config, std::filesystem::path config_path);
-  ~Supervisor();
+  ~Supervisor() override;
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
@@ -61,44 +35,51 @@ class Supervisor {
   // to be forced.
   int run();
 
-  // --- For the control socket. ---
-  // A target is an instance ("web.1"), a program ("web": all of its instances) or "all".
-  std::vector<InstanceInfo> list() const;  // every instance, in config order
-  std::optional<InstanceInfo> find(std::string_view instance) const;
-  // Starts the targets once their dependencies (started too if needed) are running.
-  Outcome start(std::string_view target);
-  Outcome stop(std::string_view target);
-  Outcome restart(std::string_view target);
-  // To the main process, or with `to_group` to its whole process group.
-  Outcome signal(std::string_view target, int signo, bool to_group = false);
+  // --- ControlTarget (docs: control_target.h). Names are instance names. ---
+  std::vector<protocol::InstanceStatus> instances() const override;
+  // Starts the instances once their dependencies (started too if needed) are running.
+  std::vector<protocol::InstanceResult> start(const std::vector<std::string>& names) override;
+  std::vector<protocol::InstanceResult> stop(const std::vector<std::string>& names) override;
+  std::vector<protocol::InstanceResult> restart(const std::vector<std::string>& names) override;
+  std::vector<protocol::InstanceResult> signal(int signo,
+                                               const std::vector<std::string>& names) override;
+  StateChangeHub& state_changes() override { return hub_; }
+  ReloadOutcome reload(bool dry_run) override;
+  void shutdown() override { shutdown("gardienctl shutdown"); }
+  bool shutting_down() const override { return shutting_down_; }
+
+  // One instance's status; nullopt when no instance has that name.
+  std::optional<protocol::InstanceStatus> find(std::string_view instance) const;
   // Graceful shutdown, like SIGTERM; a second call makes it forceful.
   void shutdown(std::string_view why);
-  bool shutting_down() const noexcept { return shutting_down_; }
-  // `observer` gets every state change of every instance until the Subscription dies.
-  [[nodiscard]] Subscription subscribe(Observer observer);
   const Config& config() const noexcept { return config_; }
   const std::filesystem::path& config_path() const noexcept { return config_path_; }
+  // --log-level/--log-format given on the command line win over the config's, reloads included.
+  void set_log_overrides(std::optional<LogLevel> level, std::optional<LogFormat> format) {
+    log_level_override_ = level;
+    log_format_override_ = format;
+  }
 
-  // --- For the reload diff (control issue). ---
+  // --- The reload builds on these. ---
   // Adds a program and its instances (started if autostart); an error message on failure.
   std::optional<std::string> add_program(const ProgramConfig& program);
   // Stops every instance of `name`, then removes it; `done` runs once it is gone.
   bool remove_program(std::string_view name, std::function<void()> done = {});
 
  private:
-  friend class Subscription;
-  void unsubscribe(std::uint64_t id) { observers_.erase(id); }
-
-  std::vector<Program*> resolve(std::string_view target, Outcome& outcome) const;
+  Program* instance(std::string_view name) const;
+  std::unique_ptr<Program> make_instance(const ProgramConfig& config, const std::string& name);
+  protocol::InstanceResult result_of(const Program& program, bool ok, std::string info) const;
+  std::string waiting_for(const Program& program) const;
+  void apply(const Config& next, const protocol::ReloadPlan& plan);
   std::vector<Program*> instances_of(std::string_view program) const;
   const ProgramConfig* program_config(std::string_view name) const;
   void want_started(const std::string& program, std::set<std::string>& visiting);
   void start_ready();
   bool all_running(std::string_view program) const;
   bool any_process(std::string_view program) const;
-  void on_state_change(Program& program, const StateChange& change);
+  void on_state_change(Program& program, State before);
   void on_signal(int signo);
-  void reload();
   void advance_shutdown();
   void force_shutdown(std::string_view why);
   void after_reaping();
@@ -111,9 +92,12 @@ class Supervisor {
   std::vector<std::unique_ptr<SignalEvent>> signals_;
   std::vector<std::unique_ptr<Program>> instances_;
   std::set<std::string> pending_start_;  // programs waiting for their dependencies
-  std::map<std::string, std::function<void()>> removing_;
-  std::map<std::uint64_t, Observer> observers_;
-  std::uint64_t next_observer_ = 1;
+  std::map<std::string, std::function<void()>> removing_;  // programs being dropped
+  std::set<std::string> dropping_;         // instances to drop once they have no process
+  std::set<std::string> restart_pending_;  // changed by a reload: start again once stopped
+  StateChangeHub hub_;
+  std::optional<LogLevel> log_level_override_;
+  std::optional<LogFormat> log_format_override_;
   bool shutting_down_ = false;
   bool forceful_ = false;
   std::set<pid_t> orphans_signalled_;

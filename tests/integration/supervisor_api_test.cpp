@@ -1,5 +1,6 @@
-// The Supervisor API the control socket builds on, in-process with real processes: list, start
-// (with dependencies), stop, restart, signal, observers, add/remove, shutdown.
+// The Supervisor as the control socket's ControlTarget, in-process with real processes:
+// instances, start (with dependencies), stop, restart, signal, the state-change hub,
+// add/remove, shutdown.
 #include "supervisord/supervisor.h"
 
 #include <gtest/gtest.h>
@@ -10,12 +11,15 @@
 #include <vector>
 
 #include "harness.h"
+#include "supervisord/instance_selector.h"
 #include "supervisord/log.h"
 
 namespace gardien {
 namespace {
 
 using namespace std::chrono_literals;
+using protocol::InstanceState;
+using Names = std::vector<std::string>;
 
 ProgramConfig sleeper(const std::string& name) {
   ProgramConfig p;
@@ -82,19 +86,25 @@ TEST(SupervisorApi, ControlVerbsObserversAndShutdown) {
   EventLoop loop;
   Supervisor sup(loop, config, dir / "gardien.toml");
   std::vector<StateChange> changes;
-  Subscription sub = sup.subscribe([&](const StateChange& c) { changes.push_back(c); });
+  StateChangeHub::Subscription sub =
+      sup.state_changes().subscribe([&](const StateChange& c) { changes.push_back(c); });
   int other_calls = 0;
   {
-    Subscription gone = sup.subscribe([&](const StateChange&) { ++other_calls; });
+    StateChangeHub::Subscription gone =
+        sup.state_changes().subscribe([&](const StateChange&) { ++other_calls; });
   }  // unsubscribed here
 
   auto state = [&](const std::string& name) {
-    return sup.find(name).value_or(InstanceInfo{}).state;
+    return sup.find(name).value_or(protocol::InstanceStatus{}).state;
   };
   auto running = [&](std::initializer_list<const char*> names) {
     for (const char* n : names)
-      if (state(n) != State::running) return false;
+      if (state(n) != InstanceState::running) return false;
     return true;
+  };
+  auto select = [&](Names names) {
+    auto selected = select_instances(sup.instances(), names);
+    return std::get<Names>(selected);
   };
   pid_t first_a = 0, b0 = 0;
   bool removed = false;
@@ -104,50 +114,62 @@ TEST(SupervisorApi, ControlVerbsObserversAndShutdown) {
       {
           {[] { return true; },
            [&] {
-             auto list = sup.list();
+             auto list = sup.instances();
              ASSERT_EQ(list.size(), 3u);
              EXPECT_EQ(list[0].name, "a");
              EXPECT_EQ(list[1].name, "b.0");
-             EXPECT_EQ(list[2].state, State::stopped);
-             Outcome o = sup.start("b.0");  // pulls in its dependency a
-             EXPECT_TRUE(o.ok);
-             EXPECT_EQ(o.instances, std::vector<std::string>{"b.0"});
-             EXPECT_EQ(sup.find("b.0")->reason, "waiting for a") << "b.0 waits for a";
+             EXPECT_EQ(list[2].state, InstanceState::stopped);
+             EXPECT_FALSE(list[2].wanted) << "autostart = false: not kept up";
+             auto o = sup.start({"b.0"});  // pulls in its dependency a
+             ASSERT_EQ(o.size(), 1u);
+             EXPECT_TRUE(o[0].ok);
+             EXPECT_EQ(o[0].name, "b.0");
+             EXPECT_EQ(sup.find("b.0")->info, "waiting for a") << "b.0 waits for a";
+             EXPECT_TRUE(sup.find("b.0")->wanted);
+             EXPECT_TRUE(sup.find("a")->wanted) << "a dependency started for it is kept up";
            }},
           {[&] {
              return running({"a", "b.0"});
            },
            [&] {
-             EXPECT_EQ(state("b.1"), State::stopped) << "only the instance asked for";
-             EXPECT_TRUE(sup.start("b").ok);
+             EXPECT_EQ(state("b.1"), InstanceState::stopped) << "only the instance asked for";
+             auto o = sup.start(select({"b"}));
+             ASSERT_EQ(o.size(), 2u);
+             EXPECT_EQ(o[0].info, "already running");
+             EXPECT_TRUE(o[1].ok);
            }},
           {[&] { return running({"b.1"}); },
            [&] {
              auto info = *sup.find("b.0");
-             EXPECT_GT(info.pid, 0);
+             ASSERT_TRUE(info.pid);
              EXPECT_TRUE(info.uptime);
-             b0 = info.pid;
-             first_a = sup.find("a")->pid;
-             Outcome o = sup.signal("b.0", SIGKILL);
-             EXPECT_TRUE(o.ok) << o.message;
+             b0 = *info.pid;
+             first_a = *sup.find("a")->pid;
+             auto o = sup.signal(SIGKILL, {"b.0"});
+             EXPECT_TRUE(o[0].ok) << o[0].info;
            }},
           {[&] { return sup.find("b.0")->restarts == 1 && running({"b.0"}); },
            [&] {
              auto info = *sup.find("b.0");
              EXPECT_NE(info.pid, b0);
-             ASSERT_TRUE(info.last_exit);
-             EXPECT_EQ(info.last_exit->to_string(), "killed by SIGKILL");
-             EXPECT_TRUE(sup.stop("b").ok);
+             EXPECT_EQ(info.info, "killed by SIGKILL");
+             EXPECT_TRUE(sup.stop(select({"b*"}))[1].ok);
            }},
-          {[&] { return state("b.0") == State::stopped && state("b.1") == State::stopped; },
+          {[&] {
+             return state("b.0") == InstanceState::stopped &&
+                    state("b.1") == InstanceState::stopped;
+           },
            [&] {
-             Outcome unknown = sup.start("nope");
-             EXPECT_FALSE(unknown.ok);
-             EXPECT_EQ(unknown.code, "unknown-program");
-             Outcome down = sup.signal("b.0", SIGTERM);
-             EXPECT_FALSE(down.ok);
-             EXPECT_EQ(down.code, "not-running");
-             EXPECT_TRUE(sup.restart("a").ok);
+             EXPECT_FALSE(sup.find("b.0")->wanted) << "stopped on purpose";
+             auto unknown = select_instances(sup.instances(), {"nope"});
+             ASSERT_TRUE(std::holds_alternative<protocol::Error>(unknown));
+             EXPECT_EQ(std::get<protocol::Error>(unknown).code,
+                       protocol::ErrorCode::unknown_program);
+             EXPECT_FALSE(sup.start({"nope"})[0].ok);
+             auto down = sup.signal(SIGTERM, {"b.0"});
+             EXPECT_FALSE(down[0].ok);
+             EXPECT_NE(down[0].info.find("has no process"), std::string::npos) << down[0].info;
+             EXPECT_TRUE(sup.restart({"a"})[0].ok);
            }},
           {[&] { return running({"a"}) && sup.find("a")->pid != first_a; },
            [&] {
@@ -163,23 +185,26 @@ TEST(SupervisorApi, ControlVerbsObserversAndShutdown) {
              EXPECT_EQ(sup.config().find("c"), nullptr);
              sup.shutdown("test");
              EXPECT_TRUE(sup.shutting_down());
-             EXPECT_EQ(sup.start("a").code, "shutting-down");
+             auto refused = sup.start({"a"});
+             EXPECT_FALSE(refused[0].ok);
+             EXPECT_EQ(refused[0].info, "gardien is shutting down");
            }},
       });
 
   EXPECT_EQ(sup.run(), 0);
   EXPECT_EQ(script.at(), 8u);
   EXPECT_EQ(other_calls, 0);
-  auto saw = [&](const std::string& inst, State to) {
+  auto saw = [&](const std::string& inst, InstanceState to, bool removed = false) {
     for (const StateChange& c : changes)
-      if (c.instance == inst && c.to == to) return true;
+      if (c.status.name == inst && c.status.state == to && c.removed == removed) return true;
     return false;
   };
-  EXPECT_TRUE(saw("b.0", State::backoff));
-  EXPECT_TRUE(saw("a", State::stopping));
-  EXPECT_TRUE(saw("a", State::stopped));
-  EXPECT_TRUE(saw("c", State::running));
-  for (const InstanceInfo& i : sup.list()) EXPECT_FALSE(has_process(i.state)) << i.name;
+  EXPECT_TRUE(saw("b.0", InstanceState::backoff));
+  EXPECT_TRUE(saw("a", InstanceState::stopping));
+  EXPECT_TRUE(saw("a", InstanceState::stopped));
+  EXPECT_TRUE(saw("c", InstanceState::running));
+  EXPECT_TRUE(saw("c", InstanceState::stopped, true)) << "removal is published";
+  for (const auto& i : sup.instances()) EXPECT_FALSE(i.pid) << i.name;
   EXPECT_FALSE(Reaper::children_left());
 }
 
