@@ -44,7 +44,7 @@ struct ControlOptions {
   std::optional<gid_t> group;
   std::optional<gid_t> readers;
   Duration idle_timeout = std::chrono::seconds(60);  // no request for this long: closed
-  std::size_t max_clients = 64;                      // more get too_many_clients
+  std::size_t max_clients = 256;                     // more get too_many_clients
   std::size_t max_output_bytes = 1 << 20;            // unread answers beyond this: dropped
 
   static ControlOptions from_config(const SupervisorConfig& config, std::string path);

@@ -65,7 +65,6 @@ protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
     case State::running:
     case State::stopping:
       break;  // the process is alive: its predecessor's exit is history
-
   }
   s.info = std::move(info);
   return s;

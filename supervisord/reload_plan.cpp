@@ -62,8 +62,8 @@ protocol::ReloadPlan plan_reload(const Config& running, const Config& next) {
   note(s, "socket-readers", group_text(a.socket_readers), group_text(b.socket_readers), true);
   note(s, "log-level", std::string(to_string(a.log_level)), std::string(to_string(b.log_level)),
        false);
-  note(s, "log-format", std::string(to_string(a.log_format)),
-       std::string(to_string(b.log_format)), false);
+  note(s, "log-format", std::string(to_string(a.log_format)), std::string(to_string(b.log_format)),
+       false);
   note(s, "shutdown-timeout", format_duration(a.shutdown_timeout),
        format_duration(b.shutdown_timeout), false);
   return plan;

@@ -256,14 +256,17 @@ class Daemon {
   fs::path config_path() const { return dir_ / "gardien.toml"; }
   fs::path log_path() const { return dir_ / "gardien.log"; }
   fs::path out_path() const { return dir_ / "gardien.out"; }
+  // Each test's own control socket (given with --socket), never the system's.
+  fs::path socket_path() const { return dir_ / "gardien.sock"; }
   pid_t pid() const { return pid_; }
 
   void write_config(const std::string& toml) { write_file(config_path(), toml); }
 
   // Starts `gardien -c CONFIG --log-format json` plus `extra` arguments.
   void start(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {GARDIEN_BIN, "-c", config_path().string(), "--log-format",
-                                     "json"};
+    std::vector<std::string> argv = {GARDIEN_BIN,  "-c",        config_path().string(),
+                                     "--log-format", "json",     "--socket",
+                                     socket_path().string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -370,6 +373,17 @@ class Daemon {
         },
         timeout);
     return pid;
+  }
+
+  // Runs the real gardienctl against this daemon's socket.
+  RunResult ctl(std::vector<std::string> args, Ms timeout = 20s) const {
+    args.insert(args.begin(), {GARDIENCTL_BIN, "--socket", socket_path().string()});
+    return run_command(args, timeout);
+  }
+
+  // Waits until the control socket answers `status` (any answer but "unreachable").
+  bool wait_ready(Ms timeout = 10s) const {
+    return poll_until([&] { return ctl({"version"}).status == 0; }, timeout, 10ms);
   }
 
   // The whole log, for failure messages.

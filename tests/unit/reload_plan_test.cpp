@@ -1,0 +1,75 @@
+#include "supervisord/reload_plan.h"
+
+#include <gtest/gtest.h>
+
+namespace gardien {
+namespace {
+
+ProgramConfig program(const std::string& name, int instances = 1) {
+  ProgramConfig p;
+  p.name = name;
+  p.command = {"sleep", "600"};
+  p.instances = instances;
+  return p;
+}
+
+Config config(std::vector<ProgramConfig> programs) {
+  Config c;
+  c.programs = std::move(programs);  // already sorted by name in these tests
+  return c;
+}
+
+TEST(ReloadPlan, SameConfigChangesNothing) {
+  Config a = config({program("a"), program("b", 3)});
+  protocol::ReloadPlan plan = plan_reload(a, a);
+  EXPECT_TRUE(plan.empty());
+  EXPECT_EQ(plan.unchanged, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(ReloadPlan, AddedRemovedChangedScaledUnchanged) {
+  ProgramConfig changed = program("c");
+  changed.command = {"sleep", "601"};
+  Config old = config({program("a"), program("b"), program("c"), program("s", 2)});
+  Config next = config({program("a"), changed, program("n"), program("s", 4)});
+  protocol::ReloadPlan plan = plan_reload(old, next);
+  EXPECT_EQ(plan.added, std::vector<std::string>{"n"});
+  EXPECT_EQ(plan.removed, std::vector<std::string>{"b"});
+  EXPECT_EQ(plan.changed, std::vector<std::string>{"c"});
+  ASSERT_EQ(plan.scaled.size(), 1u);
+  EXPECT_EQ(plan.scaled[0], (protocol::ScaleChange{"s", 2, 4}));
+  EXPECT_EQ(plan.unchanged, std::vector<std::string>{"a"});
+  EXPECT_TRUE(plan.supervisor.empty());
+}
+
+TEST(ReloadPlan, ScaleDownIsAScaleAndOneToManyIsAChange) {
+  Config old = config({program("one"), program("s", 3)});
+  Config next = config({program("one", 2), program("s", 2)});
+  protocol::ReloadPlan plan = plan_reload(old, next);
+  EXPECT_EQ(plan.changed, std::vector<std::string>{"one"}) << "web -> web.0, web.1: renamed";
+  ASSERT_EQ(plan.scaled.size(), 1u);
+  EXPECT_EQ(plan.scaled[0], (protocol::ScaleChange{"s", 3, 2}));
+}
+
+TEST(ReloadPlan, AChangeBesidesInstancesIsARestart) {
+  ProgramConfig b = program("s", 4);
+  b.stop_signal = 2;
+  protocol::ReloadPlan plan = plan_reload(config({program("s", 2)}), config({b}));
+  EXPECT_EQ(plan.changed, std::vector<std::string>{"s"});
+  EXPECT_TRUE(plan.scaled.empty());
+}
+
+TEST(ReloadPlan, SupervisorChangesSayWhichNeedARestart) {
+  Config old = config({program("a")});
+  Config next = old;
+  next.supervisor.log_level = LogLevel::debug;
+  next.supervisor.socket = "/tmp/other.sock";
+  protocol::ReloadPlan plan = plan_reload(old, next);
+  ASSERT_EQ(plan.supervisor.size(), 2u);
+  EXPECT_EQ(plan.supervisor[0],
+            "socket: (default) -> /tmp/other.sock (takes effect when gardien restarts)");
+  EXPECT_EQ(plan.supervisor[1], "log-level: info -> debug");
+  EXPECT_FALSE(plan.empty());
+}
+
+}  // namespace
+}  // namespace gardien
