@@ -152,7 +152,7 @@ TEST(SupervisorApi, ControlVerbsObserversAndShutdown) {
            [&] {
              auto info = *sup.find("b.0");
              EXPECT_NE(info.pid, b0);
-             EXPECT_EQ(info.info, "killed by SIGKILL");
+             EXPECT_EQ(info.info, "") << "running: its predecessor's exit is history";
              EXPECT_TRUE(sup.stop(select({"b*"}))[1].ok);
            }},
           {[&] {
@@ -200,6 +200,11 @@ TEST(SupervisorApi, ControlVerbsObserversAndShutdown) {
     return false;
   };
   EXPECT_TRUE(saw("b.0", InstanceState::backoff));
+  for (const StateChange& c : changes) {
+    if (c.status.name == "b.0" && c.status.state == InstanceState::backoff) {
+      EXPECT_EQ(c.status.info.rfind("killed by SIGKILL, retry in ", 0), 0u) << c.status.info;
+    }
+  }
   EXPECT_TRUE(saw("a", InstanceState::stopping));
   EXPECT_TRUE(saw("a", InstanceState::stopped));
   EXPECT_TRUE(saw("c", InstanceState::running));
