@@ -54,7 +54,8 @@ int supervise(const std::string& config_path, const std::string& socket_option,
       return kExitConfig;
     }
   }
-  SocketPath socket = resolve_socket_path(socket_path_inputs(socket_option, config.supervisor.socket));
+  SocketPath socket =
+      resolve_socket_path(socket_path_inputs(socket_option, config.supervisor.socket));
   if (!socket.ok()) {
     std::cerr << "gardien: " << socket.error << '\n';
     return kExitConfig;

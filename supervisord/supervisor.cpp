@@ -30,12 +30,23 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
   }
 }
 
+bool Supervisor::add_instance(const ProgramConfig& config, const std::string& name) {
+  Program* existing = instance(name);
+  if (!existing) {
+    instances_.push_back(make_instance(config, name));
+    return true;
+  }
+  // Still being dropped by an earlier reload: it stays, with the new settings.
+  if (!dropping_.erase(name)) return false;
+  existing->replace_config(config);
+  return true;
+}
+
 std::unique_ptr<Program> Supervisor::make_instance(const ProgramConfig& config,
                                                    const std::string& name) {
-  return std::make_unique<Program>(loop_, reaper_, config, name,
-                                   [this](Program& prog, State before) {
-                                     on_state_change(prog, before);
-                                   });
+  return std::make_unique<Program>(
+      loop_, reaper_, config, name,
+      [this](Program& prog, State before) { on_state_change(prog, before); });
 }
 
 Supervisor::~Supervisor() = default;
@@ -273,8 +284,7 @@ void Supervisor::on_state_change(Program& program, State before) {
   change.previous = to_protocol(before);
   hub_.publish(change);
   bool start_now = program.state() == State::running;
-  if (!has_process(program.state()) && restart_pending_.erase(program.name()) &&
-      !shutting_down_) {
+  if (!has_process(program.state()) && restart_pending_.erase(program.name()) && !shutting_down_) {
     std::set<std::string> visiting;
     want_started(program.name(), visiting);  // a reload's restart: after its dependencies
     start_now = true;
@@ -314,11 +324,10 @@ ReloadOutcome Supervisor::reload(bool dry_run) {
     log::write(d.severity == Diagnostic::Severity::error ? LogLevel::error : LogLevel::warn,
                d.to_string(), {{"event", "config_diagnostic"}});
   }
-  bool broken = !result.ok() ||
-                std::any_of(outcome.diagnostics.begin(), outcome.diagnostics.end(),
-                            [](const Diagnostic& d) {
-                              return d.severity == Diagnostic::Severity::error;
-                            });
+  bool broken = !result.ok() || std::any_of(outcome.diagnostics.begin(), outcome.diagnostics.end(),
+                                            [](const Diagnostic& d) {
+                                              return d.severity == Diagnostic::Severity::error;
+                                            });
   if (broken) {
     log::error("config reload failed: the running config is unchanged",
                {{"event", "reload"}, {"ok", false}, {"config", config_path_.string()}});
@@ -382,15 +391,13 @@ void Supervisor::apply(const Config& next, const protocol::ReloadPlan& plan) {
       }
     }
     for (const std::string& n : names) {
-      if (instance(n)) continue;
-      instances_.push_back(make_instance(cfg, n));
-      if (was_wanted) want_started(n, visiting);
+      if (add_instance(cfg, n) && was_wanted) want_started(n, visiting);
     }
   }
   for (const protocol::ScaleChange& change : plan.scaled) {
     const ProgramConfig& cfg = *config_.find(change.program);
     std::vector<std::string> names = cfg.instance_names();
-    bool wanted = cfg.autostart;
+    bool wanted = false;  // new instances follow the ones there: kept up or stopped on purpose
     for (Program* p : instances_of(change.program)) {
       if (dropping_.count(p->name())) continue;
       wanted = wanted || p->wanted();
@@ -404,16 +411,13 @@ void Supervisor::apply(const Config& next, const protocol::ReloadPlan& plan) {
       }
     }
     for (const std::string& n : names) {
-      if (instance(n)) continue;
-      instances_.push_back(make_instance(cfg, n));
-      if (wanted) want_started(n, visiting);
+      if (add_instance(cfg, n) && wanted) want_started(n, visiting);
     }
   }
   for (const std::string& name : plan.added) {
     const ProgramConfig& cfg = *config_.find(name);
     for (const std::string& n : cfg.instance_names()) {
-      instances_.push_back(make_instance(cfg, n));
-      if (cfg.autostart) want_started(n, visiting);
+      if (add_instance(cfg, n) && cfg.autostart) want_started(n, visiting);
     }
   }
   start_ready();

@@ -69,6 +69,8 @@ class Supervisor final : public ControlTarget {
  private:
   Program* instance(std::string_view name) const;
   std::unique_ptr<Program> make_instance(const ProgramConfig& config, const std::string& name);
+  // A new instance, or one a reload was dropping taken back; false when it exists already.
+  bool add_instance(const ProgramConfig& config, const std::string& name);
   protocol::InstanceResult result_of(const Program& program, bool ok, std::string info) const;
   std::string waiting_for(const Program& program) const;
   void apply(const Config& next, const protocol::ReloadPlan& plan);
