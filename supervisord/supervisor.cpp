@@ -437,7 +437,11 @@ void Supervisor::shutdown(std::string_view why) {
   log::info("shutting down",
             {{"event", "shutdown"}, {"mode", "graceful"}, {"why", std::string(why)}});
   pending_start_.clear();
-  for (const auto& inst : instances_) inst->hold_restarts();
+  restart_pending_.clear();
+  for (const auto& inst : instances_) {
+    inst->hold_restarts();
+    inst->set_wanted(false);  // stopped on purpose: `status` no longer counts them
+  }
   shutdown_timer_.arm(config_.supervisor.shutdown_timeout);
   advance_shutdown();
 }

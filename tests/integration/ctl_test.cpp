@@ -169,6 +169,20 @@ TEST_F(CtlTest, ASecondDaemonOnTheSameSocketIsRefused) {
   EXPECT_EQ(daemon.wait_exit(5s), 0);
 }
 
+TEST_F(CtlTest, NoNewWorkWhileShuttingDown) {
+  start(
+      "[program.stubborn]\ncommand = " + toml_argv({helper("stubborn"), (dir / "pids").string()}) +
+      "\nstart-seconds = \"0\"\nstop-timeout = \"1s\"\n");
+  ASSERT_TRUE(poll_until([&] { return fs::exists(dir / "pids"); }, 5s));
+  EXPECT_EQ(daemon.ctl({"shutdown", "--no-wait"}).status, 0);
+  RunResult reload = daemon.ctl({"reload"});
+  EXPECT_EQ(reload.status, 1);
+  EXPECT_TRUE(contains(reload.output, "shutting down")) << reload.output;
+  EXPECT_EQ(daemon.ctl({"start", "stubborn"}).status, 1);
+  EXPECT_EQ(daemon.ctl({"status"}).status, 0) << "status still answers";
+  EXPECT_EQ(daemon.wait_exit(10s), 0);
+}
+
 TEST_F(CtlTest, ReloadAddsRemovesChangesAndScales) {
   start(sleeper("keep") + sleeper("gone") + sleeper("change") +
         sleeper("scale", "instances = 2\n"));
