@@ -9,8 +9,10 @@
 
 #include "common/config.h"
 #include "supervisord/check.h"
+#include "supervisord/daemon_control.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/log.h"
+#include "supervisord/output_hub.h"
 #include "supervisord/supervisor.h"
 
 namespace {
@@ -51,10 +53,32 @@ int supervise(const std::string& config_path, std::optional<gardien::LogLevel> l
       return kExitConfig;
     }
   }
-  // The loop is declared first so that it is destroyed last, after every event on it.
+  // The loop is declared first so that it is destroyed last, after every event on it; the
+  // output hub before the programs, whose pipes feed it.
   EventLoop loop;
+  OutputHub output(loop);
+  SupervisorConfig supervisor_config = config.supervisor;
   Supervisor supervisor(loop, std::move(config), config_path);
-  return supervisor.run();
+  supervisor.attach_output(output);
+
+  DaemonControl::Hooks hooks{[&supervisor] {
+                               std::vector<std::pair<std::string, std::string>> all;
+                               for (const InstanceInfo& i : supervisor.list())
+                                 all.emplace_back(i.name, i.program);
+                               return all;
+                             },
+                             [&supervisor] { supervisor.reopen_logs(); }};
+  std::string error;
+  auto control = DaemonControl::open(loop, output, supervisor_config, std::move(hooks), error);
+  if (!control) {
+    output.flush_blocking(std::chrono::seconds(1));
+    std::cerr << "gardien: " << error << '\n';
+    return kExitConfig;
+  }
+  int code = supervisor.run();
+  // The programs' last lines and the daemon's own log get a bounded time to reach their targets.
+  output.flush_blocking(std::chrono::seconds(3));
+  return code;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "common/fd.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/lifecycle.h"
+#include "supervisord/program_output.h"
 #include "supervisord/reaper.h"
 #include "supervisord/spawn.h"
 
@@ -30,6 +31,7 @@ struct InstanceInfo {
   std::optional<Duration> backoff_left;  // in backoff: time until the next spawn
   std::string reason;                    // why: fatal/backoff/exited reason, or "waiting for db"
   Duration in_state{0};                  // time since the last state change
+  std::string output_problem;  // a failing output sink ("stdout file: No space left on device")
 };
 
 // One state change, for observers (`wait`, `start --wait`, events).
@@ -41,6 +43,8 @@ struct StateChange {
   pid_t pid = 0;
   std::string reason;
 };
+
+class OutputHub;
 
 // nullopt when gardien can run `config`; else why not (kill-mode = "cgroup" for now).
 std::optional<std::string> unsupported(const ProgramConfig& config);
@@ -73,12 +77,18 @@ class Program {
   void hold_restarts() { status_.restarts_allowed = false; }
   // After a reaping: a stop waiting for the rest of its process group may be complete.
   void recheck_group();
+  // Where its stdout/stderr go from the next spawn on; null: the daemon's own fds (inherit).
+  void set_output_hub(OutputHub* hub) noexcept { output_hub_ = hub; }
+  // How long an exit waits for the rest of the program's output (a grandchild may hold the pipe).
+  static constexpr Duration kOutputDrainWait = std::chrono::seconds(1);
 
  private:
   void feed(LifecycleEvent event);
   void apply(const LifecycleDecision& decision, State before);
   void do_spawn();
   void on_exit(int wait_status);
+  void after_output_drained(pid_t pid, int wait_status);
+  bool open_output(std::string& error);
   void on_error_pipe();
   void close_error_pipe();
   bool group_empty();
@@ -101,6 +111,8 @@ class Program {
   Timer group_poll_;  // only while a stop waits for a non-empty group whose main is gone
   std::vector<LifecycleEvent> queue_;  // events raised while one is being applied
   bool feeding_ = false;
+  OutputHub* output_hub_ = nullptr;
+  std::unique_ptr<ProgramOutput> output_;  // this run's pipes and readers
 };
 
 }  // namespace gardien

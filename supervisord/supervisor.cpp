@@ -7,6 +7,7 @@
 
 #include "common/signals.h"
 #include "supervisord/log.h"
+#include "supervisord/output_hub.h"
 
 namespace gardien {
 
@@ -39,7 +40,7 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
       shutdown_timer_(loop, [this] { force_shutdown("shutdown-timeout"); }) {
   // A vanished reader must not kill the daemon; children get SIGPIPE back (spawn resets it).
   ::signal(SIGPIPE, SIG_IGN);
-  for (int signo : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) {
+  for (int signo : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1}) {
     signals_.push_back(
         std::make_unique<SignalEvent>(loop_, signo, [this](int s) { on_signal(s); }));
   }
@@ -271,6 +272,7 @@ void Supervisor::on_state_change(Program&, const StateChange& change) {
 
 void Supervisor::on_signal(int signo) {
   if (signo == SIGHUP) return reload();
+  if (signo == SIGUSR1) return reopen_logs();
   log::info("signal received", {{"event", "daemon_signal"}, {"signal", signal_name(signo)}});
   shutdown(signal_name(signo));
 }
@@ -384,6 +386,26 @@ void Supervisor::after_reaping() {
   if (!removing_.empty()) finish_removals();
 }
 
+// --- Program output. ---
+
+void Supervisor::attach_output(OutputHub& hub) {
+  output_ = &hub;
+  for (const auto& inst : instances_) inst->set_output_hub(output_);
+  update_output_names();
+}
+
+void Supervisor::update_output_names() {
+  if (!output_) return;
+  std::vector<std::string> names;
+  for (const auto& inst : instances_) names.push_back(inst->name());
+  output_->set_name_width(OutputHub::name_width(names));
+}
+
+void Supervisor::reopen_logs() {
+  log::info("reopening log files", {{"event", "reopen_logs"}});
+  if (output_) output_->reopen_files();
+}
+
 // --- Adding and removing programs (the reload diff builds on these). ---
 
 std::optional<std::string> Supervisor::add_program(const ProgramConfig& program) {
@@ -403,8 +425,10 @@ std::optional<std::string> Supervisor::add_program(const ProgramConfig& program)
     instances_.push_back(std::make_unique<Program>(
         loop_, reaper_, program, name,
         [this](Program& prog, const StateChange& c) { on_state_change(prog, c); }));
+    instances_.back()->set_output_hub(output_);
     if (program.autostart && !shutting_down_) want_started(name, visiting);
   }
+  update_output_names();
   start_ready();
   return std::nullopt;
 }
@@ -430,7 +454,11 @@ void Supervisor::finish_removals() {
         ++it;
         continue;
       }
+      if (output_) {
+        for (Program* p : instances_of(name)) output_->forget(p->name());
+      }
       std::erase_if(instances_, [&](const auto& p) { return p->config().name == name; });
+      update_output_names();
       std::erase_if(config_.programs, [&](const ProgramConfig& p) { return p.name == name; });
       auto done = std::move(it->second);
       it = removing_.erase(it);

@@ -29,6 +29,7 @@ struct Outcome {
 };
 
 class Supervisor;
+class OutputHub;
 
 // Keeps an observer registered; unregisters it when destroyed (it must not outlive the Supervisor).
 class Subscription {
@@ -79,6 +80,14 @@ class Supervisor {
   const Config& config() const noexcept { return config_; }
   const std::filesystem::path& config_path() const noexcept { return config_path_; }
 
+  // --- Program output (docs/output.md). ---
+  // From now on every spawn takes its stdout/stderr from `hub` (without: the daemon's own fds).
+  // Call before run(); the hub must outlive the supervisor.
+  void attach_output(OutputHub& hub);
+  OutputHub* output() const noexcept { return output_; }
+  // SIGUSR1 / `gardienctl reopen-logs`: reopens every log file.
+  void reopen_logs();
+
   // --- For the reload diff (control issue). ---
   // Adds a program and its instances (started if autostart); an error message on failure.
   std::optional<std::string> add_program(const ProgramConfig& program);
@@ -103,6 +112,7 @@ class Supervisor {
   void force_shutdown(std::string_view why);
   void after_reaping();
   void finish_removals();
+  void update_output_names();
 
   EventLoop& loop_;
   Config config_;
@@ -122,6 +132,7 @@ class Supervisor {
   bool start_ready_again_ = false;
   bool in_advance_shutdown_ = false;
   Timer shutdown_timer_;
+  OutputHub* output_ = nullptr;
 };
 
 }  // namespace gardien

@@ -256,7 +256,19 @@ class Daemon {
   fs::path config_path() const { return dir_ / "gardien.toml"; }
   fs::path log_path() const { return dir_ / "gardien.log"; }
   fs::path out_path() const { return dir_ / "gardien.out"; }
+  // The control socket: each daemon its own (passed as $GARDIEN_SOCKET).
+  fs::path socket_path() const { return dir_ / "ctl.sock"; }
   pid_t pid() const { return pid_; }
+
+  // Runs `gardienctl --socket SOCKET ARGS...` to completion.
+  RunResult ctl(const std::vector<std::string>& args, Ms timeout = 10s) const {
+    std::vector<std::string> argv = {GARDIENCTL_BIN, "--socket", socket_path().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, timeout);
+  }
+
+  // When the daemon's stdout is not the default file: an fd to dup2 as its fd 1 (-1: the file).
+  int stdout_fd = -1;
 
   void write_config(const std::string& toml) { write_file(config_path(), toml); }
 
@@ -267,15 +279,26 @@ class Daemon {
     argv.insert(argv.end(), extra.begin(), extra.end());
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path().c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (stdout_fd >= 0) {
+      posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
+    } else {
+      posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path().c_str(),
+                                       O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    }
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path().c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
+    std::vector<std::string> env_strings = {"GARDIEN_SOCKET=" + socket_path().string()};
+    for (char** e = environ; *e; ++e) {
+      if (std::string_view(*e).substr(0, 15) != "GARDIEN_SOCKET=") env_strings.push_back(*e);
+    }
+    std::vector<char*> env;
+    for (std::string& e : env_strings) env.push_back(e.data());
+    env.push_back(nullptr);
     started_ms_ = now_ms();
-    int rc = ::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    int rc = ::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), env.data());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw std::runtime_error("cannot start " + std::string(GARDIEN_BIN));
   }
