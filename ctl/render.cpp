@@ -18,8 +18,9 @@ std::string render_log_lines(const nlohmann::json& result, bool timestamps, bool
   LinePrefixStyle style;
   style.colour = colour;
   auto width = result.find("name_width");
-  if (width != result.end() && width->is_number_unsigned())
-    style.name_width = std::min<std::size_t>(width->get<std::size_t>(), 256);
+  if (width != result.end() && width->is_number_integer() && width->get<std::int64_t>() > 0)
+    style.name_width =
+        static_cast<std::size_t>(std::min<std::int64_t>(width->get<std::int64_t>(), 256));
   for (const nlohmann::json& line : *lines) {
     if (!line.is_object()) continue;
     auto name = line.find("name");

@@ -74,6 +74,8 @@ class Run {
           return complain(kExitUnreachable, std::string("no answer from the daemon at ") + path_ +
                                                 " in time; is it stuck?");
         case Client::Read::eof:
+          // `logs -f` ends when the daemon does (like `docker logs -f` with its container).
+          if (inv_.verb == "logs" && inv_.args.value("follow", false)) return kExitOk;
           return complain(kExitUnreachable, std::string("the daemon at ") + path_ +
                                                 " closed the connection before answering");
         case Client::Read::error:

@@ -59,7 +59,6 @@ InstanceInfo Program::info(TimePoint now) const {
     i.backoff_left = std::max(Duration{0}, std::chrono::ceil<Duration>(status_.timer_due - now));
   i.reason = status_.reason;
   i.in_state = std::chrono::duration_cast<Duration>(now - status_.state_since);
-  if (output_) i.output_problem = output_->problems();
   return i;
 }
 

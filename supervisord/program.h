@@ -31,7 +31,6 @@ struct InstanceInfo {
   std::optional<Duration> backoff_left;  // in backoff: time until the next spawn
   std::string reason;                    // why: fatal/backoff/exited reason, or "waiting for db"
   Duration in_state{0};                  // time since the last state change
-  std::string output_problem;  // a failing output sink ("stdout file: No space left on device")
 };
 
 // One state change, for observers (`wait`, `start --wait`, events).
@@ -77,6 +76,9 @@ class Program {
   void hold_restarts() { status_.restarts_allowed = false; }
   // After a reaping: a stop waiting for the rest of its process group may be complete.
   void recheck_group();
+  // Empty while its output sinks work; else e.g. "stdout file: No space left on device" (for
+  // status INFO).
+  std::string output_problem() const { return output_ ? output_->problems() : std::string(); }
   // Where its stdout/stderr go from the next spawn on; null: the daemon's own fds (inherit).
   void set_output_hub(OutputHub* hub) noexcept { output_hub_ = hub; }
   // How long an exit waits for the rest of the program's output (a grandchild may hold the pipe).

@@ -242,7 +242,7 @@ TEST_F(Output, DevFullFileTargetIsReportedAndTheDaemonSurvives) {
   RunResult status = daemon.ctl({"status", "--json", "full"});
   if (status.output.find("\"unavailable\"") != std::string::npos) {
     // status needs the supervisor side of the control socket (another branch); the INFO text
-    // comes from InstanceInfo::output_problem.
+    // comes from Program::output_problem().
     std::cout << "[ note ] status is not served by this daemon yet; INFO not checked\n";
   } else {
     EXPECT_NE(status.output.find("No space left on device"), std::string::npos) << status.output;
