@@ -28,6 +28,8 @@ struct Options {
   bool dry_run = false;
   bool follow = false;
   int lines = -1;
+  std::string stream;
+  bool timestamps = false;
 };
 
 // --socket and --json on the main app; subcommands fall through to it, so they work after the
@@ -132,7 +134,11 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   CLI::App* logs = verb(app, "logs", "Print recent output of instances");
   add_names(logs, o, false);
   logs->add_flag("-f,--follow", o.follow, "Keep printing new lines");
-  logs->add_option("-n,--lines", o.lines, "How many recent lines")->check(CLI::NonNegativeNumber);
+  logs->add_option("-n,--lines", o.lines, "How many recent lines (default 10)")
+      ->check(CLI::NonNegativeNumber);
+  logs->add_option("--stream", o.stream, "Only this stream: stdout or stderr")
+      ->check(CLI::IsMember({"stdout", "stderr"}));
+  logs->add_flag("-t,--timestamps", o.timestamps, "Print each line's time (RFC 3339) first");
 
   CLI::App* reopen_logs = verb(app, "reopen-logs", "Reopen log files (after an external rotation)");
 
@@ -163,6 +169,8 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     if (chosen == logs) {
       if (o.follow) args["follow"] = true;
       if (o.lines >= 0) args["lines"] = o.lines;
+      if (!o.stream.empty()) args["stream"] = o.stream;
+      inv.timestamps = o.timestamps;
     }
   } else if (std::find(actions.begin(), actions.end(), chosen) != actions.end()) {
     args["names"] = o.names;

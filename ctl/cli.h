@@ -27,6 +27,7 @@ struct Invocation {
   bool json = false;                               // --json: print the daemon's lines as they are
   bool wait_for_exit = false;                      // shutdown: wait until the daemon is gone
   std::optional<Duration> timeout;                 // --timeout (also sent as args.timeout_ms)
+  bool timestamps = false;                         // logs -t: print each line's time
 };
 
 struct CommandLine {

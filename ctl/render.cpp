@@ -3,11 +3,40 @@
 #include <algorithm>
 #include <array>
 
+#include "common/line_prefix.h"
 #include "ctl/cli.h"
 
 namespace gardien::ctl {
 
 using protocol::InstanceState;
+
+std::string render_log_lines(const nlohmann::json& result, bool timestamps, bool colour) {
+  std::string out;
+  if (!result.is_object()) return out;
+  auto lines = result.find("lines");
+  if (lines == result.end() || !lines->is_array()) return out;
+  LinePrefixStyle style;
+  style.colour = colour;
+  auto width = result.find("name_width");
+  if (width != result.end() && width->is_number_integer() && width->get<std::int64_t>() > 0)
+    style.name_width =
+        static_cast<std::size_t>(std::min<std::int64_t>(width->get<std::int64_t>(), 256));
+  for (const nlohmann::json& line : *lines) {
+    if (!line.is_object()) continue;
+    auto name = line.find("name");
+    auto text = line.find("text");
+    if (name == line.end() || !name->is_string() || text == line.end() || !text->is_string())
+      continue;
+    if (timestamps) {
+      out += line.value("time", std::string(kRfc3339Length, '?'));
+      out += ' ';
+    }
+    append_line_prefix(out, style, name->get_ref<const std::string&>(), nullptr);
+    out += text->get_ref<const std::string&>();
+    out += '\n';
+  }
+  return out;
+}
 
 std::string render_uptime(const std::optional<Duration>& uptime) {
   if (!uptime) return "-";

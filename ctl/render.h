@@ -26,6 +26,11 @@ std::string render_instance_result(const protocol::InstanceResult& result,
 // The `reload` result: the plan (or what a dry run would do) and warnings.
 std::string render_reload(const protocol::ReloadPlan& plan, bool dry_run);
 
+// The lines of a `logs` answer ({"name_width", "lines": [{time, name, stream, text}]}) as the
+// `prefix` sink writes them: "NAME<pad> | text", with `timestamps` the time first, with `colour`
+// the name coloured. Malformed entries are skipped.
+std::string render_log_lines(const nlohmann::json& result, bool timestamps, bool colour);
+
 // Exit code for an error response to `verb` (unknown names: 4 for status, else 1; too many
 // clients: unreachable).
 int exit_code_for_error(const std::string& verb, const protocol::Response& response);

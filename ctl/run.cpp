@@ -1,5 +1,8 @@
 #include "ctl/run.h"
 
+#include <unistd.h>
+
+#include <iostream>
 #include <set>
 
 #include "common/signals.h"
@@ -71,6 +74,8 @@ class Run {
           return complain(kExitUnreachable, std::string("no answer from the daemon at ") + path_ +
                                                 " in time; is it stuck?");
         case Client::Read::eof:
+          // `logs -f` ends when the daemon does (like `docker logs -f` with its container).
+          if (inv_.verb == "logs" && inv_.args.value("follow", false)) return kExitOk;
           return complain(kExitUnreachable, std::string("the daemon at ") + path_ +
                                                 " closed the connection before answering");
         case Client::Read::error:
@@ -113,6 +118,7 @@ class Run {
     }
     if (inv_.verb == "shutdown")
       return complain(kExitInterrupted, "interrupted; the daemon goes on shutting down");
+    if (inv_.verb == "logs") return kExitInterrupted;  // Ctrl-C is how `logs -f` ends
     return complain(kExitInterrupted, "interrupted");
   }
 
@@ -126,6 +132,10 @@ class Run {
 
   void progress(const json& result) {
     if (is_action(inv_.verb) || inv_.verb == "wait") return print_result_line(result);
+    if (inv_.verb == "logs") {
+      out_ << render_log_lines(result, inv_.timestamps, colour_) << std::flush;
+      return;
+    }
     if (!result.is_null())
       out_ << result.dump(-1, ' ', false, json::error_handler_t::replace) << '\n' << std::flush;
   }
@@ -176,6 +186,10 @@ class Run {
       if (result.is_object() && result.contains("instances") && result.at("instances").is_array()) {
         for (const json& item : result.at("instances")) print_result_line(item);
       }
+      return kExitOk;
+    }
+    if (inv_.verb == "logs") {
+      out_ << render_log_lines(result, inv_.timestamps, colour_) << std::flush;
       return kExitOk;
     }
     if (inv_.verb == "pid") {
@@ -264,6 +278,8 @@ class Run {
   std::ostream& err_;
   std::string path_;
   std::string signal_name_;
+  // `logs` colours names like the prefix sink: only on a terminal.
+  bool colour_ = &out_ == &std::cout && ::isatty(STDOUT_FILENO) == 1;
   std::set<std::string> printed_;
 };
 

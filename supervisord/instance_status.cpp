@@ -66,6 +66,11 @@ protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
     case State::stopping:
       break;  // the process is alive: its predecessor's exit is history
   }
+  // A failing log file is worth seeing whatever the state (docs/output.md).
+  if (std::string problem = program.output_problem(); !problem.empty()) {
+    if (!info.empty()) info += "; ";
+    info += problem;
+  }
   s.info = std::move(info);
   return s;
 }

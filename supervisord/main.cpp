@@ -12,8 +12,10 @@
 #include "supervisord/check.h"
 #include "supervisord/commands.h"
 #include "supervisord/control.h"
+#include "supervisord/logs_command.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/log.h"
+#include "supervisord/output_hub.h"
 #include "supervisord/supervisor.h"
 
 namespace {
@@ -61,21 +63,31 @@ int supervise(const std::string& config_path, const std::string& socket_option,
     return kExitConfig;
   }
   ControlOptions control_options = ControlOptions::from_config(config.supervisor, socket.path);
-  // The loop is declared first so that it is destroyed last, after every event on it.
+  // The loop is declared first so that it is destroyed last, after every event on it; the
+  // output hub before the programs, whose pipes feed it.
   EventLoop loop;
+  OutputHub output(loop);
   Supervisor supervisor(loop, std::move(config), config_path);
   supervisor.set_log_overrides(level, format);
+  supervisor.attach_output(output);
   Commands commands(loop, &supervisor);
+  add_output_verbs(commands, loop, output,
+                   {[&supervisor] { return supervisor.instances(); },
+                    [&supervisor] { supervisor.reopen_logs(); }});
   // Before the first spawn; destroyed (socket file removed) once the loop has exited.
   std::optional<ControlServer> control;
   try {
     control.emplace(loop, control_options, commands);
   } catch (const ControlError& e) {
+    output.flush_blocking(std::chrono::seconds(1));
     std::cerr << "gardien: " << e.what() << '\n';
     return kExitConfig;
   }
   log::info("control socket ready", {{"event", "control_socket"}, {"path", control->path()}});
-  return supervisor.run();
+  int code = supervisor.run();
+  // The programs' last lines and the daemon's own log get a bounded time to reach their targets.
+  output.flush_blocking(std::chrono::seconds(3));
+  return code;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "common/signals.h"
 #include "supervisord/log.h"
+#include "supervisord/output_hub.h"
 
 extern char** environ;
 
@@ -135,8 +136,11 @@ void Program::do_spawn() {
   // failed spawn drops it, so the next one searches PATH again.
   if (!plan_) plan_ = make_spawn_plan(config_, name_, environ, error);
   std::optional<SpawnedProcess> child;
-  if (plan_) child = spawn_process(*plan_, error);
+  if (plan_ && open_output(error)) child = spawn_process(*plan_, error);
+  // The daemon's copies of the child's ends: EOF comes once the program's side is closed.
+  if (output_) output_->close_child_ends();
   if (!child) {
+    output_.reset();
     plan_.reset();
     log::warn("spawn failed", {{"event", "spawn_failed"}, {"program", name_}, {"error", error}});
     feed(LifecycleEvent::failure(error, true));
@@ -155,6 +159,25 @@ void Program::do_spawn() {
   reaper_.watch(pid_, [this](int wait_status) { on_exit(wait_status); });
   log::info("spawned", {{"event", "spawn"}, {"program", name_}, {"pid", pid_}});
   feed(LifecycleEvent::of(LifecycleEvent::Kind::spawned));
+}
+
+bool Program::open_output(std::string& error) {
+  output_.reset();
+  plan_->stdout_fd = -1;  // -1: the daemon's own fd (inherit)
+  plan_->stderr_fd = -1;
+  if (!output_hub_) return true;
+  OutputOptions options{config_.timestamps, static_cast<std::size_t>(config_.log_buffer_size)};
+  auto opened = output_hub_->open(name_, config_.stdout_sink, config_.stderr_sink, options);
+  if (!opened.output) {
+    error = opened.error;
+    return false;
+  }
+  output_ = std::move(opened.output);
+  int out = output_->child_stdout();
+  int err = output_->child_stderr();  // 1 when merged into an inherited stdout
+  plan_->stdout_fd = out == STDOUT_FILENO ? -1 : out;
+  plan_->stderr_fd = err == STDERR_FILENO ? -1 : err;
+  return true;
 }
 
 void Program::on_error_pipe() {
@@ -179,6 +202,21 @@ void Program::on_exit(int wait_status) {
   pid_ = 0;                          // reaped: its number may be reused from now on
   if (error_pipe_) on_error_pipe();  // the child is gone, so the pipe holds its last word
   close_error_pipe();
+  if (output_) {
+    // The exit is reported once the pipes are drained: the program's last line comes first.
+    output_->drain(kOutputDrainWait,
+                   [this, pid, wait_status] { after_output_drained(pid, wait_status); });
+    return;
+  }
+  after_output_drained(pid, wait_status);
+}
+
+void Program::after_output_drained(pid_t pid, int wait_status) {
+  if (output_) {
+    // Not destroyed inside its own callback.
+    std::shared_ptr<ProgramOutput> done(std::move(output_));
+    loop_.defer([done] {});
+  }
   bool empty = group_empty();
   if (!exec_error_.empty()) {
     plan_.reset();

@@ -13,10 +13,14 @@
 #include "common/fd.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/lifecycle.h"
+#include "supervisord/program_output.h"
 #include "supervisord/reaper.h"
 #include "supervisord/spawn.h"
 
 namespace gardien {
+
+class OutputHub;
+
 
 // nullopt when gardien can run `config`; else why not (kill-mode = "cgroup" for now).
 std::optional<std::string> unsupported(const ProgramConfig& config);
@@ -55,12 +59,21 @@ class Program {
   void hold_restarts() { status_.restarts_allowed = false; }
   // After a reaping: a stop waiting for the rest of its process group may be complete.
   void recheck_group();
+  // Empty while its output sinks work; else e.g. "stdout file: No space left on device" (for
+  // status INFO).
+  std::string output_problem() const { return output_ ? output_->problems() : std::string(); }
+  // Where its stdout/stderr go from the next spawn on; null: the daemon's own fds (inherit).
+  void set_output_hub(OutputHub* hub) noexcept { output_hub_ = hub; }
+  // How long an exit waits for the rest of the program's output (a grandchild may hold the pipe).
+  static constexpr Duration kOutputDrainWait = std::chrono::seconds(1);
 
  private:
   void feed(LifecycleEvent event);
   void apply(const LifecycleDecision& decision, State before);
   void do_spawn();
   void on_exit(int wait_status);
+  void after_output_drained(pid_t pid, int wait_status);
+  bool open_output(std::string& error);
   void on_error_pipe();
   void close_error_pipe();
   bool group_empty();
@@ -85,6 +98,8 @@ class Program {
   bool feeding_ = false;
   bool wanted_ = false;
   std::optional<ProgramConfig> next_config_;  // from a reload, waiting for the process to end
+  OutputHub* output_hub_ = nullptr;
+  std::unique_ptr<ProgramOutput> output_;  // this run's pipes and readers
 };
 
 }  // namespace gardien

@@ -9,6 +9,7 @@
 #include "supervisord/instance_status.h"
 #include "supervisord/log.h"
 #include "supervisord/reload_plan.h"
+#include "supervisord/output_hub.h"
 
 namespace gardien {
 
@@ -18,7 +19,7 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
       config_path_(std::move(config_path)),
       reaper_(loop),
       shutdown_timer_(loop, [this] { force_shutdown("shutdown-timeout"); }) {
-  for (int signo : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) {
+  for (int signo : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1}) {
     signals_.push_back(
         std::make_unique<SignalEvent>(loop_, signo, [this](int s) { on_signal(s); }));
   }
@@ -44,9 +45,11 @@ bool Supervisor::add_instance(const ProgramConfig& config, const std::string& na
 
 std::unique_ptr<Program> Supervisor::make_instance(const ProgramConfig& config,
                                                    const std::string& name) {
-  return std::make_unique<Program>(
+  auto instance = std::make_unique<Program>(
       loop_, reaper_, config, name,
       [this](Program& prog, State before) { on_state_change(prog, before); });
+  instance->set_output_hub(output_);
+  return instance;
 }
 
 Supervisor::~Supervisor() = default;
@@ -297,6 +300,7 @@ void Supervisor::on_state_change(Program& program, State before) {
 // --- The daemon's signals and shutdown mode. ---
 
 void Supervisor::on_signal(int signo) {
+  if (signo == SIGUSR1) return reopen_logs();
   if (signo != SIGHUP) {
     log::info("signal received", {{"event", "daemon_signal"}, {"signal", signal_name(signo)}});
     return shutdown(signal_name(signo));
@@ -420,6 +424,7 @@ void Supervisor::apply(const Config& next, const protocol::ReloadPlan& plan) {
       if (add_instance(cfg, n) && cfg.autostart) want_started(n, visiting);
     }
   }
+  update_output_names();
   start_ready();
   finish_removals();
 }
@@ -515,6 +520,26 @@ void Supervisor::after_reaping() {
   if (!removing_.empty() || !dropping_.empty()) finish_removals();
 }
 
+// --- Program output. ---
+
+void Supervisor::attach_output(OutputHub& hub) {
+  output_ = &hub;
+  for (const auto& inst : instances_) inst->set_output_hub(output_);
+  update_output_names();
+}
+
+void Supervisor::update_output_names() {
+  if (!output_) return;
+  std::vector<std::string> names;
+  for (const auto& inst : instances_) names.push_back(inst->name());
+  output_->set_name_width(OutputHub::name_width(names));
+}
+
+void Supervisor::reopen_logs() {
+  log::info("reopening log files", {{"event", "reopen_logs"}});
+  if (output_) output_->reopen_files();
+}
+
 // --- Adding and removing programs (the reload diff builds on these). ---
 
 std::optional<std::string> Supervisor::add_program(const ProgramConfig& program) {
@@ -534,6 +559,7 @@ std::optional<std::string> Supervisor::add_program(const ProgramConfig& program)
     instances_.push_back(make_instance(program, name));
     if (program.autostart && !shutting_down_) want_started(name, visiting);
   }
+  update_output_names();
   start_ready();
   return std::nullopt;
 }
@@ -571,6 +597,7 @@ void Supervisor::finish_removals() {
         change.removed = true;
         std::unique_ptr<Program> gone = std::move(*pos);
         instances_.erase(pos);
+        if (output_) output_->forget(gone->name());
         log::info("instance removed", {{"event", "remove"}, {"program", gone->name()}});
         hub_.publish(change);
       }

@@ -21,6 +21,8 @@
 
 namespace gardien {
 
+class OutputHub;
+
 class Supervisor final : public ControlTarget {
  public:
   // Registers the daemon's signals on `loop` (before anything is spawned).
@@ -60,6 +62,14 @@ class Supervisor final : public ControlTarget {
     log_format_override_ = format;
   }
 
+  // --- Program output (docs/output.md). ---
+  // From now on every spawn takes its stdout/stderr from `hub` (without: the daemon's own fds).
+  // Call before run(); the hub must outlive the supervisor.
+  void attach_output(OutputHub& hub);
+  OutputHub* output() const noexcept { return output_; }
+  // SIGUSR1 / `gardienctl reopen-logs`: reopens every log file.
+  void reopen_logs();
+
   // --- The reload builds on these. ---
   // Adds a program and its instances (started if autostart); an error message on failure.
   std::optional<std::string> add_program(const ProgramConfig& program);
@@ -86,6 +96,7 @@ class Supervisor final : public ControlTarget {
   void force_shutdown(std::string_view why);
   void after_reaping();
   void finish_removals();
+  void update_output_names();
 
   EventLoop& loop_;
   Config config_;
@@ -108,6 +119,7 @@ class Supervisor final : public ControlTarget {
   bool start_ready_again_ = false;
   bool in_advance_shutdown_ = false;
   Timer shutdown_timer_;
+  OutputHub* output_ = nullptr;
 };
 
 }  // namespace gardien

@@ -260,6 +260,9 @@ class Daemon {
   fs::path socket_path() const { return dir_ / "gardien.sock"; }
   pid_t pid() const { return pid_; }
 
+  // When the daemon's stdout is not the default file: an fd to dup2 as its fd 1 (-1: the file).
+  int stdout_fd = -1;
+
   void write_config(const std::string& toml) { write_file(config_path(), toml); }
 
   // Starts `gardien -c CONFIG --log-format json` plus `extra` arguments.
@@ -270,8 +273,12 @@ class Daemon {
     argv.insert(argv.end(), extra.begin(), extra.end());
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path().c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (stdout_fd >= 0) {
+      posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
+    } else {
+      posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path().c_str(),
+                                       O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    }
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path().c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     std::vector<char*> args;
