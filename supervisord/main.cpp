@@ -9,6 +9,7 @@
 
 #include "common/config.h"
 #include "supervisord/check.h"
+#include "supervisord/container_init.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/log.h"
 #include "supervisord/supervisor.h"
@@ -57,6 +58,19 @@ int supervise(const std::string& config_path, std::optional<gardien::LogLevel> l
   return supervisor.run();
 }
 
+// `gardien -- CMD ARGS...`: the same Supervisor, with one synthesized program.
+int supervise_command(std::vector<std::string> command, gardien::Duration grace, bool to_group,
+                      std::optional<gardien::LogLevel> level,
+                      std::optional<gardien::LogFormat> format) {
+  using namespace gardien;
+  // Quiet by default, as an init in front of one command should be: warnings and errors only.
+  log::configure(level.value_or(LogLevel::warn), format.value_or(LogFormat::text));
+  EventLoop loop;
+  Supervisor supervisor(loop, single_command_config(std::move(command), grace, to_group), "");
+  supervisor.forward_signals_to(kCommandProgram, to_group);
+  return supervisor.run();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,9 +92,21 @@ int main(int argc, char** argv) {
       ->transform(CLI::CheckedTransformer(levels));
   app.add_option("--log-format", log_format, "Override the config's log-format (text, json)")
       ->transform(CLI::CheckedTransformer(formats));
-  // `gardien -- CMD ARGS...` (single-command mode) belongs to the container-init issue.
+  // `gardien [OPTIONS] -- CMD ARGS...`: single-command mode (docs/container.md).
   std::vector<std::string> command;
-  app.add_option("command", command, "With --: supervise this one command (not implemented yet)");
+  app.add_option("command", command,
+                 "After --: run this one command as a container init would (docs/container.md)");
+  std::string grace_text = gardien::format_duration(gardien::kDefaultGrace);
+  app.add_option("--grace", grace_text,
+                 "Single-command mode: SIGKILL this long after SIGTERM/SIGINT/SIGQUIT, or after "
+                 "the command exited while its descendants live on")
+      ->capture_default_str();
+  std::string forward_to = "group";
+  app.add_option("--forward-to", forward_to,
+                 "Single-command mode: forward signals to the command's process group, or only "
+                 "to the command's process")
+      ->check(CLI::IsMember({"group", "process"}))
+      ->capture_default_str();
 
   auto* check = app.add_subcommand("check", "Validate a config file and exit");
   std::string check_path;
@@ -94,9 +120,18 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) return gardien::run_check(check_path, std::cout, std::cerr);
   if (!command.empty()) {
-    std::cerr
-        << "gardien: single-command mode (gardien -- CMD) is not implemented yet; use -c FILE\n";
-    return kExitUsage;
+    if (!config_path.empty()) {
+      std::cerr << "gardien: -c FILE and -- CMD exclude each other: pick one mode\n";
+      return kExitUsage;
+    }
+    auto grace = gardien::parse_duration(grace_text);
+    if (!grace) {
+      std::cerr << "gardien: --grace " << grace_text
+                << ": not a duration (examples: 10s, 500ms, 1m30s)\n";
+      return kExitUsage;
+    }
+    return supervise_command(std::move(command), *grace, forward_to == "group", log_level,
+                             log_format);
   }
   if (config_path.empty()) {
     std::cerr << "gardien: no config: run `gardien -c FILE` (see --help)\n";

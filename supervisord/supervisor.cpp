@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "common/signals.h"
+#include "supervisord/container_init.h"
+#include "supervisord/process_tree.h"
 #include "supervisord/log.h"
 
 namespace gardien {
@@ -39,7 +42,8 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
       shutdown_timer_(loop, [this] { force_shutdown("shutdown-timeout"); }) {
   // A vanished reader must not kill the daemon; children get SIGPIPE back (spawn resets it).
   ::signal(SIGPIPE, SIG_IGN);
-  for (int signo : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) {
+  // Every catchable signal: as PID 1 one without a handler would be dropped by the kernel.
+  for (int signo : daemon_signals()) {
     signals_.push_back(
         std::make_unique<SignalEvent>(loop_, signo, [this](int s) { on_signal(s); }));
   }
@@ -49,8 +53,44 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
       instances_.push_back(std::make_unique<Program>(
           loop_, reaper_, p, name,
           [this](Program& prog, const StateChange& c) { on_state_change(prog, c); }));
+      instances_.back()->use_cgroups(cgroups_for(p));
     }
   }
+}
+
+CgroupTree* Supervisor::cgroups_for(const ProgramConfig& program) {
+  if (program.kill_mode != KillMode::cgroup) return nullptr;
+  if (!cgroups_tried_) {
+    cgroups_tried_ = true;  // said once: every such program falls back the same way
+    std::string why;
+    cgroup_tree_ = CgroupTree::create(why);
+    if (!cgroup_tree_)
+      log::warn("kill-mode \"cgroup\" is not available here: programs use \"group\" instead",
+                {{"event", "cgroup"}, {"error", why}});
+  }
+  return cgroup_tree_.get();
+}
+
+void Supervisor::forward_signals_to(std::string_view program, bool to_group) {
+  command_ = CommandMode{std::string(program), to_group, ::isatty(STDIN_FILENO) == 1};
+  Program* inst = command_instance();
+  if (!inst) return;
+  inst->attach_stdin(command_->terminal);
+  if (command_->terminal) {
+    // The command's group owns the terminal: gardien, in the background, must not be stopped
+    // for writing its log or taking the terminal back.
+    ::signal(SIGTTIN, SIG_IGN);
+    ::signal(SIGTTOU, SIG_IGN);
+    reaper_.on_stopped([this](pid_t pid, int signo) { on_child_stopped(pid, signo); });
+  }
+}
+
+Program* Supervisor::command_instance() const {
+  if (!command_) return nullptr;
+  for (const auto& inst : instances_) {
+    if (inst->name() == command_->program) return inst.get();
+  }
+  return nullptr;
 }
 
 Supervisor::~Supervisor() = default;
@@ -65,9 +105,27 @@ int Supervisor::run() {
   for (const auto& inst : instances_) {
     if (inst->config().autostart) want_started(inst->name(), visiting);
   }
+  StopChain chain = longest_stop_chain(config_);
+  if (!command_ && chain.total > config_.supervisor.shutdown_timeout) {
+    std::string names;
+    for (const std::string& n : chain.programs) {
+      if (!names.empty()) names += " -> ";
+      names += n;
+    }
+    log::warn("the stop timeouts do not fit in shutdown-timeout: a shutdown may be forced",
+              {{"event", "shutdown_budget"},
+               {"chain", names},
+               {"stop_timeouts", format_duration(chain.total)},
+               {"shutdown_timeout", format_duration(config_.supervisor.shutdown_timeout)}});
+  }
   start_ready();
   loop_.run();
   int code = forceful_ ? 1 : 0;
+  if (Program* cmd = command_instance()) {
+    code = exit_code_of(cmd->status());
+  } else if (exit_code_) {
+    code = *exit_code_;
+  }
   log::info("gardien exiting", {{"event", "daemon_exit"}, {"code", code}});
   return code;
 }
@@ -119,8 +177,16 @@ bool Supervisor::any_process(std::string_view program) const {
 std::vector<InstanceInfo> Supervisor::list() const {
   std::vector<InstanceInfo> out;
   TimePoint now = Clock::now();
+  std::optional<std::unordered_map<pid_t, int>> groups;  // one pass over /proc, when needed
   for (const auto& inst : instances_) {
     InstanceInfo info = inst->info(now);
+    if (const Cgroup* cgroup = inst->cgroup()) {
+      info.processes = static_cast<int>(cgroup->pids().size());
+    } else if (inst->pgid() != 0) {
+      if (!groups) groups = processes_by_group();
+      auto it = groups->find(inst->pgid());
+      info.processes = it == groups->end() ? 0 : it->second;
+    }
     if (pending_start_.count(inst->name()) && info.reason.empty()) {
       info.reason = "waiting for";
       for (const std::string& dep : inst->config().depends_on) {
@@ -253,7 +319,7 @@ Subscription Supervisor::subscribe(Observer observer) {
   return Subscription(this, id);
 }
 
-void Supervisor::on_state_change(Program&, const StateChange& change) {
+void Supervisor::on_state_change(Program& program, const StateChange& change) {
   std::vector<std::uint64_t> ids;
   for (const auto& [id, fn] : observers_) ids.push_back(id);
   for (std::uint64_t id : ids) {
@@ -265,12 +331,86 @@ void Supervisor::on_state_change(Program&, const StateChange& change) {
   if (change.to == State::running) start_ready();
   if (shutting_down_) advance_shutdown();
   if (!removing_.empty()) finish_removals();
+  on_program_end(program, change);
+}
+
+// --- Container init: critical programs, the end of everything, forwarded signals. ---
+
+void Supervisor::on_program_end(Program& program, const StateChange& change) {
+  if (shutting_down_ || has_process(change.to) || change.to == State::backoff) return;
+  bool is_command = &program == command_instance();
+  bool final = change.to == State::exited || change.to == State::fatal;
+  if (final && program.config().critical && !exit_code_) {
+    exit_code_ = program.config().exit_code.value_or(exit_code_of(program.status()));
+    log::info("a critical program ended: shutting down", {{"event", "critical_exit"},
+                                                          {"program", program.name()},
+                                                          {"reason", change.reason},
+                                                          {"code", *exit_code_}});
+  } else if (!is_command && !all_ended()) {
+    return;
+  }
+  // Deferred: the program is still inside its own state change.
+  bool recheck = !exit_code_ && !is_command;  // states may change before the deferred call
+  loop_.defer([this, recheck] {
+    if (shutting_down_ || (recheck && !all_ended())) return;
+    shutdown(exit_code_ ? "a critical program ended" : "every program ended");
+  });
+}
+
+bool Supervisor::all_ended() const {
+  if (!pending_start_.empty() || !removing_.empty()) return false;
+  bool any_ended = false;
+  for (const auto& inst : instances_) {
+    State s = inst->state();
+    if (s == State::exited || s == State::fatal) {
+      any_ended = true;
+    } else if (s != State::stopped) {
+      return false;
+    }
+  }
+  return any_ended;  // all stopped by an operator (or never started) is not an end
+}
+
+void Supervisor::forward_signal(int signo) {
+  Program* cmd = command_instance();
+  if (!cmd) return;
+  if (signo == SIGCONT && command_->terminal && cmd->pgid() != 0 &&
+      ::tcgetpgrp(STDIN_FILENO) == ::getpgrp()) {
+    // `fg` gave the terminal back to gardien: it belongs to the command's group.
+    ::tcsetpgrp(STDIN_FILENO, cmd->pgid());
+  }
+  if (is_shutdown_signal(signo) && !shutting_down_) {
+    log::info("signal received", {{"event", "daemon_signal"}, {"signal", signal_name(signo)}});
+    cmd->stop_with(signo);  // the signal itself, SIGKILL after the grace
+    shutdown(signal_name(signo));
+    return;
+  }
+  std::string error;
+  if (!cmd->send_signal(signo, command_->to_group, error))
+    log::debug("signal not forwarded", {{"event", "forward"}, {"error", error}});
+}
+
+void Supervisor::on_child_stopped(pid_t pid, int signo) {
+  Program* cmd = command_instance();
+  if (!cmd || pid != cmd->pid()) return;
+  if (signo != SIGTSTP && signo != SIGTTIN && signo != SIGTTOU) return;
+  if (::getpid() == 1) return;  // PID 1 cannot be stopped: nothing to hand back to
+  // Ctrl-Z stopped the command: stop gardien too, so the shell sees its job stopped and
+  // takes the terminal back; `fg` continues gardien, which continues the command (SIGCONT).
+  log::debug("the command was stopped: stopping too", {{"event", "job_stop"}, {"signal", signal_name(signo)}});
+  ::kill(::getpid(), SIGSTOP);
 }
 
 // --- The daemon's signals and shutdown mode. ---
 
 void Supervisor::on_signal(int signo) {
+  if (command_) return forward_signal(signo);
   if (signo == SIGHUP) return reload();
+  if (!is_shutdown_signal(signo)) {
+    if (!is_quiet_signal(signo))
+      log::info("signal ignored", {{"event", "daemon_signal"}, {"signal", signal_name(signo)}});
+    return;
+  }
   log::info("signal received", {{"event", "daemon_signal"}, {"signal", signal_name(signo)}});
   shutdown(signal_name(signo));
 }
@@ -360,6 +500,8 @@ void Supervisor::advance_shutdown() {
   bool programs_down = std::none_of(instances_.begin(), instances_.end(),
                                     [](const auto& p) { return has_process(p->state()); });
   if (!programs_down) return;
+  // What programs left in their group or cgroup gets their stop signal, SIGKILL when forced.
+  for (const auto& inst : instances_) inst->stop_leftovers(forceful_);
   if (Reaper::children_left()) {
     // Orphans that left their program's group: TERM them once, KILL them when forced.
     for (pid_t pid : Reaper::children()) {
@@ -403,6 +545,7 @@ std::optional<std::string> Supervisor::add_program(const ProgramConfig& program)
     instances_.push_back(std::make_unique<Program>(
         loop_, reaper_, program, name,
         [this](Program& prog, const StateChange& c) { on_state_change(prog, c); }));
+    instances_.back()->use_cgroups(cgroups_for(program));
     if (program.autostart && !shutting_down_) want_started(name, visiting);
   }
   start_ready();
