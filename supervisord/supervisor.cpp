@@ -368,7 +368,9 @@ bool Supervisor::all_ended() const {
       return false;
     }
   }
-  return any_ended;  // all stopped by an operator (or never started) is not an end
+  // All stopped by an operator (or never started) is not an end; nor is a daemon a program
+  // forked and left running (an orphan): gardien waits for it.
+  return any_ended && !Reaper::children_left();
 }
 
 void Supervisor::forward_signal(int signo) {
@@ -522,6 +524,7 @@ void Supervisor::advance_shutdown() {
 
 void Supervisor::after_reaping() {
   for (const auto& inst : instances_) inst->recheck_group();
+  if (!shutting_down_ && !command_ && all_ended()) shutdown("every program ended");
   if (shutting_down_) advance_shutdown();
   if (!removing_.empty()) finish_removals();
 }
