@@ -51,7 +51,8 @@ echo "== 2. SIGTERM to gardien (PID 1) -> the command exits at once -> gardien g
 for ((r = 0; r < 20; r++)); do
   stamp=$WORK/exit.$r
   unshare --pid --fork --mount-proc "$GARDIEN" -- /bin/sh -c \
-    "trap 'date +%s%N > $stamp; exit 0' TERM; touch $stamp.ready; while :; do sleep 1; done" &
+    "trap 'date +%s%N > $stamp; exit 0' TERM; touch $stamp.ready; while :; do sleep 1; done" \
+    2>/dev/null &
   outer=$!
   PIDS+=("$outer")
   for ((i = 0; i < 500; i++)); do [[ -e $stamp.ready ]] && break; sleep 0.01; done

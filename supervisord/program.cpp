@@ -135,10 +135,11 @@ void Program::do_spawn() {
     std::string why;
     cgroup_ = cgroup_tree_->make_child(name_, why);
     if (cgroup_) {
-      cgroup_event_ = std::make_unique<FdEvent>(loop_, cgroup_->events_fd(), EV_READ, [this](short) {
-        cgroup_->consume_events();
-        recheck_group();
-      });
+      cgroup_event_ =
+          std::make_unique<FdEvent>(loop_, cgroup_->events_fd(), EV_READ, [this](short) {
+            cgroup_->consume_events();
+            recheck_group();
+          });
       cgroup_event_->enable();
     } else {
       cgroup_tree_ = nullptr;
@@ -258,7 +259,9 @@ void Program::signal_stop() {
                          {"program", name_},
                          {"pid", pid_},
                          {"signal", signal_name(signo)},
-                         {"target", cgroup_ ? "cgroup" : group ? "group" : "process"}});
+                         {"target", cgroup_ ? "cgroup"
+                                    : group ? "group"
+                                            : "process"}});
   if (cgroup_) {
     cgroup_->signal_all(signo);
     cgroup_->signal_all(SIGCONT);

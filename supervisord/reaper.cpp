@@ -45,6 +45,7 @@ void Reaper::reap() {
     }
     auto it = watched_.find(pid);
     if (it == watched_.end()) {
+      if (!log::enabled(LogLevel::debug)) continue;  // thousands of orphans: no JSON for nothing
       nlohmann::json fields = {{"event", "reap"}, {"pid", pid}};
       if (WIFSIGNALED(status)) {
         fields["signal"] = signal_name(WTERMSIG(status));

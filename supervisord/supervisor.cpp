@@ -8,8 +8,8 @@
 
 #include "common/signals.h"
 #include "supervisord/container_init.h"
-#include "supervisord/process_tree.h"
 #include "supervisord/log.h"
+#include "supervisord/process_tree.h"
 
 namespace gardien {
 
@@ -399,7 +399,8 @@ void Supervisor::on_child_stopped(pid_t pid, int signo) {
   if (::getpid() == 1) return;  // PID 1 cannot be stopped: nothing to hand back to
   // Ctrl-Z stopped the command: stop gardien too, so the shell sees its job stopped and
   // takes the terminal back; `fg` continues gardien, which continues the command (SIGCONT).
-  log::debug("the command was stopped: stopping too", {{"event", "job_stop"}, {"signal", signal_name(signo)}});
+  log::debug("the command was stopped: stopping too",
+             {{"event", "job_stop"}, {"signal", signal_name(signo)}});
   ::kill(::getpid(), SIGSTOP);
 }
 
