@@ -338,6 +338,25 @@ TEST(InitNested, OrphanOfAProgramIsAdoptedAndReapedByGardien) {
   EXPECT_EQ(init.wait_exit(5s), 0) << init.log();
 }
 
+TEST(InitNested, ForwardToProcessSignalsOnlyTheCommand) {
+  TempDir dir;
+  std::string main_file = (dir / "main").string();
+  std::string bg_file = (dir / "bg").string();
+  // CMD (siglog) and a second siglog in CMD's process group, started by a shell that execs.
+  Init init(dir,
+            {"--forward-to", "process", "--grace", "300ms", "--", "/bin/sh", "-c",
+             helper("siglog") + " " + bg_file + " & exec " + helper("siglog") + " " + main_file},
+            false);
+  ASSERT_TRUE(poll_until(
+      [&] { return fs::exists(main_file + ".ready") && fs::exists(bg_file + ".ready"); }, 5s))
+      << init.log();
+  init.signal(SIGUSR1);
+  ASSERT_TRUE(poll_until([&] { return read_file(main_file) == "USR1\n"; }, 5s)) << init.log();
+  init.signal(SIGTERM);
+  EXPECT_EQ(init.wait_exit(5s), 0) << init.log();
+  EXPECT_EQ(read_file(bg_file), "") << "the rest of the group got neither USR1 nor TERM";
+}
+
 TEST(InitCgroup, DoubleForkedDaemonThatEscapedTheGroupIsGoneAfterStop) {
   TempDir dir;
   std::string pid_file = (dir / "daemon").string();
