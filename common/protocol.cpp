@@ -412,7 +412,8 @@ json to_json(const InstanceStatus& s) {
           {"uptime_ms", s.uptime ? json(s.uptime->count()) : json(nullptr)},
           {"restarts", s.restarts},
           {"info", s.info},
-          {"wanted", s.wanted}};
+          {"wanted", s.wanted},
+          {"processes", s.processes ? json(*s.processes) : json(nullptr)}};
 }
 
 std::optional<InstanceStatus> instance_status_from_json(const json& j, std::string& error) {
@@ -428,6 +429,7 @@ std::optional<InstanceStatus> instance_status_from_json(const json& j, std::stri
   f.integer("restarts", s.restarts);
   f.string("info", s.info);
   f.boolean("wanted", s.wanted);
+  f.optional_integer("processes", s.processes);
   if (!f.ok()) return std::nullopt;
   return s;
 }

@@ -127,6 +127,7 @@ struct InstanceStatus {
   std::int64_t restarts = 0;
   std::string info;     // last exit code or signal, backoff time left, fatal reason; may be empty
   bool wanted = false;  // the supervisor is keeping it up (not stopped on purpose, not done)
+  std::optional<std::int64_t> processes;  // processes in its tree (cgroup or process group)
   bool operator==(const InstanceStatus&) const = default;
 };
 nlohmann::json to_json(const InstanceStatus& status);

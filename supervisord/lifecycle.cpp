@@ -243,6 +243,9 @@ class Decider {
     s().failed_starts++;
     if (!s().restarts_allowed)
       return finish(State::exited, reason + "; not restarted: shutting down");
+    // `never` means no second spawn, also after a failed one (a container's command).
+    if (config_.restart == RestartPolicy::never)
+      return finish(State::fatal, reason + "; not retried: restart = never");
     if (config_.start_retries > 0 && s().failed_starts > config_.start_retries) {
       reason += "; gave up after ";
       reason += std::to_string(s().failed_starts);

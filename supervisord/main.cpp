@@ -13,6 +13,7 @@
 #include "supervisord/commands.h"
 #include "supervisord/control.h"
 #include "supervisord/logs_command.h"
+#include "supervisord/container_init.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/log.h"
 #include "supervisord/output_hub.h"
@@ -33,6 +34,32 @@ void ensure_standard_fds() {
       ::close(null);
     }
   }
+}
+
+// Creates the control socket before the first spawn (it lives until the loop has exited and
+// then removes its file). False, with the reason on stderr, when it can't be had and is
+// `required`; otherwise a warning in the log and true.
+bool open_control(gardien::EventLoop& loop, gardien::Commands& commands,
+                  const gardien::SupervisorConfig& config, const std::string& socket_option,
+                  std::optional<gardien::ControlServer>& control, bool required) {
+  using namespace gardien;
+  SocketPath socket = resolve_socket_path(socket_path_inputs(socket_option, config.socket));
+  std::string error = socket.error;
+  if (socket.ok()) {
+    try {
+      control.emplace(loop, ControlOptions::from_config(config, socket.path), commands);
+      log::info("control socket ready", {{"event", "control_socket"}, {"path", control->path()}});
+      return true;
+    } catch (const ControlError& e) {
+      error = e.what();
+    }
+  }
+  if (required) {
+    std::cerr << "gardien: " << error << '\n';
+    return false;
+  }
+  log::warn("running without a control socket", {{"event", "control_socket"}, {"error", error}});
+  return true;
 }
 
 int supervise(const std::string& config_path, const std::string& socket_option,
@@ -56,17 +83,11 @@ int supervise(const std::string& config_path, const std::string& socket_option,
       return kExitConfig;
     }
   }
-  SocketPath socket =
-      resolve_socket_path(socket_path_inputs(socket_option, config.supervisor.socket));
-  if (!socket.ok()) {
-    std::cerr << "gardien: " << socket.error << '\n';
-    return kExitConfig;
-  }
-  ControlOptions control_options = ControlOptions::from_config(config.supervisor, socket.path);
   // The loop is declared first so that it is destroyed last, after every event on it; the
   // output hub before the programs, whose pipes feed it.
   EventLoop loop;
   OutputHub output(loop);
+  SupervisorConfig supervisor_config = config.supervisor;
   Supervisor supervisor(loop, std::move(config), config_path);
   supervisor.set_log_overrides(level, format);
   supervisor.attach_output(output);
@@ -74,20 +95,34 @@ int supervise(const std::string& config_path, const std::string& socket_option,
   add_output_verbs(commands, loop, output,
                    {[&supervisor] { return supervisor.instances(); },
                     [&supervisor] { supervisor.reopen_logs(); }});
-  // Before the first spawn; destroyed (socket file removed) once the loop has exited.
   std::optional<ControlServer> control;
-  try {
-    control.emplace(loop, control_options, commands);
-  } catch (const ControlError& e) {
+  if (!open_control(loop, commands, supervisor_config, socket_option, control, true)) {
     output.flush_blocking(std::chrono::seconds(1));
-    std::cerr << "gardien: " << e.what() << '\n';
     return kExitConfig;
   }
-  log::info("control socket ready", {{"event", "control_socket"}, {"path", control->path()}});
   int code = supervisor.run();
   // The programs' last lines and the daemon's own log get a bounded time to reach their targets.
   output.flush_blocking(std::chrono::seconds(3));
   return code;
+}
+
+int supervise_command(std::vector<std::string> command, gardien::Duration grace, bool to_group,
+                      const std::string& socket_option, std::optional<gardien::LogLevel> level,
+                      std::optional<gardien::LogFormat> format) {
+  using namespace gardien;
+  // Quiet by default, as an init in front of one command should be: warnings and errors only.
+  log::configure(level.value_or(LogLevel::warn), format.value_or(LogFormat::text));
+  EventLoop loop;
+  Supervisor supervisor(loop, single_command_config(std::move(command), grace, to_group), "");
+  supervisor.forward_signals_to(kCommandProgram, to_group);
+  Commands commands(loop, &supervisor);
+  // The socket is a convenience here: without --socket, a path that can't be had is no reason
+  // to refuse to run the command (an init must start).
+  std::optional<ControlServer> control;
+  bool required = !socket_option.empty();
+  if (!open_control(loop, commands, SupervisorConfig{}, socket_option, control, required))
+    return kExitConfig;
+  return supervisor.run();
 }
 
 }  // namespace
@@ -114,9 +149,21 @@ int main(int argc, char** argv) {
       ->transform(CLI::CheckedTransformer(levels));
   app.add_option("--log-format", log_format, "Override the config's log-format (text, json)")
       ->transform(CLI::CheckedTransformer(formats));
-  // `gardien -- CMD ARGS...` (single-command mode) belongs to the container-init issue.
+  // `gardien [OPTIONS] -- CMD ARGS...`: single-command mode (docs/container.md).
   std::vector<std::string> command;
-  app.add_option("command", command, "With --: supervise this one command (not implemented yet)");
+  app.add_option("command", command,
+                 "After --: run this one command as a container init would (docs/container.md)");
+  std::string grace_text = gardien::format_duration(gardien::kDefaultGrace);
+  app.add_option("--grace", grace_text,
+                 "Single-command mode: SIGKILL this long after SIGTERM/SIGINT/SIGQUIT, or after "
+                 "the command exited while its descendants live on")
+      ->capture_default_str();
+  std::string forward_to = "group";
+  app.add_option("--forward-to", forward_to,
+                 "Single-command mode: forward signals to the command's process group, or only "
+                 "to the command's process")
+      ->check(CLI::IsMember({"group", "process"}))
+      ->capture_default_str();
 
   auto* check = app.add_subcommand("check", "Validate a config file and exit");
   std::string check_path;
@@ -130,9 +177,18 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) return gardien::run_check(check_path, std::cout, std::cerr);
   if (!command.empty()) {
-    std::cerr
-        << "gardien: single-command mode (gardien -- CMD) is not implemented yet; use -c FILE\n";
-    return kExitUsage;
+    if (!config_path.empty()) {
+      std::cerr << "gardien: -c FILE and -- CMD exclude each other: pick one mode\n";
+      return kExitUsage;
+    }
+    auto grace = gardien::parse_duration(grace_text);
+    if (!grace) {
+      std::cerr << "gardien: --grace " << grace_text
+                << ": not a duration (examples: 10s, 500ms, 1m30s)\n";
+      return kExitUsage;
+    }
+    return supervise_command(std::move(command), *grace, forward_to == "group", socket_option,
+                             log_level, log_format);
   }
   if (config_path.empty()) {
     std::cerr << "gardien: no config: run `gardien -c FILE` (see --help)\n";

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "common/signals.h"
 #include "supervisord/log.h"
@@ -14,15 +15,8 @@ extern char** environ;
 
 namespace gardien {
 
-std::optional<std::string> unsupported(const ProgramConfig& config) {
-  if (config.kill_mode == KillMode::cgroup) {
-    std::string why = "program.";
-    why += config.name;
-    why +=
-        ".kill-mode: \"cgroup\" is not supported yet; use \"group\" (the default) or \"process\"";
-    return why;
-  }
-  return std::nullopt;
+std::optional<std::string> unsupported(const ProgramConfig&) {
+  return std::nullopt;  // kill-mode = "cgroup" falls back to "group" where cgroups are missing
 }
 
 Program::Program(EventLoop& loop, Reaper& reaper, ProgramConfig config, std::string instance,
@@ -99,10 +93,14 @@ void Program::apply(const LifecycleDecision& d, State before) {
       case LifecycleAction::Kind::kill_group:
         log::info("killing",
                   {{"event", "kill"}, {"program", name_}, {"pgid", pgid_}, {"signal", "SIGKILL"}});
-        signal_group(SIGKILL);
+        if (cgroup_) {
+          cgroup_->kill_all();
+        } else {
+          signal_group(SIGKILL);
+        }
         break;
       case LifecycleAction::Kind::watch_group:
-        group_poll_.arm(kGroupPollInterval);
+        if (!cgroup_) group_poll_.arm(kGroupPollInterval);  // a cgroup says when it empties
         break;
     }
   }
@@ -135,6 +133,29 @@ void Program::do_spawn() {
   // Built once and reused: the environment and the config do not change between spawns. A
   // failed spawn drops it, so the next one searches PATH again.
   if (!plan_) plan_ = make_spawn_plan(config_, name_, environ, error);
+  if (cgroup_tree_ && !cgroup_ && config_.kill_mode == KillMode::cgroup) {
+    std::string why;
+    cgroup_ = cgroup_tree_->make_child(name_, why);
+    if (cgroup_) {
+      cgroup_event_ =
+          std::make_unique<FdEvent>(loop_, cgroup_->events_fd(), EV_READ, [this](short) {
+            cgroup_->consume_events();
+            recheck_group();
+          });
+      cgroup_event_->enable();
+    } else {
+      cgroup_tree_ = nullptr;
+      log::warn("no cgroup for this instance: kill-mode \"group\" instead",
+                {{"event", "cgroup"}, {"program", name_}, {"error", why}});
+    }
+  }
+  if (plan_) {
+    plan_->stdin_fd = attach_stdin_ ? STDIN_FILENO : -1;
+    plan_->new_session = !attach_stdin_;
+    plan_->take_terminal = take_terminal_;
+    plan_->cgroup_fd = cgroup_ ? cgroup_->join_fd() : -1;
+  }
+  leftovers_signalled_ = false;
   std::optional<SpawnedProcess> child;
   if (plan_ && open_output(error)) child = spawn_process(*plan_, error);
   // The daemon's copies of the child's ends: EOF comes once the program's side is closed.
@@ -238,6 +259,11 @@ void Program::after_output_drained(pid_t pid, int wait_status) {
 }
 
 bool Program::group_empty() {
+  if (cgroup_) {
+    if (cgroup_->populated()) return false;
+    pgid_ = 0;  // the group is part of the cgroup
+    return true;
+  }
   if (pgid_ == 0) return true;
   if (::kill(-pgid_, 0) != 0 && errno == ESRCH) {
     pgid_ = 0;  // gone: never signal that number again
@@ -265,14 +291,20 @@ void Program::signal_group(int signo) {
 }
 
 void Program::signal_stop() {
-  int signo = config_.stop_signal;
+  int signo = std::exchange(stop_signal_override_, 0);
+  if (signo == 0) signo = config_.stop_signal;
   bool group = config_.kill_mode != KillMode::process;
   log::info("stopping", {{"event", "stop"},
                          {"program", name_},
                          {"pid", pid_},
                          {"signal", signal_name(signo)},
-                         {"target", group ? "group" : "process"}});
-  if (group) {
+                         {"target", cgroup_ ? "cgroup"
+                                    : group ? "group"
+                                            : "process"}});
+  if (cgroup_) {
+    cgroup_->signal_all(signo);
+    cgroup_->signal_all(SIGCONT);
+  } else if (group) {
     signal_group(signo);
     signal_group(SIGCONT);
   } else if (pid_ > 0) {
@@ -300,6 +332,37 @@ bool Program::send_signal(int signo, bool to_group, std::string& error) {
     error += ": ";
     error += std::strerror(errno);
     return false;
+  }
+  return true;
+}
+
+void Program::stop_with(int signo) {
+  if (status_.state == State::starting || status_.state == State::running)
+    stop_signal_override_ = signo;
+  stop();
+}
+
+bool Program::stop_leftovers(bool force) {
+  if (has_process(status_.state) || group_empty()) return false;
+  if (force) {
+    if (cgroup_) {
+      cgroup_->kill_all();
+    } else {
+      signal_group(SIGKILL);
+    }
+  } else if (!std::exchange(leftovers_signalled_, true)) {
+    int signo = config_.stop_signal;
+    log::info("stopping what the program left", {{"event", "stop"},
+                                                 {"program", name_},
+                                                 {"signal", signal_name(signo)},
+                                                 {"target", cgroup_ ? "cgroup" : "group"}});
+    if (cgroup_) {
+      cgroup_->signal_all(signo);
+      cgroup_->signal_all(SIGCONT);
+    } else {
+      signal_group(signo);
+      signal_group(SIGCONT);
+    }
   }
   return true;
 }

@@ -11,6 +11,7 @@
 
 #include "common/config.h"
 #include "common/fd.h"
+#include "supervisord/cgroup.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/lifecycle.h"
 #include "supervisord/program_output.h"
@@ -67,6 +68,24 @@ class Program {
   // How long an exit waits for the rest of the program's output (a grandchild may hold the pipe).
   static constexpr Duration kOutputDrainWait = std::chrono::seconds(1);
 
+  // --- Container init (single-command mode, kill-mode = cgroup). ---
+  // kill-mode = "cgroup": each spawn joins this instance's cgroup under `tree` (made at the
+  // first spawn); nullptr, or a cgroup that cannot be made, means `group`.
+  void use_cgroups(CgroupTree* tree) { cgroup_tree_ = tree; }
+  // The child gets the daemon's stdin and its own process group in the daemon's session;
+  // with `take_terminal`, that group becomes the terminal's foreground.
+  void attach_stdin(bool take_terminal) {
+    attach_stdin_ = true;
+    take_terminal_ = take_terminal;
+  }
+  // A stop that sends `signo` instead of stop-signal (a forwarded SIGINT/SIGQUIT).
+  void stop_with(int signo);
+  // No main process, but processes left in its group or cgroup: stop-signal + SIGCONT to
+  // them once, or SIGKILL with `force`. False when nothing is left.
+  bool stop_leftovers(bool force);
+  pid_t pgid() const noexcept { return pgid_; }
+  const Cgroup* cgroup() const noexcept { return cgroup_.get(); }
+
  private:
   void feed(LifecycleEvent event);
   void apply(const LifecycleDecision& decision, State before);
@@ -100,6 +119,13 @@ class Program {
   std::optional<ProgramConfig> next_config_;  // from a reload, waiting for the process to end
   OutputHub* output_hub_ = nullptr;
   std::unique_ptr<ProgramOutput> output_;  // this run's pipes and readers
+  CgroupTree* cgroup_tree_ = nullptr;
+  std::unique_ptr<Cgroup> cgroup_;
+  std::unique_ptr<FdEvent> cgroup_event_;  // cgroup.events changed: the stop may be complete
+  bool attach_stdin_ = false;
+  bool take_terminal_ = false;
+  int stop_signal_override_ = 0;
+  bool leftovers_signalled_ = false;
 };
 
 }  // namespace gardien

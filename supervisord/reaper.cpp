@@ -36,11 +36,16 @@ void Reaper::forget(pid_t pid) {
 void Reaper::reap() {
   for (;;) {
     int status = 0;
-    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    pid_t pid = ::waitpid(-1, &status, WNOHANG | (on_stopped_ ? WUNTRACED : 0));
     if (pid < 0 && errno == EINTR) continue;
     if (pid <= 0) break;  // 0: children left but none exited; -1/ECHILD: none left
+    if (WIFSTOPPED(status)) {
+      on_stopped_(pid, WSTOPSIG(status));
+      continue;
+    }
     auto it = watched_.find(pid);
     if (it == watched_.end()) {
+      if (!log::enabled(LogLevel::debug)) continue;  // thousands of orphans: no JSON for nothing
       nlohmann::json fields = {{"event", "reap"}, {"pid", pid}};
       if (WIFSIGNALED(status)) {
         fields["signal"] = signal_name(WTERMSIG(status));

@@ -26,6 +26,8 @@ class Reaper {
   // Called after each SIGCHLD once everything that exited was reaped (process groups may
   // have emptied, a shutdown may be complete).
   void after_reaping(std::function<void()> fn) { after_reaping_ = std::move(fn); }
+  // From now on, children stopped by a signal are reported too (job control on a terminal).
+  void on_stopped(std::function<void(pid_t pid, int signo)> fn) { on_stopped_ = std::move(fn); }
 
   // Reaps everything that has exited and dispatches by pid. Normally run by SIGCHLD.
   void reap();
@@ -37,6 +39,7 @@ class Reaper {
  private:
   std::unordered_map<pid_t, std::function<void(int)>> watched_;
   std::function<void()> after_reaping_;
+  std::function<void(pid_t, int)> on_stopped_;
   SignalEvent sigchld_;
 };
 

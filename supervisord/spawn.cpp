@@ -21,6 +21,7 @@ namespace {
 // Where the child failed; the parent turns it into a message.
 enum class Stage : int {
   setsid,
+  cgroup,
   stdio,
   close_fds,
   chdir,
@@ -151,11 +152,19 @@ bool child_close_from_3(int error_fd, int max_fd) noexcept {
     if (sig != SIGKILL && sig != SIGSTOP)
       ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
   }
+  if (plan.cgroup_fd >= 0 && ::write(plan.cgroup_fd, "0", 1) != 1)
+    child_fail(a.error_fd, Stage::cgroup);
+  if (plan.new_session) {
+    if (::setsid() < 0) child_fail(a.error_fd, Stage::setsid);
+  } else {
+    if (::setpgid(0, 0) < 0) child_fail(a.error_fd, Stage::setsid);
+    // Still with every signal blocked: SIGTTOU cannot stop a background group taking the tty.
+    // Best effort: a terminal that is not the daemon's controlling one is no reason to fail.
+    if (plan.take_terminal) (void)::tcsetpgrp(STDIN_FILENO, ::getpid());
+  }
   sigset_t empty;
   sigemptyset(&empty);
   ::sigprocmask(SIG_SETMASK, &empty, nullptr);
-
-  if (::setsid() < 0) child_fail(a.error_fd, Stage::setsid);
   if (!child_move_fd(a.stdin_fd, STDIN_FILENO)) child_fail(a.error_fd, Stage::stdio, 0);
   if (plan.stdout_fd >= 0 && !child_move_fd(plan.stdout_fd, STDOUT_FILENO))
     child_fail(a.error_fd, Stage::stdio, 1);
@@ -222,8 +231,12 @@ std::string describe(const ChildReport& r, const SpawnPlan& plan) {
   std::string out;
   switch (r.stage) {
     case Stage::setsid:
-      out = "setsid";
+      out = plan.new_session ? "setsid" : "setpgid";
       break;
+    case Stage::cgroup:
+      out = "join the cgroup";
+      break;
+
     case Stage::stdio:
       out = "redirect ";
       out += r.index == 0 ? "stdin" : r.index == 1 ? "stdout" : "stderr";

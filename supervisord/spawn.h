@@ -35,6 +35,13 @@ struct SpawnPlan {
   int stdin_fd = -1;
   int stdout_fd = -1;
   int stderr_fd = -1;
+  // false: a new process group in the daemon's session instead of a new session (single-command
+  // mode, so that the child can own the daemon's terminal).
+  bool new_session = true;
+  // With !new_session: the child's group becomes the foreground of the terminal on stdin.
+  bool take_terminal = false;
+  // An O_WRONLY fd on a cgroup's cgroup.procs: the child joins that cgroup (kill-mode = cgroup).
+  int cgroup_fd = -1;
 };
 
 // The child's environment: the daemon's, then HOME/USER/LOGNAME/SHELL of `user`, then the

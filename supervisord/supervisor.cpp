@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "common/signals.h"
+#include "supervisord/container_init.h"
 #include "supervisord/instance_status.h"
 #include "supervisord/log.h"
-#include "supervisord/reload_plan.h"
 #include "supervisord/output_hub.h"
+#include "supervisord/process_tree.h"
+#include "supervisord/reload_plan.h"
 
 namespace gardien {
 
@@ -19,7 +22,8 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
       config_path_(std::move(config_path)),
       reaper_(loop),
       shutdown_timer_(loop, [this] { force_shutdown("shutdown-timeout"); }) {
-  for (int signo : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1}) {
+  // Every catchable signal: as PID 1 one without a handler would be dropped by the kernel.
+  for (int signo : daemon_signals()) {
     signals_.push_back(
         std::make_unique<SignalEvent>(loop_, signo, [this](int s) { on_signal(s); }));
   }
@@ -49,7 +53,40 @@ std::unique_ptr<Program> Supervisor::make_instance(const ProgramConfig& config,
       loop_, reaper_, config, name,
       [this](Program& prog, State before) { on_state_change(prog, before); });
   instance->set_output_hub(output_);
+  instance->use_cgroups(cgroups_for(config));
   return instance;
+}
+
+CgroupTree* Supervisor::cgroups_for(const ProgramConfig& program) {
+  if (program.kill_mode != KillMode::cgroup) return nullptr;
+  if (!cgroups_tried_) {
+    cgroups_tried_ = true;  // said once: every such program falls back the same way
+    std::string why;
+    cgroup_tree_ = CgroupTree::create(why);
+    if (!cgroup_tree_)
+      log::warn("kill-mode \"cgroup\" is not available here: programs use \"group\" instead",
+                {{"event", "cgroup"}, {"error", why}});
+  }
+  return cgroup_tree_.get();
+}
+
+void Supervisor::forward_signals_to(std::string_view program, bool to_group) {
+  command_ = CommandMode{std::string(program), to_group, ::isatty(STDIN_FILENO) == 1};
+  Program* inst = command_instance();
+  if (!inst) return;
+  inst->attach_stdin(command_->terminal);
+  if (command_->terminal) {
+    // The command's group owns the terminal: gardien, in the background, must not be stopped
+    // for writing its log or taking the terminal back.
+    ::signal(SIGTTIN, SIG_IGN);
+    ::signal(SIGTTOU, SIG_IGN);
+    reaper_.on_stopped([this](pid_t pid, int signo) { on_child_stopped(pid, signo); });
+  }
+}
+
+Program* Supervisor::command_instance() const {
+  if (!command_) return nullptr;
+  return instance(command_->program);
 }
 
 Supervisor::~Supervisor() = default;
@@ -66,9 +103,27 @@ int Supervisor::run() {
     inst->set_wanted(true);
     want_started(inst->name(), visiting);
   }
+  StopChain chain = longest_stop_chain(config_);
+  if (!command_ && chain.total > config_.supervisor.shutdown_timeout) {
+    std::string names;
+    for (const std::string& n : chain.programs) {
+      if (!names.empty()) names += " -> ";
+      names += n;
+    }
+    log::warn("the stop timeouts do not fit in shutdown-timeout: a shutdown may be forced",
+              {{"event", "shutdown_budget"},
+               {"chain", names},
+               {"stop_timeouts", format_duration(chain.total)},
+               {"shutdown_timeout", format_duration(config_.supervisor.shutdown_timeout)}});
+  }
   start_ready();
   loop_.run();
   int code = forceful_ ? 1 : 0;
+  if (Program* cmd = command_instance()) {
+    code = exit_code_of(cmd->status());
+  } else if (exit_code_) {
+    code = *exit_code_;
+  }
   log::info("gardien exiting", {{"event", "daemon_exit"}, {"code", code}});
   return code;
 }
@@ -128,7 +183,20 @@ std::vector<protocol::InstanceStatus> Supervisor::instances() const {
   std::stable_sort(sorted.begin(), sorted.end(), [](const Program* a, const Program* b) {
     return a->config().name < b->config().name;
   });
-  for (const Program* p : sorted) out.push_back(instance_status(*p, now, waiting_for(*p)));
+  std::optional<std::unordered_map<pid_t, int>> groups;  // one pass over /proc, when needed
+  for (const Program* p : sorted) {
+    protocol::InstanceStatus status = instance_status(*p, now, waiting_for(*p));
+    if (const Cgroup* cgroup = p->cgroup()) {
+      status.processes = static_cast<std::int64_t>(cgroup->pids().size());
+    } else if (p->pgid() != 0) {
+      if (!groups) groups = processes_by_group();
+      auto it = groups->find(p->pgid());
+      status.processes = it == groups->end() ? 0 : it->second;
+    } else {
+      status.processes = 0;
+    }
+    out.push_back(std::move(status));
+  }
   return out;
 }
 
@@ -295,21 +363,100 @@ void Supervisor::on_state_change(Program& program, State before) {
   if (start_now) start_ready();
   if (shutting_down_) advance_shutdown();
   if (!removing_.empty() || !dropping_.empty()) finish_removals();
+  on_program_end(program);
+}
+
+// --- Container init: critical programs, the end of everything, forwarded signals. ---
+
+void Supervisor::on_program_end(Program& program) {
+  State to = program.state();
+  if (shutting_down_ || has_process(to) || to == State::backoff) return;
+  bool is_command = &program == command_instance();
+  bool final = to == State::exited || to == State::fatal;
+  if (final && program.config().critical && !exit_code_) {
+    exit_code_ = program.config().exit_code.value_or(exit_code_of(program.status()));
+    log::info("a critical program ended: shutting down", {{"event", "critical_exit"},
+                                                          {"program", program.name()},
+                                                          {"reason", program.status().reason},
+                                                          {"code", *exit_code_}});
+  } else if (!is_command && !all_ended()) {
+    return;
+  }
+  // Deferred: the program is still inside its own state change.
+  bool recheck = !exit_code_ && !is_command;  // states may change before the deferred call
+  loop_.defer([this, recheck] {
+    if (shutting_down_ || (recheck && !all_ended())) return;
+    shutdown(exit_code_ ? "a critical program ended" : "every program ended");
+  });
+}
+
+bool Supervisor::all_ended() const {
+  if (!pending_start_.empty() || !removing_.empty() || !dropping_.empty()) return false;
+  bool any_ended = false;
+  for (const auto& inst : instances_) {
+    State s = inst->state();
+    if (s == State::exited || s == State::fatal) {
+      any_ended = true;
+    } else if (s != State::stopped) {
+      return false;
+    }
+  }
+  // All stopped by an operator (or never started) is not an end; nor is a daemon a program
+  // forked and left running (an orphan): gardien waits for it.
+  return any_ended && !Reaper::children_left();
+}
+
+void Supervisor::forward_signal(int signo) {
+  Program* cmd = command_instance();
+  if (!cmd) return;
+  if (signo == SIGCONT && command_->terminal && cmd->pgid() != 0 &&
+      ::tcgetpgrp(STDIN_FILENO) == ::getpgrp()) {
+    // `fg` gave the terminal back to gardien: it belongs to the command's group.
+    ::tcsetpgrp(STDIN_FILENO, cmd->pgid());
+  }
+  if (is_shutdown_signal(signo) && !shutting_down_) {
+    log::info("signal received", {{"event", "daemon_signal"}, {"signal", signal_name(signo)}});
+    cmd->stop_with(signo);  // the signal itself, SIGKILL after the grace
+    shutdown(signal_name(signo));
+    return;
+  }
+  std::string error;
+  if (!cmd->send_signal(signo, command_->to_group, error))
+    log::debug("signal not forwarded", {{"event", "forward"}, {"error", error}});
+}
+
+void Supervisor::on_child_stopped(pid_t pid, int signo) {
+  Program* cmd = command_instance();
+  if (!cmd || pid != cmd->pid()) return;
+  if (signo != SIGTSTP && signo != SIGTTIN && signo != SIGTTOU) return;
+  if (::getpid() == 1) return;  // PID 1 cannot be stopped: nothing to hand back to
+  // Ctrl-Z stopped the command: stop gardien too, so the shell sees its job stopped and
+  // takes the terminal back; `fg` continues gardien, which continues the command (SIGCONT).
+  log::debug("the command was stopped: stopping too",
+             {{"event", "job_stop"}, {"signal", signal_name(signo)}});
+  ::kill(::getpid(), SIGSTOP);
 }
 
 // --- The daemon's signals and shutdown mode. ---
 
 void Supervisor::on_signal(int signo) {
+  if (command_) return forward_signal(signo);
   if (signo == SIGUSR1) return reopen_logs();
-  if (signo != SIGHUP) {
-    log::info("signal received", {{"event", "daemon_signal"}, {"signal", signal_name(signo)}});
-    return shutdown(signal_name(signo));
-  }
-  if (shutting_down_) {
-    log::warn("SIGHUP ignored: gardien is shutting down", {{"event", "reload"}, {"ok", false}});
+  if (signo == SIGHUP) {
+    if (shutting_down_) {
+      log::warn("SIGHUP ignored: gardien is shutting down", {{"event", "reload"}, {"ok", false}});
+      return;
+    }
+    reload(false);  // logs its diagnostics and its plan
     return;
   }
-  reload(false);  // logs its diagnostics and its plan
+  if (!is_shutdown_signal(signo)) {
+    if (!is_quiet_signal(signo))
+      log::info("signal ignored", {{"event", "daemon_signal"}, {"signal", signal_name(signo)}});
+    return;
+  }
+  log::info("signal received", {{"event", "daemon_signal"}, {"signal", signal_name(signo)}});
+  shutdown(signal_name(signo));
 }
 
 ReloadOutcome Supervisor::reload(bool dry_run) {
@@ -496,6 +643,8 @@ void Supervisor::advance_shutdown() {
   bool programs_down = std::none_of(instances_.begin(), instances_.end(),
                                     [](const auto& p) { return has_process(p->state()); });
   if (!programs_down) return;
+  // What programs left in their group or cgroup gets their stop signal, SIGKILL when forced.
+  for (const auto& inst : instances_) inst->stop_leftovers(forceful_);
   if (Reaper::children_left()) {
     // Orphans that left their program's group: TERM them once, KILL them when forced.
     for (pid_t pid : Reaper::children()) {
@@ -516,6 +665,7 @@ void Supervisor::advance_shutdown() {
 
 void Supervisor::after_reaping() {
   for (const auto& inst : instances_) inst->recheck_group();
+  if (!shutting_down_ && !command_ && all_ended()) shutdown("every program ended");
   if (shutting_down_) advance_shutdown();
   if (!removing_.empty() || !dropping_.empty()) finish_removals();
 }

@@ -15,6 +15,7 @@
 
 #include "common/config.h"
 #include "supervisord/control_target.h"
+#include "supervisord/cgroup.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/program.h"
 #include "supervisord/reaper.h"
@@ -70,6 +71,14 @@ class Supervisor final : public ControlTarget {
   // SIGUSR1 / `gardienctl reopen-logs`: reopens every log file.
   void reopen_logs();
 
+  // --- Container init (docs/container.md). ---
+  // Single-command mode (`gardien -- CMD`): every signal the daemon gets goes to `program`'s
+  // process group (only its main process without `to_group`); TERM/INT/QUIT also start the
+  // graceful shutdown. The program gets the daemon's stdin and, when stdin is a terminal, its
+  // foreground. run() then returns the program's exit code (128+N for signal N, 127/126 when
+  // it could not be executed). Call before run().
+  void forward_signals_to(std::string_view program, bool to_group);
+
   // --- The reload builds on these. ---
   // Adds a program and its instances (started if autostart); an error message on failure.
   std::optional<std::string> add_program(const ProgramConfig& program);
@@ -97,11 +106,28 @@ class Supervisor final : public ControlTarget {
   void after_reaping();
   void finish_removals();
   void update_output_names();
+  // Container init.
+  CgroupTree* cgroups_for(const ProgramConfig& program);
+  void forward_signal(int signo);
+  void on_child_stopped(pid_t pid, int signo);
+  void on_program_end(Program& program);
+  bool all_ended() const;
+  Program* command_instance() const;
 
   EventLoop& loop_;
   Config config_;
   std::filesystem::path config_path_;
   Reaper reaper_;
+  // Before the instances: their cgroups are removed before the tree that holds them.
+  std::unique_ptr<CgroupTree> cgroup_tree_;
+  bool cgroups_tried_ = false;
+  struct CommandMode {
+    std::string program;
+    bool to_group = true;
+    bool terminal = false;
+  };
+  std::optional<CommandMode> command_;
+  std::optional<int> exit_code_;  // a critical program's, once one ended for good
   std::vector<std::unique_ptr<SignalEvent>> signals_;
   std::vector<std::unique_ptr<Program>> instances_;
   std::set<std::string> pending_start_;  // programs waiting for their dependencies

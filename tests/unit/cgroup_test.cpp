@@ -29,8 +29,8 @@ pid_t spawn_escaping_tree(const Cgroup& cg) {
     if (::write(cg.join_fd(), "0", 1) != 1) _exit(1);
     if (::fork() == 0) {
       ::setsid();
+      ::signal(SIGTERM, SIG_IGN);  // before the fork: no window where the grandchild dies of it
       if (::fork() == 0) {
-        ::signal(SIGTERM, SIG_IGN);
         for (;;) ::pause();
       }
       _exit(0);

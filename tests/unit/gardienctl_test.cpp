@@ -144,10 +144,10 @@ TEST(GardienctlCli, HelpOnEveryVerb) {
 
 TEST(GardienctlRender, StatusTable) {
   std::vector<protocol::InstanceStatus> list = {
-      {"db", "db", State::running, 812, Duration(3723'400), 0, "", true},
+      {"db", "db", State::running, 812, Duration(3723'400), 0, "", true, {}},
       {"web.0", "web", State::backoff, std::nullopt, std::nullopt, 12, "exit code 1, retry in 4s",
-       true},
-      {"worker", "worker", State::stopped, std::nullopt, std::nullopt, 0, "", false},
+       true, {}},
+      {"worker", "worker", State::stopped, std::nullopt, std::nullopt, 0, "", false, {}},
   };
   EXPECT_EQ(render_status_table(list),
             "NAME    STATE    PID  UPTIME  RESTARTS  INFO\n"
@@ -158,11 +158,11 @@ TEST(GardienctlRender, StatusTable) {
 }
 
 TEST(GardienctlRender, StatusExitCodeCountsOnlyWantedInstances) {
-  protocol::InstanceStatus up{"a", "a", State::running, 1, Duration(1), 0, "", true};
-  protocol::InstanceStatus stopped_on_purpose{"b", "b", State::stopped, {}, {}, 0, "", false};
-  protocol::InstanceStatus finished_job{"c", "c", State::exited, {}, {}, 0, "exit code 0", false};
-  protocol::InstanceStatus crashing{"d", "d", State::backoff, {}, {}, 3, "", true};
-  protocol::InstanceStatus starting{"e", "e", State::starting, 5, {}, 0, "", true};
+  protocol::InstanceStatus up{"a", "a", State::running, 1, Duration(1), 0, "", true, {}};
+  protocol::InstanceStatus stopped_on_purpose{"b", "b", State::stopped, {}, {}, 0, "", false, {}};
+  protocol::InstanceStatus finished_job{"c", "c", State::exited, {}, {}, 0, "exit code 0", false, {}};
+  protocol::InstanceStatus crashing{"d", "d", State::backoff, {}, {}, 3, "", true, {}};
+  protocol::InstanceStatus starting{"e", "e", State::starting, 5, {}, 0, "", true, {}};
   EXPECT_EQ(status_exit_code({}), kExitOk);
   EXPECT_EQ(status_exit_code({up, stopped_on_purpose, finished_job}), kExitOk);
   EXPECT_EQ(status_exit_code({up, crashing}), kExitNotRunning);

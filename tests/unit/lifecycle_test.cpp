@@ -486,6 +486,17 @@ TEST(Lifecycle, SpawnFailureBecomesAStateWithTheReason) {
             "exec /usr/bin/x: No such file or directory; gave up after 3 failed starts");
 }
 
+TEST(Lifecycle, RestartNeverGivesUpAtTheFirstFailedStart) {
+  Driver d;
+  d.config.restart = RestartPolicy::never;
+  d.spawn_error = "exec /nope: No such file or directory";
+  d.feed(ev(Kind::start));
+  EXPECT_EQ(d.status.state, State::fatal);
+  EXPECT_EQ(d.spawns, 1);
+  EXPECT_EQ(d.status.reason, "exec /nope: No such file or directory; not retried: restart = never");
+  EXPECT_FALSE(d.timer_due.has_value());
+}
+
 TEST(Lifecycle, InstantCrashesNeverSpin) {
   Driver d;
   d.config.backoff = 0s;

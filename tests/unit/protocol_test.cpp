@@ -268,15 +268,16 @@ TEST(Protocol, LineBufferSplitsAndCaps) {
 
 TEST(Protocol, InstanceStatusSchemaRoundTrips) {
   InstanceStatus s{"web.2",      "web", InstanceState::backoff,     std::nullopt,
-                   std::nullopt, 3,     "exit code 1, retry in 2s", true};
+                   std::nullopt, 3,     "exit code 1, retry in 2s", true, {}};
   json j = to_json(s);
   EXPECT_EQ(j, json::parse(
                    R"({"name":"web.2","program":"web","state":"backoff","pid":null,"uptime_ms":null,
-                               "restarts":3,"info":"exit code 1, retry in 2s","wanted":true})"));
+                               "restarts":3,"info":"exit code 1, retry in 2s","wanted":true,
+                               "processes":null})"));
   std::string error;
   EXPECT_EQ(instance_status_from_json(j, error), s);
 
-  InstanceStatus running{"db", "db", InstanceState::running, 77, Duration(1500), 0, "", true};
+  InstanceStatus running{"db", "db", InstanceState::running, 77, Duration(1500), 0, "", true, {}};
   EXPECT_EQ(instance_status_from_json(to_json(running), error), running);
 
   json broken = j;

@@ -1,0 +1,390 @@
+// gardien as a container init: PID 1 under `unshare --pid --fork --mount-proc` (root), the
+// single-command mode (exit codes, signal forwarding, descendants, 127/126), critical programs,
+// the all-ended exit, orphans when not PID 1, and kill-mode = "cgroup".
+#include "harness.h"
+
+namespace gardien::test {
+namespace {
+
+const std::vector<std::string> kPid1 = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc"};
+
+// Why gardien cannot be run as PID 1 here, or "" when it can.
+std::string pid1_refused() {
+  static const std::string why = [] {
+    if (!fs::exists(kPid1[0])) return std::string("no /usr/bin/unshare");
+    std::vector<std::string> argv = kPid1;
+    argv.push_back("/bin/true");
+    RunResult r = run_command(argv);
+    return r.status == 0 ? std::string() : "unshare --pid --fork --mount-proc refused: " + r.output;
+  }();
+  return why;
+}
+
+#define REQUIRE_PID1()                                           \
+  do {                                                           \
+    if (!pid1_refused().empty()) GTEST_SKIP() << pid1_refused(); \
+  } while (0)
+
+// `gardien ARGS...` (as PID 1 when `pid1`), started in the background; its stdout and stderr
+// go to files in `dir`.
+class Init {
+ public:
+  Init(const TempDir& dir, std::vector<std::string> args, bool pid1) : dir_(dir.path) {
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    std::vector<std::string> argv = pid1 ? kPid1 : std::vector<std::string>{};
+    argv.push_back(GARDIEN_BIN);
+    argv.insert(argv.end(), args.begin(), args.end());
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, (dir_ / "out").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (dir_ / "err").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<char*> cargv;
+    for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    if (::posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), environ) != 0)
+      throw std::runtime_error("cannot start gardien");
+    posix_spawn_file_actions_destroy(&actions);
+    gardien_ = pid_;
+    if (pid1) {
+      // The namespace's PID 1 is unshare's child; signals from here reach it (it has handlers).
+      poll_until(
+          [&] {
+            for (pid_t p : descendants()) {
+              if (read_file("/proc/" + std::to_string(p) + "/comm") == "gardien\n") {
+                gardien_ = p;
+                return true;
+              }
+            }
+            return false;
+          },
+          5s);
+    }
+  }
+  ~Init() {
+    if (!status_) ::kill(pid_, SIGKILL);
+    kill_all_descendants();
+  }
+  void signal(int signo) const { ::kill(gardien_, signo); }
+  std::optional<int> wait_exit(Ms timeout) {
+    if (status_) return status_;
+    int st = 0;
+    if (poll_until([&] { return ::waitpid(pid_, &st, WNOHANG) == pid_; }, timeout))
+      status_ = shell_status(st);
+    return status_;
+  }
+  std::string log() const { return read_file(dir_ / "err"); }
+  std::string out() const { return read_file(dir_ / "out"); }
+
+ private:
+  fs::path dir_;
+  pid_t pid_ = -1;
+  pid_t gardien_ = -1;
+  std::optional<int> status_;
+};
+
+Ms since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - t0);
+}
+
+TEST(InitPid1, ExitCodesAndSignalDeathsPassThrough) {
+  REQUIRE_PID1();
+  const std::vector<std::pair<std::string, int>> cases = {{"exit 0", 0},
+                                                          {"exit 3", 3},
+                                                          {"exit 42", 42},
+                                                          {"kill -KILL $$", 137},
+                                                          {"kill -TERM $$", 143}};
+  for (const auto& [script, code] : cases) {
+    std::vector<std::string> argv = kPid1;
+    argv.insert(argv.end(), {GARDIEN_BIN, "--", "/bin/sh", "-c", script});
+    RunResult r = run_command(argv);
+    EXPECT_EQ(r.status, code) << script << "\n" << r.output;
+  }
+}
+
+TEST(InitPid1, NotFoundIs127AndNotExecutableIs126WithTheReason) {
+  REQUIRE_PID1();
+  TempDir dir;
+  write_file(dir / "script", "#!/bin/sh\nexit 0\n");  // mode 0644: not executable
+  for (bool pid1 : {true, false}) {
+    std::vector<std::string> base = pid1 ? kPid1 : std::vector<std::string>{};
+    base.push_back(GARDIEN_BIN);
+    base.push_back("--");
+    auto missing = base;
+    missing.push_back("no-such-command-xyz");
+    RunResult r = run_command(missing);
+    EXPECT_EQ(r.status, 127) << r.output;
+    EXPECT_NE(r.output.find("no-such-command-xyz: No such file or directory"), std::string::npos)
+        << r.output;
+    auto denied = base;
+    denied.push_back((dir / "script").string());
+    r = run_command(denied);
+    EXPECT_EQ(r.status, 126) << r.output;
+    EXPECT_NE(r.output.find("Permission denied"), std::string::npos) << r.output;
+  }
+}
+
+TEST(InitPid1, EveryForwardedSignalReachesTheCommand) {
+  REQUIRE_PID1();
+  TempDir dir;
+  std::string file = (dir / "signals").string();
+  Init init(dir, {"--", helper("siglog"), file}, true);
+  ASSERT_TRUE(poll_until([&] { return fs::exists(file + ".ready"); }, 5s)) << init.log();
+  // TERM last: it ends siglog. INT and QUIT start the shutdown, which forwards the rest.
+  const std::vector<std::pair<int, std::string>> sent = {
+      {SIGHUP, "HUP"},   {SIGUSR1, "USR1"},         {SIGUSR2, "USR2"}, {SIGWINCH, "WINCH"},
+      {SIGALRM, "ALRM"}, {SIGURG, "URG"},           {SIGPWR, "PWR"},   {SIGVTALRM, "VTALRM"},
+      {SIGCONT, "CONT"}, {SIGRTMIN + 1, "RTMIN+1"}, {SIGINT, "INT"},   {SIGQUIT, "QUIT"},
+      {SIGTERM, "TERM"}};
+  std::string expected;
+  for (const auto& [signo, name] : sent) {
+    expected += name + "\n";
+    init.signal(signo);
+    // One at a time: signals are not queued, so each must land before the next is sent.
+    ASSERT_TRUE(
+        poll_until([&] { return read_file(file).find(name + "\n") != std::string::npos; }, 5s))
+        << name << " was not forwarded; got:\n"
+        << read_file(file) << init.log();
+  }
+  // SIGINT's stop also sends SIGCONT after it: drop the CONTs after the first.
+  std::string got, line;
+  std::istringstream lines(read_file(file));
+  bool cont_seen = false;
+  while (std::getline(lines, line)) {
+    if (line == "CONT" && std::exchange(cont_seen, true)) continue;
+    got += line + "\n";
+  }
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(init.wait_exit(5s), 0) << init.log();
+}
+
+TEST(InitPid1, ThousandOrphansThatExitAtOnceAreAllReaped) {
+  REQUIRE_PID1();
+  std::vector<std::string> argv = kPid1;
+  argv.insert(argv.end(), {GARDIEN_BIN, "--", helper("orphans"), "1000"});
+  RunResult r = run_command(argv, 60s);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("zombies=0"), std::string::npos) << r.output;
+}
+
+TEST(InitPid1, GrandchildIgnoringTermIsKilledAfterTheGraceThenGardienExits) {
+  REQUIRE_PID1();
+  TempDir dir;
+  std::string pid_file = (dir / "grandchild").string();
+  // The command exits 7 at once, leaving a grandchild (in its group) that ignores SIGTERM.
+  Init init(dir,
+            {"--grace", "600ms", "--", "/bin/sh", "-c",
+             "trap '' TERM; sleep 600 & echo $! > " + pid_file + "; exit 7"},
+            true);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(init.wait_exit(10s), 7) << init.log();
+  Ms took = since(t0);
+  EXPECT_GE(took, 500ms) << "the grandchild ignores TERM: only the grace's SIGKILL ends it";
+  EXPECT_LT(took, 1500ms) << "gardien exits right after the SIGKILL";
+}
+
+TEST(InitPid1, DescendantThatExitsOnTermEndsTheWaitEarly) {
+  REQUIRE_PID1();
+  TempDir dir;
+  // The grandchild takes 200 ms to exit after SIGTERM; the grace is 10 s.
+  Init init(dir,
+            {"--grace", "10s", "--", "/bin/sh", "-c",
+             "/bin/sh -c 'trap \"sleep 0.2; exit 0\" TERM; sleep 600 & wait' & sleep 0.2; exit 4"},
+            true);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(init.wait_exit(10s), 4) << init.log();
+  EXPECT_LT(since(t0), 3s) << "gardien must exit once the tree is empty, not after the grace";
+}
+
+TEST(InitPid1, TermIsForwardedAndGardienExitsWithTheCommandsCode) {
+  REQUIRE_PID1();
+  TempDir dir;
+  std::string report = (dir / "report").string();
+  Init init(dir, {"--", helper("probe"), report}, true);
+  ASSERT_TRUE(poll_until([&] { return fs::exists(report); }, 5s)) << init.log();
+  auto kv = read_key_values(report);
+  // A clean start: empty mask, nothing ignored, only 0-2 open.
+  EXPECT_EQ(kv["sigblk"], "0000000000000000");
+  EXPECT_EQ(kv["sigign"], "0000000000000000");
+  EXPECT_EQ(kv["fds"], "0,1,2");
+  EXPECT_EQ(kv["pgid"], kv["pid"]) << "the command leads its own process group";
+  auto t0 = std::chrono::steady_clock::now();
+  init.signal(SIGTERM);
+  EXPECT_EQ(init.wait_exit(5s), 0) << init.log();  // probe exits 0 on TERM
+  EXPECT_LT(since(t0), 1s);
+  EXPECT_EQ(read_file(report + ".signals"), "TERM\n");
+}
+
+TEST(InitPid1, CommandIgnoringTermIsKilledAfterTheGraceWith137) {
+  REQUIRE_PID1();
+  TempDir dir;
+  std::string pids = (dir / "pids").string();
+  Init init(dir, {"--grace", "300ms", "--", helper("stubborn"), pids}, true);
+  ASSERT_TRUE(poll_until([&] { return fs::exists(pids); }, 5s)) << init.log();
+  auto t0 = std::chrono::steady_clock::now();
+  init.signal(SIGTERM);
+  EXPECT_EQ(init.wait_exit(5s), 137) << init.log();
+  EXPECT_GE(since(t0), 250ms);
+}
+
+// --- Config mode as an init. ---
+
+std::string program(const std::string& name, const std::vector<std::string>& argv,
+                    const std::string& extra = "") {
+  return "[program." + name + "]\ncommand = " + toml_argv(argv) + "\n" + extra + "\n";
+}
+
+TEST(InitConfig, CriticalProgramsExitCodeBecomesGardiensAndExitCodeOverrides) {
+  REQUIRE_PID1();
+  for (const auto& [extra, code] :
+       std::vector<std::pair<std::string, int>>{{"", 3}, {"exit-code = 9\n", 9}}) {
+    TempDir dir;
+    write_file(dir / "g.toml",
+               program("app", {"/bin/sh", "-c", "sleep 0.3; exit 3"},
+                       "critical = true\nrestart = \"never\"\nstart-seconds = \"0\"\n" + extra) +
+                   program("sidecar", {"sleep", "600"}, "stop-timeout = \"5s\"\n"));
+    std::vector<std::string> argv = kPid1;
+    argv.insert(argv.end(), {GARDIEN_BIN, "-c", (dir / "g.toml").string()});
+    auto t0 = std::chrono::steady_clock::now();
+    RunResult r = run_command(argv);
+    EXPECT_EQ(r.status, code) << r.output;
+    EXPECT_LT(since(t0), 3s) << "the sidecar is stopped at once, not after its stop-timeout";
+    EXPECT_NE(r.output.find("critical_exit"), std::string::npos) << r.output;
+  }
+}
+
+TEST(InitConfig, CriticalProgramThatCannotStartGivesTheSpawnCode) {
+  TempDir dir;
+  write_file(dir / "g.toml",
+             program("app", {"no-such-command-xyz"}, "critical = true\nrestart = \"never\"\n") +
+                 program("sidecar", {"sleep", "600"}));
+  RunResult r = run_command({GARDIEN_BIN, "-c", (dir / "g.toml").string()});
+  EXPECT_EQ(r.status, 127) << r.output;
+}
+
+TEST(InitConfig, ExitsZeroOnceEveryProgramHasEnded) {
+  TempDir dir;
+  write_file(dir / "g.toml", program("a", {"/bin/sh", "-c", "exit 0"},
+                                     "restart = \"never\"\nstart-seconds = \"0\"\n") +
+                                 program("b", {"/bin/sh", "-c", "sleep 0.2; exit 2"},
+                                         "restart = \"never\"\nstart-seconds = \"0\"\n") +
+                                 program("later", {"sleep", "600"}, "autostart = false\n"));
+  RunResult r = run_command({GARDIEN_BIN, "-c", (dir / "g.toml").string()});
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("every program ended"), std::string::npos) << r.output;
+}
+
+TEST(InitConfig, WarnsWhenStopTimeoutsCannotFitTheShutdownTimeout) {
+  TempDir dir;
+  write_file(dir / "g.toml",
+             "[supervisor]\nshutdown-timeout = \"15s\"\n" +
+                 program("db", {"/bin/sh", "-c", "exit 0"},
+                         "restart = \"never\"\nstop-timeout = \"10s\"\nstart-seconds = \"0\"\n") +
+                 program("web", {"/bin/sh", "-c", "exit 0"},
+                         "restart = \"never\"\nstop-timeout = \"10s\"\n"
+                         "start-seconds = \"0\"\ndepends-on = [\"db\"]\n"));
+  RunResult r = run_command({GARDIEN_BIN, "-c", (dir / "g.toml").string()});
+  EXPECT_NE(r.output.find("shutdown_budget"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("web -> db"), std::string::npos) << r.output;
+}
+
+TEST(InitConfig, ShutdownWithOrphansEndsAsSoonAsEveryTreeIsEmpty) {
+  REQUIRE_PID1();
+  TempDir dir;
+  // An orphan that left the group (setsid) and exits 100 ms after its SIGTERM.
+  write_file(dir / "g.toml",
+             "[supervisor]\nshutdown-timeout = \"20s\"\n" +
+                 program("app",
+                         {"/bin/sh", "-c",
+                          "setsid /bin/sh -c 'trap \"sleep 0.1; exit 0\" TERM; sleep 600 & wait' & "
+                          "touch " +
+                              (dir / "ready").string() + "; exec sleep 600"},
+                         "stop-timeout = \"10s\"\nstart-seconds = \"0\"\n"));
+  Init init(dir, {"-c", (dir / "g.toml").string()}, true);
+  ASSERT_TRUE(poll_until([&] { return fs::exists(dir / "ready"); }, 5s)) << init.log();
+  auto t0 = std::chrono::steady_clock::now();
+  init.signal(SIGTERM);
+  EXPECT_EQ(init.wait_exit(10s), 0) << init.log();
+  EXPECT_LT(since(t0), 2s) << init.log();
+}
+
+// --- Not PID 1. ---
+
+TEST(InitNested, OrphanOfAProgramIsAdoptedAndReapedByGardien) {
+  TempDir dir;
+  std::string pid_file = (dir / "orphan").string();
+  write_file(
+      dir / "g.toml",
+      program("app", {"/bin/sh", "-c", "(sleep 0.3 & echo $! > " + pid_file + "); exec sleep 600"},
+              "start-seconds = \"0\"\n"));
+  Init init(dir, {"-c", (dir / "g.toml").string(), "--log-level", "debug", "--log-format", "json"},
+            false);
+  ASSERT_TRUE(poll_until([&] { return !read_file(pid_file).empty(); }, 5s)) << init.log();
+  std::string orphan = read_file(pid_file);
+  orphan.erase(orphan.find_last_not_of("\n") + 1);
+  // gardien, not the test (also a subreaper, further up), reaps it.
+  ASSERT_TRUE(poll_until(
+      [&] {
+        return init.log().find("\"pid\":" + orphan + "}") != std::string::npos ||
+               init.log().find("\"pid\":" + orphan + ",") != std::string::npos;
+      },
+      5s))
+      << init.log();
+  EXPECT_NE(init.log().find("reaped an orphan"), std::string::npos) << init.log();
+  EXPECT_FALSE(fs::exists("/proc/" + orphan)) << "reaped, not a zombie";
+  EXPECT_EQ(init.log().find("subreaper"), std::string::npos) << "no warning when nested";
+  init.signal(SIGTERM);
+  EXPECT_EQ(init.wait_exit(5s), 0) << init.log();
+}
+
+TEST(InitNested, ForwardToProcessSignalsOnlyTheCommand) {
+  TempDir dir;
+  std::string main_file = (dir / "main").string();
+  std::string bg_file = (dir / "bg").string();
+  // CMD (siglog) and a second siglog in CMD's process group, started by a shell that execs.
+  Init init(dir,
+            {"--forward-to", "process", "--grace", "300ms", "--", "/bin/sh", "-c",
+             helper("siglog") + " " + bg_file + " & exec " + helper("siglog") + " " + main_file},
+            false);
+  ASSERT_TRUE(poll_until(
+      [&] { return fs::exists(main_file + ".ready") && fs::exists(bg_file + ".ready"); }, 5s))
+      << init.log();
+  init.signal(SIGUSR1);
+  ASSERT_TRUE(poll_until([&] { return read_file(main_file) == "USR1\n"; }, 5s)) << init.log();
+  init.signal(SIGTERM);
+  EXPECT_EQ(init.wait_exit(5s), 0) << init.log();
+  EXPECT_EQ(read_file(bg_file), "") << "the rest of the group got neither USR1 nor TERM";
+}
+
+TEST(InitCgroup, DoubleForkedDaemonThatEscapedTheGroupIsGoneAfterStop) {
+  TempDir dir;
+  std::string pid_file = (dir / "daemon").string();
+  // The daemon leaves the group (setsid), ignores TERM and is not the program's child.
+  write_file(
+      dir / "g.toml",
+      program("app",
+              {"/bin/sh", "-c",
+               "trap '' TERM; (setsid sleep 600 & echo $! > " + pid_file + ") ; exec sleep 600"},
+              "kill-mode = \"cgroup\"\nstop-timeout = \"300ms\"\nstart-seconds = \"0\"\n"));
+  Init init(dir, {"-c", (dir / "g.toml").string(), "--log-format", "json"}, false);
+  ASSERT_TRUE(poll_until([&] { return !read_file(pid_file).empty(); }, 5s)) << init.log();
+  if (init.log().find("\"event\":\"cgroup\"") != std::string::npos) {
+    init.signal(SIGTERM);
+    GTEST_SKIP() << "no writable cgroup v2 hierarchy: " << init.log();
+  }
+  pid_t daemon = std::stoi(read_file(pid_file));
+  ASSERT_TRUE(process_alive(daemon));
+  EXPECT_NE(::getpgid(daemon), ::getpgid(0));
+  init.signal(SIGTERM);
+  EXPECT_EQ(init.wait_exit(5s), 0) << init.log();
+  EXPECT_FALSE(process_alive(daemon));
+  std::string log = init.log();
+  EXPECT_NE(log.find("\"target\":\"cgroup\""), std::string::npos) << log;
+  EXPECT_EQ(log.find("\"event\":\"orphan\""), std::string::npos)
+      << "the cgroup stop got it, not the orphan sweep:\n"
+      << log;
+}
+
+}  // namespace
+}  // namespace gardien::test
