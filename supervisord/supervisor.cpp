@@ -1,5 +1,6 @@
 #include "supervisord/supervisor.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -118,6 +119,11 @@ int Supervisor::run() {
   }
   start_ready();
   loop_.run();
+  // Done: a signal arriving while the handlers are torn down must not turn the exit code into
+  // 128+N. Blocked, it stays pending until the process is gone.
+  sigset_t all;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, nullptr);
   int code = forceful_ ? 1 : 0;
   if (Program* cmd = command_instance()) {
     code = exit_code_of(cmd->status());
