@@ -33,6 +33,8 @@ class Init {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     std::vector<std::string> argv = pid1 ? kPid1 : std::vector<std::string>{};
     argv.push_back(GARDIEN_BIN);
+    // Each test its own control socket: parallel tests must not meet on /run/gardien.sock.
+    argv.insert(argv.end(), {"--socket", (dir_ / "gardien.sock").string()});
     argv.insert(argv.end(), args.begin(), args.end());
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
