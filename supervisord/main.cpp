@@ -48,7 +48,6 @@ bool open_control(gardien::EventLoop& loop, gardien::Commands& commands,
   if (socket.ok()) {
     try {
       control.emplace(loop, ControlOptions::from_config(config, socket.path), commands);
-      log::info("control socket ready", {{"event", "control_socket"}, {"path", control->path()}});
       return true;
     } catch (const ControlError& e) {
       error = e.what();
