@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -11,11 +12,11 @@
 #include "common/socket_path.h"
 #include "supervisord/check.h"
 #include "supervisord/commands.h"
-#include "supervisord/control.h"
-#include "supervisord/logs_command.h"
 #include "supervisord/container_init.h"
+#include "supervisord/control.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/log.h"
+#include "supervisord/logs_command.h"
 #include "supervisord/output_hub.h"
 #include "supervisord/supervisor.h"
 
@@ -37,27 +38,22 @@ void ensure_standard_fds() {
 }
 
 // Creates the control socket before the first spawn (it lives until the loop has exited and
-// then removes its file). False, with the reason on stderr, when it can't be had and is
-// `required`; otherwise a warning in the log and true.
+// then removes its file). False, with the reason on stderr, when it can't be had.
 bool open_control(gardien::EventLoop& loop, gardien::Commands& commands,
                   const gardien::SupervisorConfig& config, const std::string& socket_option,
-                  std::optional<gardien::ControlServer>& control, bool required) {
+                  std::optional<gardien::ControlServer>& control) {
   using namespace gardien;
   SocketPath socket = resolve_socket_path(socket_path_inputs(socket_option, config.socket));
-  std::string error = socket.error;
-  if (socket.ok()) {
-    try {
-      control.emplace(loop, ControlOptions::from_config(config, socket.path), commands);
-      return true;
-    } catch (const ControlError& e) {
-      error = e.what();
-    }
-  }
-  if (required) {
-    std::cerr << "gardien: " << error << '\n';
+  if (!socket.ok()) {
+    std::cerr << "gardien: " << socket.error << '\n';
     return false;
   }
-  log::warn("running without a control socket", {{"event", "control_socket"}, {"error", error}});
+  try {
+    control.emplace(loop, ControlOptions::from_config(config, socket.path), commands);
+  } catch (const ControlError& e) {
+    std::cerr << "gardien: " << e.what() << '\n';
+    return false;
+  }
   return true;
 }
 
@@ -95,7 +91,7 @@ int supervise(const std::string& config_path, const std::string& socket_option,
                    {[&supervisor] { return supervisor.instances(); },
                     [&supervisor] { supervisor.reopen_logs(); }});
   std::optional<ControlServer> control;
-  if (!open_control(loop, commands, supervisor_config, socket_option, control, true)) {
+  if (!open_control(loop, commands, supervisor_config, socket_option, control)) {
     output.flush_blocking(std::chrono::seconds(1));
     return kExitConfig;
   }
@@ -115,11 +111,11 @@ int supervise_command(std::vector<std::string> command, gardien::Duration grace,
   Supervisor supervisor(loop, single_command_config(std::move(command), grace, to_group), "");
   supervisor.forward_signals_to(kCommandProgram, to_group);
   Commands commands(loop, &supervisor);
-  // The socket is a convenience here: without --socket, a path that can't be had is no reason
-  // to refuse to run the command (an init must start).
+  // Opt-in here (--socket or $GARDIEN_SOCKET): many `gardien -- CMD` on one host must not
+  // fight over the default path, and an init in front of one command needs no socket to start.
   std::optional<ControlServer> control;
-  bool required = !socket_option.empty();
-  if (!open_control(loop, commands, SupervisorConfig{}, socket_option, control, required))
+  if ((!socket_option.empty() || std::getenv("GARDIEN_SOCKET")) &&
+      !open_control(loop, commands, SupervisorConfig{}, socket_option, control))
     return kExitConfig;
   return supervisor.run();
 }

@@ -303,10 +303,7 @@ std::vector<protocol::InstanceResult> Supervisor::stop(const std::vector<std::st
       continue;
     }
     bool had_process = has_process(p->state()) || p->state() == State::backoff;
-    p->set_wanted(false);
-    pending_start_.erase(p->name());
-    restart_pending_.erase(p->name());
-    p->stop();
+    stop_on_purpose(*p);
     out.push_back(result_of(*p, true, had_process ? "" : "already stopped"));
   }
   return out;
@@ -514,13 +511,7 @@ void Supervisor::apply(const Config& next, const protocol::ReloadPlan& plan) {
                  log_format_override_.value_or(config_.supervisor.log_format));
 
   for (const std::string& name : plan.removed) {
-    for (Program* p : instances_of(name)) {
-      pending_start_.erase(p->name());
-      restart_pending_.erase(p->name());
-      p->set_wanted(false);
-      dropping_.insert(p->name());
-      p->stop();
-    }
+    for (Program* p : instances_of(name)) drop(*p);
   }
   std::set<std::string> visiting;
   for (const std::string& name : plan.changed) {
@@ -532,10 +523,7 @@ void Supervisor::apply(const Config& next, const protocol::ReloadPlan& plan) {
       pending_start_.erase(p->name());
       restart_pending_.erase(p->name());
       if (std::find(names.begin(), names.end(), p->name()) == names.end()) {
-        // 1 <-> N: the old instance names go away.
-        p->set_wanted(false);
-        dropping_.insert(p->name());
-        p->stop();
+        drop(*p);  // 1 <-> N: the old instance names go away
         continue;
       }
       p->replace_config(cfg);
@@ -559,10 +547,7 @@ void Supervisor::apply(const Config& next, const protocol::ReloadPlan& plan) {
       if (dropping_.count(p->name())) continue;
       wanted = wanted || p->wanted();
       if (std::find(names.begin(), names.end(), p->name()) == names.end()) {
-        pending_start_.erase(p->name());
-        p->set_wanted(false);
-        dropping_.insert(p->name());
-        p->stop();
+        drop(*p);
       } else {
         p->replace_config(cfg);  // only `instances` differs: no restart
       }
@@ -720,18 +705,24 @@ std::optional<std::string> Supervisor::add_program(const ProgramConfig& program)
   return std::nullopt;
 }
 
+void Supervisor::stop_on_purpose(Program& program) {
+  pending_start_.erase(program.name());
+  restart_pending_.erase(program.name());
+  program.set_wanted(false);
+  program.stop();
+}
+
+void Supervisor::drop(Program& program) {
+  dropping_.insert(program.name());  // before the stop, whose state change may finish it
+  stop_on_purpose(program);
+}
+
 bool Supervisor::remove_program(std::string_view name, std::function<void()> done) {
   auto insts = instances_of(name);
   if (insts.empty()) return false;
   removing_[std::string(name)] = std::move(done);
   std::erase_if(config_.programs, [&](const ProgramConfig& p) { return p.name == name; });
-  for (Program* p : insts) {
-    pending_start_.erase(p->name());
-    restart_pending_.erase(p->name());
-    p->set_wanted(false);
-    dropping_.insert(p->name());
-    p->stop();
-  }
+  for (Program* p : insts) drop(*p);
   finish_removals();
   return true;
 }

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "common/config.h"
-#include "supervisord/control_target.h"
 #include "supervisord/cgroup.h"
+#include "supervisord/control_target.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/program.h"
 #include "supervisord/reaper.h"
@@ -93,6 +93,10 @@ class Supervisor final : public ControlTarget {
   protocol::InstanceResult result_of(const Program& program, bool ok, std::string info) const;
   std::string waiting_for(const Program& program) const;
   void apply(const Config& next, const protocol::ReloadPlan& plan);
+  // Stopped by an operator or a reload: not kept up, not waiting to start or restart.
+  void stop_on_purpose(Program& program);
+  // Stopped on purpose, then removed once it has no process (a reload or removal dropped it).
+  void drop(Program& program);
   std::vector<Program*> instances_of(std::string_view program) const;
   const ProgramConfig* program_config(std::string_view name) const;
   void want_started(const std::string& program, std::set<std::string>& visiting);

@@ -247,7 +247,8 @@ TEST(InitConfig, CriticalProgramsExitCodeBecomesGardiensAndExitCodeOverrides) {
                        "critical = true\nrestart = \"never\"\nstart-seconds = \"0\"\n" + extra) +
                    program("sidecar", {"sleep", "600"}, "stop-timeout = \"5s\"\n"));
     std::vector<std::string> argv = kPid1;
-    argv.insert(argv.end(), {GARDIEN_BIN, "-c", (dir / "g.toml").string()});
+    argv.insert(argv.end(), {GARDIEN_BIN, "--socket", (dir / "gardien.sock").string(), "-c",
+                             (dir / "g.toml").string()});
     auto t0 = std::chrono::steady_clock::now();
     RunResult r = run_command(argv);
     EXPECT_EQ(r.status, code) << r.output;
@@ -261,7 +262,8 @@ TEST(InitConfig, CriticalProgramThatCannotStartGivesTheSpawnCode) {
   write_file(dir / "g.toml",
              program("app", {"no-such-command-xyz"}, "critical = true\nrestart = \"never\"\n") +
                  program("sidecar", {"sleep", "600"}));
-  RunResult r = run_command({GARDIEN_BIN, "-c", (dir / "g.toml").string()});
+  RunResult r = run_command(
+      {GARDIEN_BIN, "--socket", (dir / "gardien.sock").string(), "-c", (dir / "g.toml").string()});
   EXPECT_EQ(r.status, 127) << r.output;
 }
 
@@ -272,7 +274,8 @@ TEST(InitConfig, ExitsZeroOnceEveryProgramHasEnded) {
                                  program("b", {"/bin/sh", "-c", "sleep 0.2; exit 2"},
                                          "restart = \"never\"\nstart-seconds = \"0\"\n") +
                                  program("later", {"sleep", "600"}, "autostart = false\n"));
-  RunResult r = run_command({GARDIEN_BIN, "-c", (dir / "g.toml").string()});
+  RunResult r = run_command(
+      {GARDIEN_BIN, "--socket", (dir / "gardien.sock").string(), "-c", (dir / "g.toml").string()});
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("every program ended"), std::string::npos) << r.output;
 }
@@ -286,7 +289,8 @@ TEST(InitConfig, WarnsWhenStopTimeoutsCannotFitTheShutdownTimeout) {
                  program("web", {"/bin/sh", "-c", "exit 0"},
                          "restart = \"never\"\nstop-timeout = \"10s\"\n"
                          "start-seconds = \"0\"\ndepends-on = [\"db\"]\n"));
-  RunResult r = run_command({GARDIEN_BIN, "-c", (dir / "g.toml").string()});
+  RunResult r = run_command(
+      {GARDIEN_BIN, "--socket", (dir / "gardien.sock").string(), "-c", (dir / "g.toml").string()});
   EXPECT_NE(r.output.find("shutdown_budget"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("web -> db"), std::string::npos) << r.output;
 }
