@@ -226,6 +226,16 @@ class ControlServer::Session final : public Responder {
     update_timeouts();
   }
 
+  // The daemon is exiting: one non-blocking write of what is queued (e.g. the answer to the
+  // `stop` that ended it), so the client isn't left without its reply. The bufferevent froze
+  // its output's start for itself: thaw it to write directly.
+  void flush_once() {
+    if (closed_) return;
+    evbuffer* output = bufferevent_get_output(bev_);
+    evbuffer_unfreeze(output, 1);
+    evbuffer_write(output, bufferevent_getfd(bev_));
+  }
+
   // Closes now, without flushing; the object is destroyed on a later loop turn.
   void drop(const char* why) {
     if (closed_) return;
@@ -522,6 +532,7 @@ ControlServer::ControlServer(EventLoop& loop, ControlOptions options, Commands& 
 ControlServer::~ControlServer() {
   if (listener_) evconnlistener_free(listener_);
   listener_ = nullptr;
+  for (auto& entry : sessions_) entry.second->flush_once();
   // Pending operations go first: they refer to their sessions.
   while (!sessions_.empty()) sessions_.begin()->second->drop("the daemon is exiting");
   sweep();

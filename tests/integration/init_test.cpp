@@ -392,5 +392,21 @@ TEST(InitCgroup, DoubleForkedDaemonThatEscapedTheGroupIsGoneAfterStop) {
       << log;
 }
 
+TEST(InitNested, CtlStopOfTheCommandGetsItsAnswerBeforeGardienExits) {
+  TempDir dir;
+  Init init(dir, {"--", "sleep", "600"}, false);
+  std::vector<std::string> ctl = {GARDIENCTL_BIN, "--socket", (dir / "gardien.sock").string()};
+  auto ctl_run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), ctl.begin(), ctl.end());
+    return run_command(args);
+  };
+  ASSERT_TRUE(poll_until([&] { return ctl_run({"status"}).status == 0; }, 5s)) << init.log();
+  // Stopping `main` ends gardien; the answer must still reach the client.
+  RunResult r = ctl_run({"stop", "main"});
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("main: stopped"), std::string::npos) << r.output;
+  EXPECT_EQ(init.wait_exit(5s), 143) << init.log();
+}
+
 }  // namespace
 }  // namespace gardien::test
