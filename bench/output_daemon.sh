@@ -48,6 +48,9 @@ command = ["/bin/sh", "-c", "$WRITER"]
 restart = "never"
 start-seconds = "0"
 stdout = $sink
+# Keeps the daemon up (and its VmHWM readable) once bench has exited (docs/container.md).
+[program.keep]
+command = ["sleep", "1000"]
 CONF
   t0=$(now)
   "$GARDIEN" -c "$dir/g.toml" --log-format json > "$stdout" 2> "$dir/log" &
