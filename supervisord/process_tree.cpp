@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -9,24 +10,35 @@
 
 namespace gardien {
 
-std::unordered_map<pid_t, int> processes_by_group() {
-  std::unordered_map<pid_t, int> out;
+std::optional<ProcStat> read_proc_stat(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return std::nullopt;
+  // The command name may contain spaces and parentheses: the fields start after the last ')'.
+  auto close = line.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(line.substr(close + 1));
+  std::string state;
+  long ppid = 0, pgrp = 0;
+  if (!(rest >> state >> ppid >> pgrp) || state.empty()) return std::nullopt;
+  return ProcStat{state[0], static_cast<pid_t>(ppid), static_cast<pid_t>(pgrp)};
+}
+
+void for_each_process(const std::function<void(pid_t, const ProcStat&)>& fn) {
   std::unique_ptr<DIR, int (*)(DIR*)> proc(::opendir("/proc"), ::closedir);
-  if (!proc) return out;
+  if (!proc) return;
   while (dirent* d = ::readdir(proc.get())) {
     if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
-    std::ifstream in(std::string("/proc/") + d->d_name + "/stat");
-    std::string line;
-    if (!std::getline(in, line)) continue;
-    auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    // "STATE PPID PGRP ..." after the parenthesised command name.
-    std::istringstream rest(line.substr(close + 1));
-    std::string state;
-    long ppid = 0, pgrp = 0;
-    rest >> state >> ppid >> pgrp;
-    if (state != "Z" && pgrp > 0) ++out[static_cast<pid_t>(pgrp)];
+    pid_t pid = static_cast<pid_t>(std::atol(d->d_name));
+    if (auto stat = read_proc_stat(pid)) fn(pid, *stat);
   }
+}
+
+std::unordered_map<pid_t, int> processes_by_group() {
+  std::unordered_map<pid_t, int> out;
+  for_each_process([&](pid_t, const ProcStat& s) {
+    if (!s.zombie() && s.pgrp > 0) ++out[s.pgrp];
+  });
   return out;
 }
 

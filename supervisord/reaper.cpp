@@ -15,6 +15,7 @@
 
 #include "common/signals.h"
 #include "supervisord/log.h"
+#include "supervisord/process_tree.h"
 
 namespace gardien {
 
@@ -69,38 +70,13 @@ bool Reaper::children_left() {
   return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
 
-namespace {
-
-// The ppid field of /proc/PID/stat (after the parenthesised command name); -1 for a zombie,
-// which needs reaping, not signalling.
-pid_t live_parent_of(const std::string& pid) {
-  std::string path = "/proc/";
-  path += pid;
-  path += "/stat";
-  std::ifstream in(path);
-  std::string line;
-  if (!std::getline(in, line)) return -1;
-  auto close = line.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(line.substr(close + 1));
-  std::string state;
-  long ppid = -1;
-  rest >> state >> ppid;
-  return state == "Z" ? -1 : static_cast<pid_t>(ppid);
-}
-
-}  // namespace
-
 std::vector<pid_t> Reaper::children() {
   std::vector<pid_t> out;
-  std::unique_ptr<DIR, int (*)(DIR*)> proc(::opendir("/proc"), ::closedir);
-  if (!proc) return out;
   pid_t self = ::getpid();
-  while (dirent* d = ::readdir(proc.get())) {
-    if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
-    std::string pid = d->d_name;
-    if (live_parent_of(pid) == self) out.push_back(static_cast<pid_t>(std::stol(pid)));
-  }
+  // A zombie child needs reaping, not signalling: only live ones count.
+  for_each_process([&](pid_t pid, const ProcStat& s) {
+    if (!s.zombie() && s.ppid == self) out.push_back(pid);
+  });
   return out;
 }
 

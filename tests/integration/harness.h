@@ -30,6 +30,8 @@
 
 extern char** environ;
 
+#include "supervisord/process_tree.h"
+
 namespace gardien::test {
 
 namespace fs = std::filesystem;
@@ -106,32 +108,14 @@ inline bool process_alive(pid_t pid) {
   if (pid <= 0) return false;
   if (::kill(pid, 0) != 0) return false;
   // A zombie is not alive (its parent may not have reaped it yet).
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(in, line);
-  auto close = line.rfind(')');
-  return close == std::string::npos || line.size() < close + 3 || line[close + 2] != 'Z';
+  auto stat = read_proc_stat(pid);
+  return !stat || !stat->zombie();
 }
 
 // Every descendant of this process (from /proc).
 inline std::vector<pid_t> descendants() {
   std::map<pid_t, std::vector<pid_t>> children;
-  if (DIR* d = ::opendir("/proc")) {
-    while (dirent* e = ::readdir(d)) {
-      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-      std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
-      std::string line;
-      if (!std::getline(in, line)) continue;
-      auto close = line.rfind(')');
-      if (close == std::string::npos) continue;
-      std::istringstream rest(line.substr(close + 1));
-      std::string state;
-      long ppid = 0;
-      rest >> state >> ppid;
-      children[static_cast<pid_t>(ppid)].push_back(static_cast<pid_t>(std::atol(e->d_name)));
-    }
-    ::closedir(d);
-  }
+  for_each_process([&](pid_t pid, const ProcStat& s) { children[s.ppid].push_back(pid); });
   std::vector<pid_t> out;
   std::vector<pid_t> todo = {::getpid()};
   while (!todo.empty()) {
@@ -267,8 +251,8 @@ class Daemon {
 
   // Starts `gardien -c CONFIG --log-format json` plus `extra` arguments.
   void start(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {GARDIEN_BIN,  "-c",        config_path().string(),
-                                     "--log-format", "json",     "--socket",
+    std::vector<std::string> argv = {GARDIEN_BIN,           "-c",   config_path().string(),
+                                     "--log-format",        "json", "--socket",
                                      socket_path().string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     posix_spawn_file_actions_t actions;

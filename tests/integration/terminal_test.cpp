@@ -9,9 +9,8 @@ namespace gardien::test {
 namespace {
 
 char proc_state(pid_t pid) {
-  std::string line = read_file("/proc/" + std::to_string(pid) + "/stat");
-  auto close = line.rfind(')');
-  return close == std::string::npos || line.size() < close + 3 ? '?' : line[close + 2];
+  auto stat = read_proc_stat(pid);
+  return stat ? stat->state : '?';
 }
 
 TEST(Terminal, CtrlCAndCtrlZReachTheCommandAsWithoutGardien) {
