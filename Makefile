@@ -1,19 +1,26 @@
 # Thin wrapper around CMake. `make run` and `make test` are the contract (README.md).
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 CONFIG     ?= etc/gardien.toml
 JOBS       ?= $(shell nproc)
 DEB_PACKAGES := g++ make cmake pkg-config libevent-dev libtomlplusplus-dev nlohmann-json3-dev \
                 libcli11-dev libgtest-dev
+# Only `make fuzz` (clang's libFuzzer) and `make microbench` (Google Benchmark) need these.
+FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
+BENCH_PACKAGES := libbenchmark-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test asan test-asan format clean
+.PHONY: all deps fuzz-deps bench-deps build run test asan test-asan fuzz fuzz-merge microbench \
+        format clean
 
 all: build
 
-# Installs only what is missing, so a machine that has everything never touches apt.
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+# Installs only the packages of $(1) that are missing, so a machine that has everything never
+# touches apt.
+define install_missing
+	@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	  done); \
 	if [ -n "$$missing" ]; then \
@@ -21,6 +28,16 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_PACKAGES))
+
+fuzz-deps:
+	$(call install_missing,$(DEB_PACKAGES) $(FUZZ_PACKAGES))
+
+bench-deps:
+	$(call install_missing,$(DEB_PACKAGES) $(BENCH_PACKAGES))
 
 $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
@@ -43,8 +60,34 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 test-asan: asan
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 240
 
+# libFuzzer targets (docs/fuzzing.md): common/ and fuzz/ only, built by clang with ASan+UBSan.
+$(FUZZ_BUILD)/CMakeCache.txt: | fuzz-deps
+	cmake -S . -B $(FUZZ_BUILD) -DGARDIEN_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# Each target for FUZZ_SECONDS; fails (non-zero) on any crash and prints the input's path.
+fuzz: fuzz-deps $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# Adds the inputs of the last runs that reach new code to the committed corpus (then commit it).
+fuzz-merge: fuzz-deps $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	for t in config protocol; do \
+	  $(FUZZ_BUILD)/fuzz/$${t}_fuzz -merge=1 fuzz/corpus/$$t $(FUZZ_BUILD)/corpus/$$t || exit 1; \
+	done
+
+# Google Benchmark micro-benchmarks in the Release tree; re-configures so CMake finds the library
+# when it was installed after the tree was first configured.
+MICROBENCH_FLAGS ?= --benchmark_min_time=0.05
+microbench: bench-deps $(BUILD)/CMakeCache.txt
+	cmake -S . -B $(BUILD) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target micro_config micro_protocol
+	$(BUILD)/bench/micro_config $(MICROBENCH_FLAGS)
+	$(BUILD)/bench/micro_protocol $(MICROBENCH_FLAGS)
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

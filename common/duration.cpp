@@ -54,6 +54,7 @@ std::optional<Duration> parse_duration(std::string_view text) {
     }
     if (!unit) return std::nullopt;
     i += unit->suffix.size();
+    if (whole > kMaxMs / unit->ms) return std::nullopt;  // before the product can overflow
     total += whole * unit->ms + frac_num * unit->ms / frac_den;
     if (total > kMaxMs) return std::nullopt;
   }

@@ -35,8 +35,23 @@ constexpr std::array<std::pair<InstanceState, std::string_view>, 7> kStates = {{
     {InstanceState::fatal, "fatal"},
 }};
 
-// Thrown by the parser callback to stop at the depth limit; never escapes parse_request.
+// Thrown by the parser callback to stop at the depth limit; never escapes the parse functions.
 struct TooDeep {};
+
+// Parses one line, refusing nesting deeper than kMaxDepth before building it: a deeper document
+// would cost recursion later (copying, comparing or dumping it overflows the stack). Throws
+// json::parse_error or TooDeep.
+json parse_limited(std::string_view line) {
+  auto limit_depth = [](int depth, json::parse_event_t event, json&) {
+    if ((event == json::parse_event_t::object_start ||
+         event == json::parse_event_t::array_start) &&
+        depth >= kMaxDepth) {
+      throw TooDeep{};
+    }
+    return true;
+  };
+  return json::parse(line.begin(), line.end(), limit_depth);
+}
 
 std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -221,15 +236,7 @@ std::variant<Request, RequestError> parse_request(std::string_view line) noexcep
 
     json doc;
     try {
-      auto limit_depth = [](int depth, json::parse_event_t event, json&) {
-        if ((event == json::parse_event_t::object_start ||
-             event == json::parse_event_t::array_start) &&
-            depth >= kMaxDepth) {
-          throw TooDeep{};
-        }
-        return true;
-      };
-      doc = json::parse(line.begin(), line.end(), limit_depth);
+      doc = parse_limited(line);
     } catch (const json::parse_error& e) {
       std::string message = "invalid JSON: ";
       message += describe_parse_error(e);
@@ -339,8 +346,17 @@ std::string encode_error(std::optional<std::int64_t> id, const Error& error) {
 std::variant<Response, std::string> parse_response(std::string_view line) noexcept {
   try {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    json doc = json::parse(line.begin(), line.end(), nullptr, false);
-    if (doc.is_discarded()) return std::string("the daemon sent a line that is not JSON");
+    json doc;
+    try {
+      doc = parse_limited(line);
+    } catch (const json::parse_error&) {
+      return std::string("the daemon sent a line that is not JSON");
+    } catch (const TooDeep&) {
+      std::string message = "the daemon sent JSON nested deeper than ";
+      message += std::to_string(kMaxDepth);
+      message += " levels";
+      return message;
+    }
     if (!doc.is_object()) return std::string("the daemon sent JSON that is not an object");
     Response r;
     auto id_it = doc.find("id");

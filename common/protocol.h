@@ -20,7 +20,7 @@ namespace gardien::protocol {
 inline constexpr int kVersion = 1;
 // A request line (without its '\n') may be at most this long; longer ones end the connection.
 inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
-// JSON nesting deeper than this is refused before it costs anything.
+// JSON nesting deeper than this (in a request or a response) is refused before it costs anything.
 inline constexpr int kMaxDepth = 32;
 // What a client accepts for one response line (a status of thousands of instances is large).
 inline constexpr std::size_t kMaxResponseBytes = 16 * 1024 * 1024;

@@ -64,8 +64,11 @@ std::optional<int> parse_signal(std::string_view text) {
       std::string_view rest = text.substr(name.size());
       if (rest.empty()) return base;
       if (rest[0] != (sign > 0 ? '+' : '-')) return std::nullopt;
-      auto n = parse_number(rest.substr(1));
-      if (!n) return std::nullopt;
+      rest.remove_prefix(1);
+      // Digits only ("RTMIN+-1" is no signal), and no more than the range: no overflow below.
+      if (rest.empty() || !std::isdigit(static_cast<unsigned char>(rest[0]))) return std::nullopt;
+      auto n = parse_number(rest);
+      if (!n || *n > SIGRTMAX - SIGRTMIN) return std::nullopt;
       int signo = base + sign * *n;
       if (signo < SIGRTMIN || signo > SIGRTMAX) return std::nullopt;
       return signo;

@@ -860,5 +860,78 @@ command = "true"
   });
 }
 
+// ---- Inputs found by fuzz/config_fuzz or while writing it (docs/fuzzing.md); each is also in
+// fuzz/corpus/config/regression-*.
+
+// toml++ 3.3.0 reached __builtin_unreachable() (undefined behaviour: under UBSan an abort, in a
+// Release build whatever the optimizer made of it) on a non-ASCII character where whitespace may
+// be, e.g. in a bare key. Now each is a plain TOML syntax error, and valid text keeps working.
+TEST(ConfigFuzzRegression, NonAsciiCharacterOutsideAStringIsASyntaxError) {
+  for (const char* text : {
+           "[program.web]\ncommand = \"true\"\nexefizeit\xca\x9code = 3\n",  // the fuzzer's U+029C
+           "[program.caf\xc3\xa9]\ncommand = \"true\"\n",                    // U+00E9 in a key
+           "[program.web]\ncommand = \"true\" \xc2\xa7\n",                   // U+00A7 after a value
+           "[program.web]\ncommand = \"true\"\n\xef\xad\x90 = 1\n",          // U+FB50
+       }) {
+    LoadResult r = load(text);
+    EXPECT_FALSE(r.ok()) << text;
+    ASSERT_EQ(r.diagnostics.size(), 1u) << text;
+    EXPECT_NE(r.diagnostics[0].message.find("invalid TOML"), std::string::npos)
+        << r.diagnostics[0].to_string();
+  }
+}
+
+// The same code path inside a multi-line string, after a line-ending backslash (upstream #190).
+TEST(ConfigFuzzRegression, NonAsciiAfterLineEndingBackslashStaysInTheString) {
+  Config c = expect_ok("[program.web]\ncommand = \"\"\"\\\n\xc2\xa7 x\"\"\"\n");
+  ASSERT_EQ(c.programs.size(), 1u);
+  EXPECT_EQ(c.programs[0].command, (std::vector<std::string>{"/bin/sh", "-c", "\xc2\xa7 x"}));
+  Config utf8 = expect_ok("[program.web]\ncommand = [\"echo\", \"caf\xc3\xa9\"]\n");
+  ASSERT_EQ(utf8.programs.size(), 1u);
+  EXPECT_EQ(utf8.programs[0].command[1], "caf\xc3\xa9");
+}
+
+TEST(ConfigFuzzRegression, HugeDurationIsAnErrorNotAnOverflow) {
+  LoadResult r = load("[program.web]\ncommand = \"x\"\nstop-timeout = \"1125899906842624h\"\n");
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(messages(r), std::vector<std::string>{
+                             "test.toml:3:16: program.web.stop-timeout: expected a duration like "
+                             "\"10s\", \"250ms\" or \"1m30s\" (units ms, s, m, h), got "
+                             "\"1125899906842624h\""});
+}
+
+TEST(ConfigFuzzRegression, HugeRealtimeSignalOffsetIsAnErrorNotAnOverflow) {
+  LoadResult r = load("[program.web]\ncommand = \"x\"\nstop-signal = \"RTMIN+2147483647\"\n");
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(messages(r), std::vector<std::string>{
+                             "test.toml:3:15: program.web.stop-signal: expected a signal like "
+                             "\"TERM\", \"SIGTERM\" or 15, got string \"RTMIN+2147483647\""});
+}
+
+// Every unknown depends-on name was compared in full with every program name for a "did you
+// mean": 2000 programs each naming a missing dependency took minutes under the sanitizers.
+TEST(ConfigFuzzRegression, ManyUnknownDependenciesAreReportedQuickly) {
+  std::string text;
+  for (int i = 0; i < 3000; ++i) {
+    std::string n = std::to_string(i);
+    text += "[program.p";
+    text += n;
+    text += "]\ncommand = \"x\"\ndepends-on = [\"missing";
+    text += n;
+    text += "\"]\n";
+  }
+  auto start = std::chrono::steady_clock::now();
+  LoadResult r = load(text);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.diagnostics.size(), 3000u);
+  EXPECT_LT(took, 20s) << "quadratic suggestions are back";  // ~0.1 s; minutes before the fix
+  // Suggestions still work: a near miss gets one.
+  EXPECT_EQ(messages(load("[program.web]\ncommand = \"x\"\ndepends-on = [\"dbb\"]\n[program.db]\n"
+                          "command = \"x\"\n")),
+            std::vector<std::string>{"test.toml:3:15: program.web.depends-on: no program named "
+                                     "\"dbb\"; did you mean \"db\"?"});
+}
+
 }  // namespace
 }  // namespace gardien

@@ -23,6 +23,17 @@ TEST(Duration, RejectsGarbage) {
   }
 }
 
+// Found reviewing the config loader for fuzz/config_fuzz (docs/fuzzing.md): 2^50 hours passed the
+// digit bound, then 2^50 * 3600000 overflowed int64 (undefined behaviour) before the total was
+// checked.
+TEST(Duration, HugeNumberBeforeALargeUnitIsRejectedWithoutOverflow) {
+  for (const char* bad : {"1125899906842624h", "1125899906842624m", "1125899906842624s",
+                          "1000000000000000h1ms", "1s1125899906842624h"}) {
+    EXPECT_EQ(parse_duration(bad), std::nullopt) << bad;
+  }
+  EXPECT_EQ(parse_duration("1125899906842624ms"), Duration(std::int64_t{1} << 50));
+}
+
 TEST(Duration, FormatsReadably) {
   EXPECT_EQ(format_duration(0ms), "0s");
   EXPECT_EQ(format_duration(250ms), "250ms");

@@ -403,3 +403,25 @@ TEST(Protocol, RandomizedLinesAlwaysYieldARequestOrAnError) {
   EXPECT_GT(requests, 100);  // the mutations keep some lines valid
   EXPECT_GT(errors, 10000);
 }
+
+// ---- Inputs found by fuzz/protocol_fuzz (docs/fuzzing.md); each is also in fuzz/corpus/protocol.
+
+// A response nested a million levels deep parsed fine, then overflowed the stack wherever it was
+// copied, compared or dumped (gardienctl --json prints the result): responses now have the
+// requests' depth limit, and a response at the limit still round-trips.
+TEST(ProtocolFuzzRegression, DeeplyNestedResponseIsRefusedNotAStackOverflow) {
+  std::string deep = R"({"id":1,"ok":true,"result":)";
+  deep += std::string(1'000'000, '[');
+  deep += std::string(1'000'000, ']');
+  deep += '}';
+  auto parsed = parse_response(deep);
+  ASSERT_TRUE(std::holds_alternative<std::string>(parsed));
+  EXPECT_EQ(std::get<std::string>(parsed), "the daemon sent JSON nested deeper than 32 levels");
+
+  std::string at_limit = R"({"id":1,"ok":true,"result":)";
+  at_limit += std::string(kMaxDepth - 1, '[');
+  at_limit += std::string(kMaxDepth - 1, ']');
+  at_limit += '}';
+  Response r = response_ok(at_limit);
+  EXPECT_EQ(response_ok(encode_result(r.id, r.result)).result, r.result);
+}

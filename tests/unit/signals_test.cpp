@@ -23,6 +23,21 @@ TEST(Signals, RejectsUnknown) {
   }
 }
 
+// Found reviewing the config loader for fuzz/config_fuzz (docs/fuzzing.md): "RTMIN+2147483647"
+// overflowed int (undefined behaviour) in SIGRTMIN + N before the range check; "RTMAX--2147483648"
+// in -N.
+TEST(Signals, RealtimeOffsetsOutOfRangeAreRejectedWithoutOverflow) {
+  for (const char* bad :
+       {"RTMIN+2147483647", "SIGRTMIN+2147483647", "RTMAX--2147483648", "RTMAX-2147483647",
+        "RTMIN+-1", "RTMIN+", "RTMAX-+1", "RTMIN+99999999999"}) {
+    EXPECT_EQ(parse_signal(bad), std::nullopt) << bad;
+  }
+  EXPECT_EQ(parse_signal("RTMAX-0"), SIGRTMAX);
+  std::string last = "RTMIN+";
+  last += std::to_string(SIGRTMAX - SIGRTMIN);
+  EXPECT_EQ(parse_signal(last), SIGRTMAX);
+}
+
 TEST(Signals, NamesRoundTrip) {
   EXPECT_EQ(signal_name(SIGKILL), "SIGKILL");
   EXPECT_EQ(signal_name(SIGRTMIN + 3), "SIGRTMIN+3");
