@@ -79,7 +79,7 @@ fuzz-merge: fuzz-deps $(FUZZ_BUILD)/CMakeCache.txt
 
 # Google Benchmark micro-benchmarks in the Release tree; re-configures so CMake finds the library
 # when it was installed after the tree was first configured.
-MICROBENCH_FLAGS ?= --benchmark_min_time=0.05
+MICROBENCH_FLAGS ?= --benchmark_min_time=0.2
 microbench: bench-deps $(BUILD)/CMakeCache.txt
 	cmake -S . -B $(BUILD) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS) --target micro_config micro_protocol

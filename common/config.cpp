@@ -1522,46 +1522,81 @@ void Loader::check_dependencies(const std::vector<ProgramConfig>& programs,
       error(where.depends_on[i], path, std::move(message));
     }
   }
-  // Depth-first search; a back edge closes a cycle, reported once from its smallest name.
+  // Depth-first search; a back edge closes a cycle, reported once from its smallest name. The
+  // stack is explicit: a depends-on chain of 100000 programs overflowed the call stack.
   enum class Mark { none, active, done };
+  struct Frame {
+    const ProgramConfig* program;
+    std::size_t next_dependency = 0;
+  };
   std::map<std::string, Mark> marks;
-  std::vector<std::string> stack;
+  std::vector<Frame> frames;
+  std::vector<std::string> stack;  // the frames' names, for the cycle a back edge closes
   std::set<std::vector<std::string>> reported;
-  std::function<void(const ProgramConfig&)> visit = [&](const ProgramConfig& p) {
+  // Each cycle costs the stack's depth to report: past a few, they are only counted.
+  constexpr std::size_t kMaxCyclesReported = 20;
+  std::size_t cycles_unreported = 0;
+  Place last_cycle_place;  // the count goes right after the last cycle reported
+  std::string last_cycle_path;
+  auto report_cycle = [&](const std::string& dep) {
+    if (reported.size() == kMaxCyclesReported) {
+      ++cycles_unreported;
+      return;
+    }
+    std::vector<std::string> cycle(std::find(stack.begin(), stack.end(), dep), stack.end());
+    std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
+    if (!reported.insert(cycle).second) return;
+    std::string message = "dependency cycle: ";
+    for (const std::string& name : cycle) {
+      message += name;
+      message += " -> ";
+    }
+    message += cycle.front();
+    const ProgramConfig& first = *by_name.at(cycle.front());
+    const std::string& next = cycle.size() > 1 ? cycle[1] : cycle[0];
+    std::size_t index = static_cast<std::size_t>(
+        std::find(first.depends_on.begin(), first.depends_on.end(), next) -
+        first.depends_on.begin());
+    std::string path = "program.";
+    path += first.name;
+    path += ".depends-on";
+    last_cycle_place = places.at(first.name).depends_on[index];
+    last_cycle_path = path;
+    error(last_cycle_place, std::move(path), std::move(message));
+  };
+  auto enter = [&](const ProgramConfig& p) {
     marks[p.name] = Mark::active;
     stack.push_back(p.name);
-    for (const std::string& dep : p.depends_on) {
+    frames.push_back({&p});
+  };
+  for (const ProgramConfig& root : programs) {
+    if (marks[root.name] != Mark::none) continue;
+    enter(root);
+    while (!frames.empty()) {
+      Frame& frame = frames.back();
+      const ProgramConfig& p = *frame.program;
+      if (frame.next_dependency == p.depends_on.size()) {
+        marks[p.name] = Mark::done;
+        stack.pop_back();
+        frames.pop_back();
+        continue;
+      }
+      const std::string& dep = p.depends_on[frame.next_dependency++];
       auto it = by_name.find(dep);
       if (it == by_name.end()) continue;
       Mark mark = marks[dep];
       if (mark == Mark::active) {
-        std::vector<std::string> cycle(std::find(stack.begin(), stack.end(), dep), stack.end());
-        std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
-        if (!reported.insert(cycle).second) continue;
-        std::string message = "dependency cycle: ";
-        for (const std::string& name : cycle) {
-          message += name;
-          message += " -> ";
-        }
-        message += cycle.front();
-        const ProgramConfig& first = *by_name.at(cycle.front());
-        const std::string& next = cycle.size() > 1 ? cycle[1] : cycle[0];
-        std::size_t index = static_cast<std::size_t>(
-            std::find(first.depends_on.begin(), first.depends_on.end(), next) -
-            first.depends_on.begin());
-        std::string path = "program.";
-        path += first.name;
-        path += ".depends-on";
-        error(places.at(first.name).depends_on[index], path, std::move(message));
+        report_cycle(dep);
       } else if (mark == Mark::none) {
-        visit(*it->second);
+        enter(*it->second);  // `frame` is not used after this
       }
     }
-    stack.pop_back();
-    marks[p.name] = Mark::done;
-  };
-  for (const ProgramConfig& p : programs) {
-    if (marks[p.name] == Mark::none) visit(p);
+  }
+  if (cycles_unreported > 0) {
+    std::string message = "and ";
+    message += std::to_string(cycles_unreported);
+    message += " more dependency cycles; fix the ones above first";
+    error(last_cycle_place, last_cycle_path, std::move(message));
   }
 }
 

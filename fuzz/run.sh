@@ -2,7 +2,8 @@
 # Runs each libFuzzer target for SECONDS (docs/fuzzing.md). Usage: fuzz/run.sh BUILD_DIR SECONDS
 # [TARGET...] (targets: config protocol). New inputs go to BUILD_DIR/corpus/TARGET (the committed
 # fuzz/corpus/TARGET is only read); crashes, timeouts, leaks and OOMs to BUILD_DIR/artifacts/TARGET.
-# Exits non-zero when any target fails, after printing the failing input's path.
+# Exits non-zero when any target fails, after printing the failing input's path. FUZZ_FLAGS adds
+# libFuzzer flags (e.g. FUZZ_FLAGS=-len_control=0 to try long inputs at once).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=$(realpath "${1:?usage: fuzz/run.sh BUILD_DIR SECONDS [TARGET...]}")
@@ -24,7 +25,7 @@ for target in "${targets[@]}"; do
   # -timeout: one input over 10 s is a hang; -rss_limit_mb: a blow-up is a failure, not a swap.
   "$binary" "$work" "fuzz/corpus/$target" -dict="fuzz/$target.dict" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="${max_len[$target]}" \
-    -artifact_prefix="$artifacts/" -print_final_stats=1 >"$log" 2>&1
+    -artifact_prefix="$artifacts/" -print_final_stats=1 ${FUZZ_FLAGS:-} >"$log" 2>&1
   status=$?
   grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|stat::number_of_executed_units|stat::average_exec_per_sec' "$log"
   if [ $status -ne 0 ]; then

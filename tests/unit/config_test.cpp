@@ -3,6 +3,7 @@
 #include "common/config.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 
 namespace gardien {
@@ -931,6 +933,69 @@ TEST(ConfigFuzzRegression, ManyUnknownDependenciesAreReportedQuickly) {
                           "command = \"x\"\n")),
             std::vector<std::string>{"test.toml:3:15: program.web.depends-on: no program named "
                                      "\"dbb\"; did you mean \"db\"?"});
+}
+
+// Runs `fn` on a thread with a 1 MiB stack, so that a test of deep recursion does not depend on
+// the environment's stack limit.
+void on_small_stack(const std::function<void()>& fn) {
+  pthread_attr_t attr;
+  ASSERT_EQ(::pthread_attr_init(&attr), 0);
+  ASSERT_EQ(::pthread_attr_setstacksize(&attr, 1 << 20), 0);
+  pthread_t thread;
+  auto run = [](void* arg) -> void* {
+    (*static_cast<const std::function<void()>*>(arg))();
+    return nullptr;
+  };
+  ASSERT_EQ(::pthread_create(&thread, &attr, run, const_cast<std::function<void()>*>(&fn)), 0);
+  ::pthread_join(thread, nullptr);
+  ::pthread_attr_destroy(&attr);
+}
+
+// The dependency check recursed once per program of a depends-on chain: `gardien check` on a
+// 50000-program chain died of a stack overflow (SIGSEGV). The search now keeps its own stack.
+TEST(ConfigFuzzRegression, LongDependencyChainDoesNotOverflowTheStack) {
+  constexpr int kChain = 20000;  // needs about 4 MiB of stack recursing
+  std::string text;
+  for (int i = 0; i <= kChain; ++i) {
+    text += "[program.p";
+    text += std::to_string(i);
+    text += "]\ncommand = \"x\"\n";
+    if (i < kChain) {
+      text += "depends-on = [\"p";
+      text += std::to_string(i + 1);
+      text += "\"]\n";
+    }
+  }
+  LoadResult r;
+  on_small_stack([&] { r = load(text); });
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.config.value_or(Config{}).programs.size(), static_cast<std::size_t>(kChain + 1));
+}
+
+// A chain where every program also depends on the first has one cycle per program, each as long
+// as its depth: reporting them all took quadratic time and memory. Past 20 they are counted.
+TEST(ConfigFuzzRegression, ManyDependencyCyclesAreCappedAndCounted) {
+  constexpr int kChain = 3000;
+  std::string text;
+  for (int i = 0; i < kChain; ++i) {
+    text += "[program.p";
+    text += std::to_string(i);
+    text += "]\ncommand = \"x\"\ndepends-on = [";
+    if (i + 1 < kChain) {
+      text += "\"p";
+      text += std::to_string(i + 1);
+      text += "\", ";
+    }
+    text += "\"p0\"]\n";
+  }
+  LoadResult r = load(text);
+  EXPECT_FALSE(r.ok());
+  std::vector<std::string> got = messages(r);
+  ASSERT_EQ(got.size(), 21u) << testing::PrintToString(got);
+  EXPECT_NE(got[0].find("dependency cycle: p0 -> p1 -> p2 -> "), std::string::npos) << got[0];
+  EXPECT_NE(got[20].find("and 2980 more dependency cycles; fix the ones above first"),
+            std::string::npos)
+      << got[20];
 }
 
 }  // namespace
