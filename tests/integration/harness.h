@@ -64,6 +64,12 @@ inline std::string toml_argv(const std::vector<std::string>& argv) {
   return out + "]";
 }
 
+// A [program.NAME] table; `extra` holds more key = value lines.
+inline std::string program(const std::string& name, const std::vector<std::string>& argv,
+                           const std::string& extra = "") {
+  return "[program." + name + "]\ncommand = " + toml_argv(argv) + "\n" + extra + "\n";
+}
+
 inline std::string read_file(const fs::path& path) {
   std::ifstream in(path);
   std::stringstream ss;
