@@ -1554,9 +1554,9 @@ void Loader::check_dependencies(const std::vector<ProgramConfig>& programs,
     message += cycle.front();
     const ProgramConfig& first = *by_name.at(cycle.front());
     const std::string& next = cycle.size() > 1 ? cycle[1] : cycle[0];
-    std::size_t index = static_cast<std::size_t>(
-        std::find(first.depends_on.begin(), first.depends_on.end(), next) -
-        first.depends_on.begin());
+    std::size_t index =
+        static_cast<std::size_t>(std::find(first.depends_on.begin(), first.depends_on.end(), next) -
+                                 first.depends_on.begin());
     std::string path = "program.";
     path += first.name;
     path += ".depends-on";

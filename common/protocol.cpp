@@ -43,8 +43,7 @@ struct TooDeep {};
 // json::parse_error or TooDeep.
 json parse_limited(std::string_view line) {
   auto limit_depth = [](int depth, json::parse_event_t event, json&) {
-    if ((event == json::parse_event_t::object_start ||
-         event == json::parse_event_t::array_start) &&
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
         depth >= kMaxDepth) {
       throw TooDeep{};
     }
