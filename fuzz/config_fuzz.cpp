@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -57,13 +58,19 @@ bool contains(std::string_view text, std::string_view what, bool any_case = fals
   return it != text.end();
 }
 
-// An include pattern with a '/' could glob the whole machine (slow, and not the loader's bug).
-// The key is spelled `include` or with \u escapes, a '/' as itself or \u002F / \U0000002F.
+// An include pattern that is absolute or climbs out ("/etc/*", "../*", ".*/*") could glob the
+// whole machine: slow, and not the loader's bug. When the input may hold an include key (spelled
+// `include` or with \u escapes), every '/' must follow a letter, digit or '_' ("conf.d/*.toml"),
+// which no such pattern has; a '/' written as an escape is refused too.
 bool may_include_outside_scratch(std::string_view text) {
   bool key = contains(text, "include") || contains(text, "\\u") || contains(text, "\\U");
-  bool slash =
-      contains(text, "/") || contains(text, "u002f", true) || contains(text, "u0000002f", true);
-  return key && slash;
+  if (!key) return false;
+  if (contains(text, "u002f", true) || contains(text, "u0000002f", true)) return true;
+  for (std::size_t i = text.find('/'); i != std::string_view::npos; i = text.find('/', i + 1)) {
+    char before = i > 0 ? text[i - 1] : '\0';
+    if (!std::isalnum(static_cast<unsigned char>(before)) && before != '_') return true;
+  }
+  return false;
 }
 
 void check_result(const gardien::LoadResult& result) {
@@ -104,6 +111,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   write_file(scratch / "main.toml", "[supervisor]\ninclude = [\"input.toml\"]\n");
   fs::create_directory(scratch / "d");
   write_file(scratch / "d" / "c.toml", "[program.from-c]\ncommand = \"true\"\n");
+  fs::create_directory(scratch / "include.d");  // as in the corpus' check-include.toml
+  write_file(scratch / "include.d" / "a.toml", "[program.from-include-d]\ncommand = \"x\"\n");
   home = fs::current_path();
   return 0;
 }
