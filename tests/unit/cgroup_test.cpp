@@ -1,9 +1,11 @@
 #include "supervisord/cgroup.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <thread>
@@ -23,7 +25,11 @@ bool eventually(Pred pred, std::chrono::milliseconds deadline = std::chrono::sec
 }
 
 // Forks a child that joins `cg`, then double-forks an escaped (setsid) grandchild and exits.
+// Returns once the grandchild runs: before that, the cgroup's two pids could be the child and the
+// intermediate process, and a SIGTERM then killed the intermediate before it forked.
 pid_t spawn_escaping_tree(const Cgroup& cg) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) return -1;
   pid_t pid = ::fork();
   if (pid == 0) {
     if (::write(cg.join_fd(), "0", 1) != 1) _exit(1);
@@ -31,13 +37,26 @@ pid_t spawn_escaping_tree(const Cgroup& cg) {
       ::setsid();
       ::signal(SIGTERM, SIG_IGN);  // before the fork: no window where the grandchild dies of it
       if (::fork() == 0) {
+        if (::write(ready[1], "r", 1) != 1) _exit(1);
         for (;;) ::pause();
       }
       _exit(0);
     }
+    ::close(ready[1]);  // if no grandchild was born, the read below sees end-of-file
     for (;;) ::pause();
   }
-  return pid;
+  ::close(ready[1]);
+  char byte = 0;
+  ssize_t n;
+  do n = ::read(ready[0], &byte, 1);
+  while (n < 0 && errno == EINTR);
+  ::close(ready[0]);
+  if (n == 1) return pid;
+  if (pid > 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  return -1;
 }
 
 }  // namespace
