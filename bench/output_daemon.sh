@@ -6,7 +6,10 @@
 #   supervisord: stdout_logfile = F (no rotation)      vs  the same `cat > F`
 # A run's time: from starting the daemon to its log saying the program exited (the daemon
 # reports an exit only after the program's pipe is drained; for the file sink the bytes are
-# then written). Peak RSS: VmHWM of the daemon. Usage:
+# then written). The daemon starts in about a millisecond, like the shell that runs `cat`'s
+# pipeline. Its log goes through a FIFO the shell reads blocking: polling for the exit (a grep
+# and a sleep every 10 ms) would take CPU from the very run it measures, which `cat` never pays.
+# Peak RSS: VmHWM of the daemon. Usage:
 #   bench/output_daemon.sh [BUILD_DIR=build] [SIZE=1G] [WORK_DIR=/var/tmp]
 set -euo pipefail
 BUILD=${1:-build}
@@ -25,9 +28,9 @@ trap 'exit 130' INT TERM
 LINE=$(printf '%099d' 0)  # 99 characters + '\n' = 100 bytes
 WRITER="yes $LINE 2> /dev/null | head -c $SIZE"
 BYTES=$(bash -c "$WRITER" | wc -c)
-now() { date +%s.%N; }
+now() { echo "$EPOCHREALTIME"; }  # no fork inside the timed runs
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
-timed() { local t0; t0=$(now); bash -c "$1"; since "$t0"; }
+timed() { local t0=$EPOCHREALTIME; bash -c "$1"; since "$t0"; }
 mbps() { awk -v b="$BYTES" -v s="$1" 'BEGIN { printf "%7.1f MB/s", b / s / 1e6 }'; }
 report() {  # NAME SECONDS [BASELINE_SECONDS [RSS_KIB]]
   local extra=""
@@ -38,7 +41,7 @@ report() {  # NAME SECONDS [BASELINE_SECONDS [RSS_KIB]]
 
 # gardien SINK_TOML STDOUT -> "SECONDS PEAK_RSS_KIB"
 run_gardien() {
-  local sink=$1 stdout=$2 dir=$WORK/g t0 pid rss
+  local sink=$1 stdout=$2 dir=$WORK/g t0 pid rss log line t
   mkdir -p "$dir"
   cat > "$dir/g.toml" <<CONF
 [supervisor]
@@ -52,16 +55,20 @@ stdout = $sink
 [program.keep]
 command = ["sleep", "1000"]
 CONF
-  t0=$(now)
+  mkfifo "$dir/log"
+  exec {log}<> "$dir/log"  # read-write: opening never blocks, and the daemon's log never fills it
+  t0=$EPOCHREALTIME
   "$GARDIEN" -c "$dir/g.toml" --log-format json > "$stdout" 2> "$dir/log" &
   pid=$!
   PIDS+=("$pid")
-  until grep -q '"event":"exit"' "$dir/log" 2> /dev/null; do sleep 0.01; done
-  local t
+  until [[ ${line:-} == *'"event":"exit"'* ]]; do
+    IFS= read -r -t 600 -u "$log" line || { echo "no exit in the daemon's log" >&2; exit 1; }
+  done
   t=$(since "$t0")
   rss=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
   kill -TERM "$pid"
   wait "$pid" 2> /dev/null || true
+  exec {log}<&-
   rm -rf "$dir"
   echo "$t $rss"
 }
@@ -112,7 +119,7 @@ startsecs=0
 stdout_logfile=$WORK/sv/bench.out
 stdout_logfile_maxbytes=0
 CONF
-  t0=$(now)
+  t0=$EPOCHREALTIME
   supervisord -c "$WORK/sv/supervisord.conf" > /dev/null 2>&1 &
   sv=$!
   PIDS+=("$sv")
