@@ -76,6 +76,7 @@ void Program::apply(const LifecycleDecision& d, State before) {
     plan_.reset();
   }
   bool spawn = false;
+  Duration armed{0};
   for (const LifecycleAction& a : d.actions) {
     switch (a.kind) {
       case LifecycleAction::Kind::spawn:
@@ -83,6 +84,7 @@ void Program::apply(const LifecycleDecision& d, State before) {
         break;
       case LifecycleAction::Kind::arm_timer:
         timer_.arm(a.delay);
+        armed = a.delay;
         break;
       case LifecycleAction::Kind::cancel_timer:
         timer_.cancel();
@@ -112,9 +114,9 @@ void Program::apply(const LifecycleDecision& d, State before) {
                              {"to", to_string(status_.state)}};
     if (!status_.reason.empty()) fields["reason"] = status_.reason;
     if (status_.state == State::backoff) {
-      Duration delay = std::chrono::ceil<Duration>(status_.timer_due - Clock::now());
-      fields["delay"] = format_duration(std::max(delay, Duration{0}));
-      fields["delay_ms"] = std::max<long long>(delay.count(), 0);
+      // The delay decided, not the time left: a busy loop must not make the log say 99 ms.
+      fields["delay"] = format_duration(armed);
+      fields["delay_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(armed).count();
     }
     LogLevel level = status_.state == State::fatal ? LogLevel::error : LogLevel::info;
     log::write(level, "state", fields);

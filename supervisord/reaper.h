@@ -40,6 +40,10 @@ class Reaper {
   std::unordered_map<pid_t, std::function<void(int)>> watched_;
   std::function<void()> after_reaping_;
   std::function<void(pid_t, int)> on_stopped_;
+  // libevent runs a signal's callback once per signal caught: a burst of N SIGCHLDs would mean
+  // N reaps, each ending in a waitpid that walks every child. One reap per burst instead.
+  Timer reap_soon_;
+  bool reap_pending_ = false;
   SignalEvent sigchld_;
 };
 
