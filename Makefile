@@ -7,7 +7,7 @@ DEB_PACKAGES := g++ make cmake pkg-config libevent-dev libtomlplusplus-dev nlohm
                 libcli11-dev libgtest-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test asan test-asan format clean
+.PHONY: all deps build run test asan test-asan format clean bench microbench
 
 all: build
 
@@ -42,6 +42,16 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 
 test-asan: asan
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 240
+
+# gardien beside supervisord, s6, runit, tini and dumb-init (installs the missing ones), written
+# to bench/RESULTS.md (about 10 minutes), then the micro-benchmarks.
+bench: build
+	bench/compare --build $(BUILD) --out bench/RESULTS.md
+	$(MAKE) microbench
+
+# Placeholder: the Google Benchmark micro-benchmarks come with their own branch.
+microbench:
+	@echo "microbench: no micro-benchmarks in this tree yet"
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The container-init figures (issue 6), on this machine, in well under a minute (root: unshare):
 #   1. As PID 1 of a fresh pid namespace, 5000 orphans that exit at the same moment: time until
-#      no zombie is left, for gardien, Debian's tini and dumb-init, in the same run (median of
-#      ROUNDS runs each; tests/helpers/orphans measures from inside the namespace).
+#      no zombie is left, for gardien, Debian's tini and dumb-init, in the same run (ROUNDS runs
+#      each): measured by bench/compare (the one implementation).
 #   2. `docker stop`-style shutdown, gardien as PID 1 in front of a command that exits at once
 #      on SIGTERM: the command's exit -> gardien gone (20 runs: median and max).
 # Usage: bench/init.sh [BUILD_DIR] [ROUNDS]   (defaults: build, 5; `make build` first)
@@ -12,8 +12,7 @@ set -euo pipefail
 BUILD=${1:-build}
 ROUNDS=${2:-5}
 GARDIEN=$BUILD/supervisord/gardien
-ORPHANS=$BUILD/tests/helpers/orphans
-for bin in "$GARDIEN" "$ORPHANS"; do
+for bin in "$GARDIEN"; do
   [[ -x $bin ]] || { echo "missing $bin: run 'make build' first" >&2; exit 2; }
 done
 unshare --pid --fork --mount-proc true 2>/dev/null || { echo "needs root: unshare --pid" >&2; exit 2; }
@@ -27,24 +26,9 @@ trap cleanup EXIT
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
-echo "== 1. PID 1 reaping 5000 orphans that exit at once (ms until no zombie; median of $ROUNDS)"
-declare -A INITS=(
-  [gardien]="$GARDIEN --"
-  [tini]="/usr/bin/tini --"
-  [dumb-init]="/usr/bin/dumb-init --"
-)
-for name in gardien tini dumb-init; do
-  read -r -a init <<<"${INITS[$name]}"
-  [[ -x ${init[0]} ]] || { echo "$name: ${init[0]} missing, skipped"; continue; }
-  : >"$WORK/$name"
-  for ((r = 0; r < ROUNDS; r++)); do
-    out=$(timeout 60 unshare --pid --fork --mount-proc "${init[@]}" "$ORPHANS" 5000)
-    [[ $out == *zombies=0* ]] || { echo "$name: zombies left: $out" >&2; exit 1; }
-    sed -E 's/.*reaped_ms=([0-9.]+).*/\1/' <<<"$out" >>"$WORK/$name"
-  done
-  printf '%-10s median %7.1f ms   runs: %s\n' "$name" "$(median <"$WORK/$name")" \
-    "$(tr '\n' ' ' <"$WORK/$name")"
-done
+echo "== 1. PID 1 reaping 5000 orphans that exit at once"
+"$(dirname "$0")/compare" --build "$BUILD" --only pid1 --systems gardien,tini,dumb-init \
+  --reps "$ROUNDS"
 
 echo "== 2. SIGTERM to gardien (PID 1) -> the command exits at once -> gardien gone (ms, 20 runs)"
 : >"$WORK/stop"
