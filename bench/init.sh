@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The container-init figures (issue 6), on this machine, in well under a minute (root: unshare):
 #   1. As PID 1 of a fresh pid namespace, 5000 orphans that exit at the same moment: time until
-#      no zombie is left, for gardien, Debian's tini and dumb-init, in the same run (ROUNDS runs
-#      each): measured by bench/compare (the one implementation).
+#      no zombie is left, and the CPU time the init itself spent meanwhile, for gardien, Debian's
+#      tini and dumb-init, round-robin in the same run (ROUNDS runs each): measured by
+#      bench/compare (the one implementation).
 #   2. `docker stop`-style shutdown, gardien as PID 1 in front of a command that exits at once
 #      on SIGTERM: the command's exit -> gardien gone (20 runs: median and max).
-# Usage: bench/init.sh [BUILD_DIR] [ROUNDS]   (defaults: build, 5; `make build` first)
+# Usage: bench/init.sh [BUILD_DIR] [ROUNDS]   (defaults: build, 7; `make build` first)
 # Every process it starts ends with it (each run is its own pid namespace; a trap kills the rest).
 set -euo pipefail
 
 BUILD=${1:-build}
-ROUNDS=${2:-5}
+ROUNDS=${2:-7}
 GARDIEN=$BUILD/supervisord/gardien
 for bin in "$GARDIEN"; do
   [[ -x $bin ]] || { echo "missing $bin: run 'make build' first" >&2; exit 2; }
