@@ -44,9 +44,9 @@ test-asan: asan
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 240
 
 # gardien beside supervisord, s6, runit, tini and dumb-init (installs the missing ones), written
-# to bench/RESULTS.md (about 10 minutes), then the micro-benchmarks.
+# to bench/RESULTS.md and README.md's table (about 12 minutes), then the micro-benchmarks.
 bench: build
-	bench/compare --build $(BUILD) --out bench/RESULTS.md
+	bench/compare --build $(BUILD) --out bench/RESULTS.md --readme README.md
 	$(MAKE) microbench
 
 # Placeholder: the Google Benchmark micro-benchmarks come with their own branch.
