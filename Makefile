@@ -12,8 +12,8 @@ FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 BENCH_PACKAGES := libbenchmark-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps fuzz-deps bench-deps build run test asan test-asan fuzz fuzz-merge microbench \
-        format clean
+.PHONY: all deps fuzz-deps bench-deps build run test asan test-asan fuzz fuzz-merge bench \
+        microbench format clean
 
 all: build
 
@@ -85,6 +85,12 @@ microbench: bench-deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target micro_config micro_protocol
 	$(BUILD)/bench/micro_config $(MICROBENCH_FLAGS)
 	$(BUILD)/bench/micro_protocol $(MICROBENCH_FLAGS)
+
+# gardien beside supervisord, s6, runit, tini and dumb-init (installs the missing ones), written
+# to bench/RESULTS.md and README.md's table (about 12 minutes), then the micro-benchmarks.
+bench: build
+	bench/compare --build $(BUILD) --out bench/RESULTS.md --readme README.md
+	$(MAKE) microbench
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The control socket's figures (issue 4), on this machine, in a few seconds:
-#   1. `gardienctl status` with 100 programs: median whole-process wall time of 200 runs.
+#   1. `gardienctl status` with 100 programs, and stop then start of one program: measured by
+#      bench/compare (the one implementation, which also runs the peers), gardien alone here.
 #   2. 1000 sequential `gardienctl status` calls: the daemon's RSS and fd count before and after.
 # Usage: bench/ctl.sh [BUILD_DIR]   (default: build; `make build` first)
 # The daemon it starts is shut down on exit, even on failure or Ctrl-C.
@@ -25,6 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+"$(dirname "$0")/compare" --build "$BUILD" --only control --systems gardien --reps "${REPS:-3}"
+
 {
   echo '[supervisor]'
   echo 'log-level = "warn"'
@@ -40,28 +43,6 @@ for ((i = 0; i < 500; i++)); do
   sleep 0.02
 done
 "$CTL" --socket "$SOCK" status >/dev/null || { echo "the daemon did not come up" >&2; exit 1; }
-
-# 1. Median wall time of one whole gardienctl process (fork, exec, connect, answer, exit), and
-#    of /bin/true for scale (the machine's fork+exec cost).
-true_times=()
-for ((i = 0; i < 200; i++)); do
-  t0=${EPOCHREALTIME/./}
-  /bin/true
-  t1=${EPOCHREALTIME/./}
-  true_times+=($((t1 - t0)))
-done
-true_median=$(printf '%s\n' "${true_times[@]}" | sort -n | sed -n '100p')
-times=()
-for ((i = 0; i < 200; i++)); do
-  t0=${EPOCHREALTIME/./}  # microseconds, without forking `date`
-  "$CTL" --socket "$SOCK" status >/dev/null
-  t1=${EPOCHREALTIME/./}
-  times+=($((t1 - t0)))
-done
-median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n '100p')
-p90=$(printf '%s\n' "${times[@]}" | sort -n | sed -n '180p')
-lines=$("$CTL" --socket "$SOCK" status | wc -l)
-echo "gardienctl status, 100 programs ($((lines - 1)) rows): median ${median} us, p90 ${p90} us (200 runs; /bin/true: median ${true_median} us)"
 
 # 2. RSS and fds of the daemon before and after 1000 sequential calls.
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$DAEMON/status"; }
