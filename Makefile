@@ -7,7 +7,7 @@ DEB_PACKAGES := g++ make cmake pkg-config libevent-dev libtomlplusplus-dev nlohm
                 libcli11-dev libgtest-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test asan test-asan format clean
+.PHONY: all deps build run test asan test-asan soak format clean
 
 all: build
 
@@ -42,6 +42,13 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 
 test-asan: asan
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 240
+
+# Soak of the Release daemon (tests/soak/soak.py, docs/soak.md); never part of `make test`.
+SOAK_DURATION ?= 10m
+soak: build
+	@command -v python3 > /dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends python3; }
+	python3 tests/soak/soak.py --build $(BUILD) --duration $(SOAK_DURATION) $(SOAK_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
