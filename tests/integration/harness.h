@@ -64,6 +64,12 @@ inline std::string toml_argv(const std::vector<std::string>& argv) {
   return out + "]";
 }
 
+// A [program.NAME] table; `extra` holds more key = value lines.
+inline std::string program(const std::string& name, const std::vector<std::string>& argv,
+                           const std::string& extra = "") {
+  return "[program." + name + "]\ncommand = " + toml_argv(argv) + "\n" + extra + "\n";
+}
+
 inline std::string read_file(const fs::path& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -189,19 +195,31 @@ struct RunResult {
   std::string output;  // stdout and stderr together
 };
 
+// Where and with what environment run_command runs; by default the test's own.
+struct RunIn {
+  fs::path cwd;                       // empty: the test's working directory
+  std::vector<std::string> env = {};  // empty: the test's environment
+};
+
 // Runs a command to completion (for CLI checks), capturing its output.
-inline RunResult run_command(const std::vector<std::string>& argv, Ms timeout = 10s) {
+inline RunResult run_command(const std::vector<std::string>& argv, Ms timeout = 10s,
+                             const RunIn& in = {}) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+  if (!in.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, in.cwd.c_str());
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> env;
+  for (const std::string& e : in.env) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(),
+                         in.env.empty() ? environ : env.data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(fds[1]);
   RunResult result;

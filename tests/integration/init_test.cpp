@@ -232,11 +232,6 @@ TEST(InitPid1, CommandIgnoringTermIsKilledAfterTheGraceWith137) {
 
 // --- Config mode as an init. ---
 
-std::string program(const std::string& name, const std::vector<std::string>& argv,
-                    const std::string& extra = "") {
-  return "[program." + name + "]\ncommand = " + toml_argv(argv) + "\n" + extra + "\n";
-}
-
 TEST(InitConfig, CriticalProgramsExitCodeBecomesGardiensAndExitCodeOverrides) {
   REQUIRE_PID1();
   for (const auto& [extra, code] :

@@ -20,10 +20,6 @@ class Output : public ::testing::Test {
   TempDir dir;
   Daemon daemon{dir};
 
-  static std::string program(const std::string& name, const std::vector<std::string>& argv,
-                             const std::string& extra = "") {
-    return "[program." + name + "]\ncommand = " + toml_argv(argv) + "\n" + extra + "\n";
-  }
   static std::string writer(const std::string& mode, const std::string& arg) {
     return helper("output_writer") + " " + mode + " " + arg;  // for sh -c
   }

@@ -13,12 +13,6 @@ class Supervise : public ::testing::Test {
   TempDir dir;
   Daemon daemon{dir};
 
-  // A [program.NAME] table; `extra` holds more key = value lines.
-  static std::string program(const std::string& name, const std::vector<std::string>& argv,
-                             const std::string& extra = "") {
-    return "[program." + name + "]\ncommand = " + toml_argv(argv) + "\n" + extra + "\n";
-  }
-
   void start(const std::string& toml) {
     daemon.write_config(toml);
     daemon.start();
