@@ -153,44 +153,53 @@ void FileSink::write_segment() {
   segment_.clear();
 }
 
+void FileSink::add_to_segment(std::string_view bytes) {
+  // Runs back to back in memory (the usual case) become one iovec: one write per batch.
+  if (!segment_.empty() &&
+      static_cast<const char*>(segment_.back().iov_base) + segment_.back().iov_len ==
+          bytes.data()) {
+    segment_.back().iov_len += bytes.size();
+  } else {
+    segment_.push_back(iovec{const_cast<char*>(bytes.data()), bytes.size()});
+  }
+}
+
 void FileSink::write(const LineBatch& batch) {
-  if (batch.lines.empty()) return;
+  if (batch.chunks.empty()) return;
   check_still_linked();
-  std::span<const std::string_view> lines = batch.lines;
+  std::span<const std::string_view> chunks = batch.chunks;
+  std::string_view stamped;
   if (batch.timestamps) {
-    std::size_t total = 0;
-    for (std::string_view line : lines) total += kRfc3339Length + 1 + line.size();
-    scratch_.clear();
-    scratch_.reserve(total);  // no reallocation below: the views stay valid
-    stamped_.clear();
-    for (std::string_view line : lines) {
-      std::size_t start = scratch_.size();
-      append_rfc3339(scratch_, batch.time);
-      scratch_ += ' ';
-      scratch_ += line;
-      stamped_.push_back(std::string_view(scratch_).substr(start));
-    }
-    lines = stamped_;
+    // One buffer for every file sink: it is written (or queued, copied) before write() returns.
+    static std::string scratch;
+    scratch.clear();
+    for_each_line(chunks, [&](std::string_view line) {
+      append_rfc3339(scratch, batch.time);
+      scratch += ' ';
+      scratch += line;
+    });
+    stamped = scratch;
+    chunks = std::span(&stamped, 1);
   }
   std::uint64_t size = this->size();
-  for (std::string_view line : lines) {
-    if (rotates() && size > 0 && size + line.size() > max_size_) {
-      write_segment();
-      if (writer_.queued() == 0) {  // queued bytes belong to the current file
-        refresh_size();
-        if (this->size() > 0 && this->size() + line.size() > max_size_) rotate();
+  for (std::string_view chunk : chunks) {
+    if (!rotates() || size + chunk.size() <= max_size_) {  // the usual case: all of it fits
+      add_to_segment(chunk);
+      size += chunk.size();
+      continue;
+    }
+    for_each_line(std::span(&chunk, 1), [&](std::string_view line) {
+      if (rotates() && size > 0 && size + line.size() > max_size_) {
+        write_segment();
+        if (writer_.queued() == 0) {  // queued bytes belong to the current file
+          refresh_size();
+          if (this->size() > 0 && this->size() + line.size() > max_size_) rotate();
+        }
+        size = this->size();
       }
-      size = this->size();
-    }
-    // Lines back to back in memory (the usual case) become one iovec: one write per batch.
-    if (!segment_.empty() &&
-        static_cast<const char*>(segment_.back().iov_base) + segment_.back().iov_len ==
-            line.data()) {
-      segment_.back().iov_len += line.size();
-    } else {
-      segment_.push_back(iovec{const_cast<char*>(line.data()), line.size()});
-    }
-    size += line.size();
+      add_to_segment(line);
+      size += line.size();
+    });
   }
   write_segment();
 }

@@ -53,6 +53,7 @@ class FileSink : public LineSink {
   void rotate();
   void check_still_linked();
   void refresh_size();
+  void add_to_segment(std::string_view bytes);
   void write_segment();
 
   std::string path_;
@@ -66,9 +67,7 @@ class FileSink : public LineSink {
   int rotate_error_ = 0;
   std::chrono::steady_clock::time_point next_rotate_try_{};
   std::chrono::steady_clock::time_point next_link_check_{};
-  std::string scratch_;                    // lines given a timestamp
-  std::vector<std::string_view> stamped_;  // views into scratch_
-  std::vector<iovec> segment_;             // what the next write(2) takes
+  std::vector<iovec> segment_;  // what the next write(2) takes
 };
 
 }  // namespace gardien

@@ -2,6 +2,7 @@
 // the producers a congested sink pauses (back-pressure instead of loss or blocking).
 #pragma once
 
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -11,15 +12,32 @@
 
 namespace gardien {
 
-// The lines one read(2) of a program's pipe completed. Every line ends with '\n' and is at most
-// LineFramer::kMaxLine bytes before it; the views live until write() returns.
+// The lines one read(2) of a program's pipe completed, in chunks: each chunk is a run of one or
+// more whole lines, every line ending with '\n' and at most LineFramer::kMaxLine bytes before it.
+// A read of many short lines is one chunk, so a sink that needs no per-line work (a file, the
+// ring) handles it with one copy or one write. The views live until write() returns.
 struct LineBatch {
   std::string_view instance;  // "web.1"
   Stream stream = Stream::out;
   WallClock::time_point time;  // when the daemon read them
   bool timestamps = false;     // the program asked for an RFC 3339 time before each line
-  std::span<const std::string_view> lines;
+  std::span<const std::string_view> chunks;
 };
+
+// Calls `f(line)` for every line (with its '\n') of `chunks`, in order.
+template <typename F>
+void for_each_line(std::span<const std::string_view> chunks, F&& f) {
+  for (std::string_view chunk : chunks) {
+    while (!chunk.empty()) {
+      const void* nl = std::memchr(chunk.data(), '\n', chunk.size());
+      std::size_t len =
+          nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - chunk.data()) + 1
+             : chunk.size();
+      f(chunk.substr(0, len));
+      chunk.remove_prefix(len);
+    }
+  }
+}
 
 // Something that reads a source and can stop while a sink it feeds is congested.
 class Producer {

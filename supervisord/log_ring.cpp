@@ -4,23 +4,31 @@
 #include <cstring>
 #include <utility>
 
+#include "supervisord/line_framer.h"
+
 namespace gardien {
 
 namespace {
 
 // A group: lines read together (same time and stream), up to kGroupBytes, each with its '\n'.
+// Its lines are counted only when asked (tail, size): appending is a copy and nothing more.
 struct GroupHeader {
   std::int64_t time_ns;
   std::uint32_t bytes;  // of text, '\n's included
-  std::uint16_t lines;
   std::uint8_t stream;
-  std::uint8_t pad;
+  std::uint8_t pad[3];
 };
 static_assert(sizeof(GroupHeader) == LogRing::kEntryOverhead);
 
 // Per-line bookkeeping would cost more than the copy at 10 million lines a second: lines are
 // kept in groups of about this size.
 constexpr std::size_t kGroupBytes = 4096;
+
+// True when `pieces` (runs of whole lines) hold more than one line.
+bool several_lines(std::span<const std::string_view> pieces) {
+  return pieces.size() > 1 || (!pieces.empty() && pieces[0].size() > 1 &&
+                               std::memchr(pieces[0].data(), '\n', pieces[0].size() - 1));
+}
 
 std::int64_t to_ns(WallClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -82,18 +90,25 @@ void LogRing::evict_oldest() {
   std::size_t size = sizeof h + h.bytes;
   tail_ = advance(tail_, size);
   used_ -= size;
-  count_ -= h.lines;
 }
 
-void LogRing::store(std::int64_t time_ns, Stream stream, std::span<const std::string_view> lines,
+std::size_t LogRing::count_lines_at(std::size_t pos, std::size_t n) const noexcept {
+  std::size_t first = std::min(n, buffer_.size() - pos);
+  return count_lines(std::string_view(buffer_.data() + pos, first)) +
+         count_lines(std::string_view(buffer_.data(), n - first));
+}
+
+void LogRing::store(std::int64_t time_ns, Stream stream, std::span<const std::string_view> pieces,
                     std::size_t bytes) {
   if (sizeof(GroupHeader) + bytes > capacity_) {
-    if (lines.size() > 1) {  // a tiny ring: one line at a time
+    if (several_lines(pieces)) {  // a tiny ring: one line at a time
+      std::vector<std::string_view> lines;
+      for_each_line(pieces, [&](std::string_view line) { lines.push_back(line); });
       for (std::string_view line : lines) store(time_ns, stream, std::span(&line, 1), line.size());
       return;
     }
     // A line larger than the whole ring keeps its beginning.
-    std::string cut(lines[0].substr(0, capacity_ - sizeof(GroupHeader) - 1));
+    std::string cut(pieces[0].substr(0, capacity_ - sizeof(GroupHeader) - 1));
     cut += '\n';
     std::string_view view(cut);
     store(time_ns, stream, std::span(&view, 1), view.size());
@@ -107,48 +122,67 @@ void LogRing::store(std::int64_t time_ns, Stream stream, std::span<const std::st
     head_ = used_;  // it may have wrapped to 0 when the last group ended exactly at the end
   }
   while (used_ + need > buffer_.size()) evict_oldest();
-  GroupHeader h{time_ns, static_cast<std::uint32_t>(bytes),
-                static_cast<std::uint16_t>(lines.size()), static_cast<std::uint8_t>(stream), 0};
+  GroupHeader h{time_ns, static_cast<std::uint32_t>(bytes), static_cast<std::uint8_t>(stream), {}};
   copy_in(head_, &h, sizeof h);
   std::size_t pos = advance(head_, sizeof h);
-  // Lines back to back in memory (the usual case) are copied as one run.
-  for (std::size_t i = 0; i < lines.size();) {
-    const char* run = lines[i].data();
-    std::size_t len = lines[i].size();
-    for (++i; i < lines.size() && lines[i].data() == run + len; ++i) len += lines[i].size();
-    copy_in(pos, run, len);
-    pos = advance(pos, len);
+  for (std::string_view piece : pieces) {
+    copy_in(pos, piece.data(), piece.size());
+    pos = advance(pos, piece.size());
   }
   head_ = pos;
   used_ += need;
-  count_ += lines.size();
 }
 
-void LogRing::store_lines(std::int64_t time_ns, Stream stream,
-                          std::span<const std::string_view> lines) {
-  for (std::size_t i = 0; i < lines.size();) {
-    std::size_t j = i, bytes = 0;
-    do {
-      bytes += lines[j++].size();
-    } while (j < lines.size() && j - i < 65535 && bytes + lines[j].size() <= kGroupBytes);
-    store(time_ns, stream, lines.subspan(i, j - i), bytes);
-    i = j;
+void LogRing::store_chunks(std::int64_t time_ns, Stream stream,
+                           std::span<const std::string_view> chunks) {
+  // Groups of whole lines up to kGroupBytes (a longer line is a group of its own), cut out of
+  // the chunks with a backwards search per group.
+  group_.clear();
+  std::size_t bytes = 0;
+  auto close_group = [&] {
+    if (group_.empty()) return;
+    store(time_ns, stream, group_, bytes);
+    group_.clear();
+    bytes = 0;
+  };
+  for (std::string_view chunk : chunks) {
+    while (!chunk.empty()) {
+      std::size_t room = kGroupBytes - bytes;
+      if (chunk.size() <= room) {
+        group_.push_back(chunk);
+        bytes += chunk.size();
+        break;
+      }
+      const void* nl = room > 0 ? ::memrchr(chunk.data(), '\n', room) : nullptr;
+      if (!nl && !group_.empty()) {  // the next line does not fit this group: start another
+        close_group();
+        continue;
+      }
+      if (!nl) nl = std::memchr(chunk.data(), '\n', chunk.size());
+      std::size_t take =
+          nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - chunk.data()) + 1
+             : chunk.size();
+      group_.push_back(chunk.substr(0, take));
+      bytes += take;
+      chunk.remove_prefix(take);
+      close_group();
+    }
   }
+  close_group();
 }
 
 void LogRing::append(const LineBatch& batch) {
-  auto lines = batch.lines;
-  store_lines(to_ns(batch.time), batch.stream, lines);
+  store_chunks(to_ns(batch.time), batch.stream, batch.chunks);
   if (subscribers_.empty()) return;
   ++dispatching_;
-  for (std::string_view line : lines) {
+  for_each_line(batch.chunks, [&](std::string_view line) {
     LogEntry entry{batch.time, batch.stream, instance_, line.substr(0, line.size() - 1)};
     // By index with a reference held: a callback may subscribe or unsubscribe. Those
     // subscribed during this dispatch start with the next batch.
     for (std::size_t k = 0, n = subscribers_.size(); k < n; ++k) {
       if (std::shared_ptr<Subscriber> fn = subscribers_[k].fn) (*fn)(entry);
     }
-  }
+  });
   if (--dispatching_ == 0) {
     std::erase_if(subscribers_, [](const Subscription& s) { return !s.fn; });
   }
@@ -161,37 +195,54 @@ void LogRing::append(WallClock::time_point time, Stream stream, std::string_view
   append(LineBatch{instance_, stream, time, false, std::span<const std::string_view>(&view, 1)});
 }
 
+std::size_t LogRing::size() const noexcept {
+  std::size_t lines = 0;
+  for (std::size_t pos = tail_, seen = 0; seen < used_;) {
+    GroupHeader h;
+    copy_out(pos, &h, sizeof h);
+    lines += count_lines_at(advance(pos, sizeof h), h.bytes);
+    seen += sizeof h + h.bytes;
+    pos = advance(pos, sizeof h + h.bytes);
+  }
+  return lines;
+}
+
 std::vector<LogRecord> LogRing::tail(std::size_t n, std::optional<Stream> only) const {
   // Walk the groups oldest -> newest, remembering the matching ones.
   struct Found {
     std::size_t pos;
     GroupHeader h;
+    std::size_t lines = 0;
   };
   std::vector<Found> groups;
-  std::size_t lines = 0;
-  for (std::size_t pos = tail_, seen = 0; seen < count_;) {
+  for (std::size_t pos = tail_, seen = 0; seen < used_;) {
     GroupHeader h;
     copy_out(pos, &h, sizeof h);
-    if (!only || static_cast<Stream>(h.stream) == *only) {
-      groups.push_back({pos, h});
-      lines += h.lines;
-    }
-    seen += h.lines;
+    if (!only || static_cast<Stream>(h.stream) == *only) groups.push_back({pos, h});
+    seen += sizeof h + h.bytes;
     pos = advance(pos, sizeof h + h.bytes);
+  }
+  // Newest first, count lines until there are enough.
+  std::size_t first = groups.size(), lines = 0;
+  while (first > 0 && (n == 0 || lines < n)) {
+    Found& g = groups[--first];
+    g.lines = count_lines_at(advance(g.pos, sizeof g.h), g.h.bytes);
+    lines += g.lines;
   }
   std::size_t skip = (n == 0 || n >= lines) ? 0 : lines - n;
   std::vector<LogRecord> out;
   out.reserve(lines - skip);
   std::string text;
-  for (const Found& g : groups) {
-    if (skip >= g.h.lines) {
-      skip -= g.h.lines;
+  for (std::size_t k = first; k < groups.size(); ++k) {
+    const Found& g = groups[k];
+    if (skip >= g.lines) {
+      skip -= g.lines;
       continue;
     }
     text.resize(g.h.bytes);
     copy_out(advance(g.pos, sizeof g.h), text.data(), g.h.bytes);
     std::size_t start = 0;
-    for (std::size_t line = 0; line < g.h.lines; ++line) {
+    for (std::size_t line = 0; line < g.lines; ++line) {
       std::size_t end = text.find('\n', start);
       if (line >= skip) {
         out.push_back({from_ns(g.h.time_ns), static_cast<Stream>(g.h.stream), instance_,
@@ -211,7 +262,6 @@ void LogRing::set_capacity(std::size_t capacity_bytes) {
   buffer_.clear();
   buffer_.shrink_to_fit();
   head_ = tail_ = used_ = 0;
-  count_ = 0;
   capacity_ = capacity_bytes;
   std::vector<std::string> owned;
   std::vector<std::string_view> views;
@@ -224,7 +274,7 @@ void LogRing::set_capacity(std::size_t capacity_bytes) {
       ++j;
     }
     views.assign(owned.begin(), owned.end());
-    store_lines(to_ns(kept[i].time), kept[i].stream, views);
+    store_chunks(to_ns(kept[i].time), kept[i].stream, views);
     i = j;
   }
 }

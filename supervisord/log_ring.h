@@ -58,7 +58,7 @@ class LogRing : public std::enable_shared_from_this<LogRing> {
  public:
   using Subscriber = std::function<void(const LogEntry&)>;
   // Lines are kept in groups (those read together, up to 4 KiB): each line costs its text and
-  // its '\n', each group kEntryOverhead more (time, stream, sizes).
+  // its '\n', each group kEntryOverhead more (time, stream, size).
   static constexpr std::size_t kEntryOverhead = 16;
 
   static std::shared_ptr<LogRing> create(std::string instance, std::size_t capacity_bytes);
@@ -66,9 +66,11 @@ class LogRing : public std::enable_shared_from_this<LogRing> {
   const std::string& instance() const noexcept { return instance_; }
   std::size_t capacity() const noexcept { return capacity_; }
   std::size_t used_bytes() const noexcept { return used_; }
-  std::size_t size() const noexcept { return count_; }  // lines
+  // Lines kept. Counted when asked (a walk over the ring), not at every append.
+  std::size_t size() const noexcept;
 
   // Keeps the lines of `batch` (the oldest go when full) and hands each to the subscribers.
+  // A chunk of many lines is copied in a few runs, one per group.
   void append(const LineBatch& batch);
   void append(WallClock::time_point time, Stream stream, std::string_view text);
 
@@ -86,12 +88,13 @@ class LogRing : public std::enable_shared_from_this<LogRing> {
   friend class LogSubscription;
   LogRing(std::string instance, std::size_t capacity_bytes);
   void unsubscribe(std::uint64_t id) noexcept;
-  void store_lines(std::int64_t time_ns, Stream stream, std::span<const std::string_view> lines);
-  void store(std::int64_t time_ns, Stream stream, std::span<const std::string_view> lines,
+  void store_chunks(std::int64_t time_ns, Stream stream, std::span<const std::string_view> chunks);
+  void store(std::int64_t time_ns, Stream stream, std::span<const std::string_view> pieces,
              std::size_t bytes);
   void evict_oldest();
   void copy_in(std::size_t pos, const void* src, std::size_t n);
   void copy_out(std::size_t pos, void* dst, std::size_t n) const;
+  std::size_t count_lines_at(std::size_t pos, std::size_t n) const noexcept;
   std::size_t advance(std::size_t pos, std::size_t n) const noexcept;
 
   std::string instance_;
@@ -103,7 +106,7 @@ class LogRing : public std::enable_shared_from_this<LogRing> {
   std::size_t head_ = 0;  // where the next entry goes
   std::size_t tail_ = 0;  // the oldest entry
   std::size_t used_ = 0;
-  std::size_t count_ = 0;
+  std::vector<std::string_view> group_;  // the pieces of the group being stored
 
   struct Subscription {
     std::uint64_t id;

@@ -60,7 +60,7 @@ bool OutputReader::read_once() {
   char* buffer = read_buffer();
   ssize_t n = ::read(fd_.get(), buffer, kReadSize);
   if (n > 0) {
-    framer_.feed(std::string_view(buffer, static_cast<std::size_t>(n)), lines_);
+    framer_.feed(std::string_view(buffer, static_cast<std::size_t>(n)), chunks_);
     deliver();
     return static_cast<std::size_t>(n) == kReadSize;  // a short read emptied the pipe
   }
@@ -74,15 +74,15 @@ bool OutputReader::read_once() {
 }
 
 void OutputReader::deliver() {
-  if (lines_.empty()) return;
-  LineBatch batch{instance_, stream_, WallClock::now(), timestamps_, lines_};
+  if (chunks_.empty()) return;
+  LineBatch batch{instance_, stream_, WallClock::now(), timestamps_, chunks_};
   if (ring_) ring_->append(batch);
   if (sink_) sink_->write(batch);
 }
 
 void OutputReader::finish() {
   if (!fd_) return;
-  framer_.finish(lines_);
+  framer_.finish(chunks_);
   deliver();
   readable_.disable();
   drain_timer_.cancel();

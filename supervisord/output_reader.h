@@ -59,7 +59,7 @@ class OutputReader final : public Producer {
   FdEvent readable_;
   Timer drain_timer_;
   LineFramer framer_;
-  std::vector<std::string_view> lines_;
+  std::vector<std::string_view> chunks_;  // what the framer made of the last read
   int pauses_ = 0;
   std::function<void()> on_done_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred callbacks

@@ -30,8 +30,10 @@ class PrefixWriter : public LineSink {
  private:
   std::shared_ptr<QueuedWriter> queue_;
   LinePrefixStyle style_;
-  std::string prefix_;   // the same for every line of a batch
-  std::string scratch_;  // the formatted batch, one write
+  static constexpr std::size_t kBufferBytes = 128 * 1024;
+  static constexpr std::size_t kSlack = 32;
+  std::string prefix_;              // the same for every line of a batch
+  std::unique_ptr<char[]> buffer_;  // formatted lines, kBufferBytes once the first batch comes
 };
 
 }  // namespace gardien

@@ -118,6 +118,25 @@ TEST(FileSink, RotationKeepsExactlyKeepFilesEachAtMostMaxSize) {
     ASSERT_EQ(lines[i], padded(first + static_cast<int>(i)));
 }
 
+TEST(FileSink, AChunkOfManyLinesIsRotatedBetweenItsLines) {
+  TempDir dir;
+  EventLoop loop;
+  std::string path = dir / "app.log";
+  FileSink sink(loop, path, options(1000, 3));
+  // 300 lines of 50 bytes as the reader hands them: runs of whole lines, one view per read.
+  std::string all;
+  for (int i = 0; i < 300; ++i) all += padded(i) + "\n";
+  for (std::size_t off = 0; off < all.size(); off += 50 * 37) {
+    std::string_view chunk = std::string_view(all).substr(off, 50 * 37);
+    sink.write(LineBatch{"prog", Stream::out, WallClock::now(), false, std::span(&chunk, 1)});
+  }
+  for (int n = 1; n <= 3; ++n) EXPECT_EQ(file_size(numbered(path, n)), 1000u) << n;
+  EXPECT_FALSE(exists(numbered(path, 4)));
+  EXPECT_EQ(read_file(path), all.substr(all.size() - file_size(path)));
+  EXPECT_EQ(file_size(path) % 50, 0u);
+  EXPECT_EQ(read_file(numbered(path, 1)), all.substr(all.size() - file_size(path) - 1000, 1000));
+}
+
 TEST(FileSink, ALineLongerThanMaxSizeIsKeptWholeInAFileOfItsOwn) {
   TempDir dir;
   EventLoop loop;
@@ -175,6 +194,19 @@ TEST(FileSink, TimestampsPrefixEachLine) {
   write_lines(sink, {"a", "b"}, true);
   EXPECT_TRUE(std::regex_match(
       read_file(path), std::regex(R"((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [ab]\n){2})")));
+}
+
+TEST(FileSink, TimestampsPrefixEachLineOfAChunk) {
+  TempDir dir;
+  EventLoop loop;
+  std::string path = dir / "app.log";
+  FileSink sink(loop, path, options(0, 0));
+  std::string_view chunk = "one\ntwo\n\nfour\n";
+  sink.write(LineBatch{"prog", Stream::out, WallClock::now(), true, std::span(&chunk, 1)});
+  auto lines = split_lines(read_file(path));
+  ASSERT_EQ(lines.size(), 4u);
+  std::regex stamped(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (one|two||four))");
+  for (const auto& line : lines) EXPECT_TRUE(std::regex_match(line, stamped)) << line;
 }
 
 TEST(FileSink, ATargetThatCannotSeekJustWorksWithoutRotation) {

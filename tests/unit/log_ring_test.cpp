@@ -179,3 +179,48 @@ TEST(LogRing, ABatchIsKeptInGroupsAndTailCutsInsideThem) {
   EXPECT_EQ(ring->tail(1)[0].text, "other");
   EXPECT_EQ(ring->tail(2)[0].text, "l1999");
 }
+
+TEST(LogRing, ChunksOfManyLinesKeepWhatOneLinePerViewKeeps) {
+  // The reader hands runs of whole lines; the reference gets every line as a view of its own.
+  for (std::size_t capacity : {std::size_t(100), std::size_t(3000), std::size_t(50000)}) {
+    auto chunked = LogRing::create("a", capacity);
+    auto reference = LogRing::create("a", capacity);
+    std::mt19937 rng(static_cast<unsigned>(capacity));
+    std::vector<std::string> all;
+    for (int batch = 0; batch < 300; ++batch) {
+      std::string data;
+      std::vector<std::string> owned;
+      for (int n = static_cast<int>(rng() % 60); n >= 0; --n) {
+        std::size_t len = rng() % 10 == 0 ? rng() % 9000 : rng() % 150;
+        std::string line(len, static_cast<char>('a' + all.size() % 26));
+        line += std::to_string(all.size());
+        all.push_back(line);
+        owned.push_back(line + "\n");
+        data += owned.back();
+      }
+      // Cut the run at random line ends into a few chunks.
+      std::vector<std::string_view> chunks;
+      std::string_view rest = data;
+      while (!rest.empty()) {
+        std::size_t at = rest.find('\n', rng() % rest.size()) + 1;
+        chunks.push_back(rest.substr(0, at));
+        rest.remove_prefix(at);
+      }
+      std::vector<std::string_view> views(owned.begin(), owned.end());
+      chunked->append(LineBatch{"a", Stream::out, at(batch), false, chunks});
+      reference->append(LineBatch{"a", Stream::out, at(batch), false, views});
+      ASSERT_EQ(chunked->used_bytes(), reference->used_bytes()) << capacity << " " << batch;
+      ASSERT_LE(chunked->used_bytes(), capacity);
+    }
+    auto kept = chunked->tail(0);
+    ASSERT_EQ(kept, reference->tail(0)) << capacity;
+    EXPECT_EQ(chunked->size(), kept.size());
+    ASSERT_FALSE(kept.empty());
+    if (capacity > 10000) {  // no line had to be cut: the newest lines, whole
+      std::vector<std::string> newest(all.end() - static_cast<std::ptrdiff_t>(kept.size()),
+                                      all.end());
+      EXPECT_EQ(texts(kept), newest);
+      EXPECT_EQ(texts(chunked->tail(5)), std::vector<std::string>(newest.end() - 5, newest.end()));
+    }
+  }
+}

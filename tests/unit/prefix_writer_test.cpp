@@ -101,6 +101,30 @@ TEST(PrefixWriter, FormatsAndAlignsWithoutColourOnAPipe) {
   EXPECT_EQ(got.find('\x1b'), std::string::npos);
 }
 
+TEST(PrefixWriter, EveryLineOfALargeChunkGetsItsPrefix) {
+  TempDir dir;
+  std::string path = dir / "out";
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  ASSERT_TRUE(fd);
+  EventLoop loop;
+  auto queue = std::make_shared<QueuedWriter>(loop, QueuedWriter::Limits{});
+  queue->set_target(QueuedWriter::duplicate_for_writing(fd.get()));
+  PrefixWriter sink(queue, false);
+  sink.set_name_width(4);
+  // More than the writer's buffer in one chunk, and a line longer than it.
+  std::string chunk, expected;
+  for (int i = 0; i < 5000; ++i) {
+    std::string line =
+        "line " + std::to_string(i) + std::string(static_cast<std::size_t>(i % 90), '.');
+    if (i == 4000) line = std::string(LineFramer::kMaxLine, 'L');  // the longest
+    chunk += line + "\n";
+    expected += "ab   | " + line + "\n";
+  }
+  std::string_view view = chunk;
+  sink.write(LineBatch{"ab", Stream::out, WallClock::now(), false, std::span(&view, 1)});
+  EXPECT_EQ(read_file(path), expected);
+}
+
 TEST(PrefixWriter, ColoursOnATerminal) {
   int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) {
