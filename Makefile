@@ -10,10 +10,11 @@ DEB_PACKAGES := g++ make cmake pkg-config libevent-dev libtomlplusplus-dev nlohm
 # Only `make fuzz` (clang's libFuzzer) and `make microbench` (Google Benchmark) need these.
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 BENCH_PACKAGES := libbenchmark-dev
+SOAK_PACKAGES := python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps fuzz-deps bench-deps build run test asan test-asan fuzz fuzz-merge bench \
-        microbench format clean
+.PHONY: all deps fuzz-deps bench-deps soak-deps build run test asan test-asan fuzz fuzz-merge \
+        bench microbench soak format clean
 
 all: build
 
@@ -38,6 +39,9 @@ fuzz-deps:
 
 bench-deps:
 	$(call install_missing,$(DEB_PACKAGES) $(BENCH_PACKAGES))
+
+soak-deps:
+	$(call install_missing,$(DEB_PACKAGES) $(SOAK_PACKAGES))
 
 $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
@@ -91,6 +95,11 @@ microbench: bench-deps $(BUILD)/CMakeCache.txt
 bench: build
 	bench/compare --build $(BUILD) --out bench/RESULTS.md --readme README.md
 	$(MAKE) microbench
+
+# Soak of the Release daemon (tests/soak/soak.py, docs/soak.md); never part of `make test`.
+SOAK_DURATION ?= 10m
+soak: soak-deps build
+	python3 tests/soak/soak.py --build $(BUILD) --duration $(SOAK_DURATION) $(SOAK_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

@@ -1,6 +1,7 @@
 #include "supervisord/program.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,7 +27,7 @@ Program::Program(EventLoop& loop, Reaper& reaper, ProgramConfig config, std::str
       config_(std::move(config)),
       name_(std::move(instance)),
       on_change_(std::move(on_change)),
-      timer_(loop, [this] { feed(LifecycleEvent::of(LifecycleEvent::Kind::timer)); }),
+      timer_(loop, [this] { on_timer(); }),
       group_poll_(loop, [this] {
         recheck_group();
         if (status_.state == State::stopping && !status_.main_alive && pgid_ != 0)
@@ -218,6 +219,22 @@ void Program::close_error_pipe() {
     loop_.defer([event = std::move(error_event_)] {});
   }
   error_pipe_.reset();
+}
+
+void Program::on_timer() {
+  // start-seconds is up, but a process that already died is not running: its exit may still
+  // wait for the SIGCHLD callback (a busy loop runs due timers first) or for its output to
+  // drain. That exit comes next and makes it a failed start.
+  if (status_.state == State::starting && status_.main_alive && main_exited()) return;
+  feed(LifecycleEvent::of(LifecycleEvent::Kind::timer));
+}
+
+bool Program::main_exited() const {
+  if (pid_ <= 0) return true;  // reaped; the exit is reported once the output is drained
+  siginfo_t info{};
+  // WNOWAIT: look without reaping, so the reaper still dispatches it.
+  return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid_;
 }
 
 void Program::on_exit(int wait_status) {

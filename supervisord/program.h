@@ -22,7 +22,6 @@ namespace gardien {
 
 class OutputHub;
 
-
 // nullopt when gardien can run `config`; else why not (kill-mode = "cgroup" for now).
 std::optional<std::string> unsupported(const ProgramConfig& config);
 
@@ -91,6 +90,9 @@ class Program {
   void apply(const LifecycleDecision& decision, State before);
   void do_spawn();
   void on_exit(int wait_status);
+  void on_timer();
+  // The main process has exited, whether or not its exit was handled yet.
+  bool main_exited() const;
   void after_output_drained(pid_t pid, int wait_status);
   bool open_output(std::string& error);
   void on_error_pipe();

@@ -165,6 +165,20 @@ TEST_F(Supervise, BackoffDelaysGrowAndCap) {
   EXPECT_EQ(shutdown(), 0) << daemon.log();
 }
 
+// Found by the soak (tests/soak): start-seconds ran out while the exit of a program that died at
+// once waited for its output to drain, and the dead program was called running (which also reset
+// its backoff). Here a grandchild holds the pipe, so the exit comes ~1 s after the reap.
+TEST_F(Supervise, ExitDuringStartIsAFailedStartEvenWhenItsOutputDrainsLate) {
+  start(program("early", {"/bin/sh", "-c", "sleep 3 & exit 1"},
+                "restart = \"never\"\nstart-seconds = \"300ms\"\n") +
+        program("keep", {"sleep", "600"}));
+  auto fatal = daemon.wait_state("early", "fatal", 5s);
+  ASSERT_TRUE(fatal) << daemon.log();
+  EXPECT_EQ(fatal->value("reason", ""), "exit code 1 during start; not retried: restart = never");
+  EXPECT_TRUE(daemon.states("early", "running").empty()) << daemon.log();
+  EXPECT_EQ(shutdown(), 0) << daemon.log();
+}
+
 TEST_F(Supervise, FatalAfterStartRetries) {
   start(program("crash", {helper("exit_after"), "0", "1"},
                 "start-retries = 2\nbackoff = \"20ms\"\nstart-seconds = \"1s\"\n"));
@@ -403,7 +417,6 @@ TEST(Cli, UsageHelpVersionAndConfigErrors) {
 
   auto missing = run_command({GARDIEN_BIN, "-c", (dir / "missing.toml").string()});
   EXPECT_EQ(missing.status, 1) << missing.output;
-
 }
 
 }  // namespace
