@@ -244,9 +244,10 @@ TEST_F(CtlTest, ReloadAddsRemovesChangesAndScales) {
   EXPECT_FALSE(process_alive(after["scale.2"]["pid"].get<pid_t>()));
 }
 
-// Runs gardienctl as `uid`/`gid` (root only).
-RunResult ctl_as(const Daemon& d, uid_t uid, gid_t gid, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {GARDIENCTL_BIN, "--socket", d.socket_path().string()};
+// Runs `ctl` (a gardienctl that `uid` may execute) as `uid`/`gid` (root only).
+RunResult ctl_as(const fs::path& ctl, const Daemon& d, uid_t uid, gid_t gid,
+                 const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {ctl.string(), "--socket", d.socket_path().string()};
   argv.insert(argv.end(), args.begin(), args.end());
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
@@ -282,17 +283,21 @@ TEST_F(CtlTest, StrangersAreRefusedAndReadersMayOnlyRead) {
   gid_t nobody_gid = nobody->pw_gid;
   gid_t readers_gid = readers->gr_gid;
   fs::permissions(dir.path, fs::perms(0755));
+  // A copy in the test's own dir: the build tree may sit in a directory nobody cannot enter.
+  fs::path ctl = dir.path / "gardienctl";
+  fs::copy_file(GARDIENCTL_BIN, ctl);
+  fs::permissions(ctl, fs::perms(0755));
   start(sleeper("a"), "socket-mode = \"0666\"\nsocket-readers = \"users\"\n");
   ASSERT_TRUE(poll_until([&] { return daemon.ctl({"status"}).status == 0; }, 10s));
 
-  RunResult stranger = ctl_as(daemon, nobody_uid, nobody_gid, {"status"});
+  RunResult stranger = ctl_as(ctl, daemon, nobody_uid, nobody_gid, {"status"});
   EXPECT_EQ(stranger.status, 1) << stranger.output;
   EXPECT_TRUE(contains(stranger.output, "permission denied")) << stranger.output;
   EXPECT_TRUE(contains(stranger.output, std::to_string(nobody_uid))) << stranger.output;
 
-  RunResult read = ctl_as(daemon, nobody_uid, readers_gid, {"status"});
+  RunResult read = ctl_as(ctl, daemon, nobody_uid, readers_gid, {"status"});
   EXPECT_EQ(read.status, 0) << read.output;
-  RunResult stop = ctl_as(daemon, nobody_uid, readers_gid, {"stop", "a"});
+  RunResult stop = ctl_as(ctl, daemon, nobody_uid, readers_gid, {"stop", "a"});
   EXPECT_EQ(stop.status, 1) << stop.output;
   EXPECT_TRUE(contains(stop.output, "permission denied")) << stop.output;
   EXPECT_EQ(status_map(daemon)["a"]["state"], "running");
