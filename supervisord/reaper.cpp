@@ -20,14 +20,8 @@
 namespace gardien {
 
 Reaper::Reaper(EventLoop& loop)
-    : reap_soon_(loop,
-                 [this] {
-                   reap_pending_ = false;
-                   reap();
-                 }),
-      sigchld_(loop, SIGCHLD, [this](int) {
-        if (!reap_pending_) reap_soon_.arm(Duration{0});
-        reap_pending_ = true;
+    : reap_soon_(loop, [this] { reap(); }), sigchld_(loop, SIGCHLD, [this](int) {
+        if (!reap_soon_.armed()) reap_soon_.arm(Duration{0});
       }) {
   if (::getpid() != 1 && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
     log::warn("cannot become a child subreaper: orphans of programs will not be reaped by gardien",

@@ -43,7 +43,6 @@ class Reaper {
   // libevent runs a signal's callback once per signal caught: a burst of N SIGCHLDs would mean
   // N reaps, each ending in a waitpid that walks every child. One reap per burst instead.
   Timer reap_soon_;
-  bool reap_pending_ = false;
   SignalEvent sigchld_;
 };
 
