@@ -154,7 +154,7 @@ void Program::do_spawn() {
   }
   if (plan_) {
     plan_->stdin_fd = attach_stdin_ ? STDIN_FILENO : -1;
-    plan_->new_session = !attach_stdin_;
+    plan_->new_session = !same_session_;
     plan_->take_terminal = take_terminal_;
     plan_->cgroup_fd = cgroup_ ? cgroup_->join_fd() : -1;
   }

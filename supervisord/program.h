@@ -71,11 +71,14 @@ class Program {
   // kill-mode = "cgroup": each spawn joins this instance's cgroup under `tree` (made at the
   // first spawn); nullptr, or a cgroup that cannot be made, means `group`.
   void use_cgroups(CgroupTree* tree) { cgroup_tree_ = tree; }
-  // The child gets the daemon's stdin and its own process group in the daemon's session;
-  // with `take_terminal`, that group becomes the terminal's foreground.
-  void attach_stdin(bool take_terminal) {
+  // The child gets the daemon's stdin and its own process group: in the daemon's session when
+  // the daemon has a controlling terminal (the child keeps /dev/tty and job control), in a
+  // session of its own otherwise. With `take_terminal`, that group becomes the terminal's
+  // foreground.
+  void attach_stdin(bool take_terminal, bool same_session) {
     attach_stdin_ = true;
     take_terminal_ = take_terminal;
+    same_session_ = same_session || take_terminal;
   }
   // A stop that sends `signo` instead of stop-signal (a forwarded SIGINT/SIGQUIT).
   void stop_with(int signo);
@@ -126,6 +129,7 @@ class Program {
   std::unique_ptr<FdEvent> cgroup_event_;  // cgroup.events changed: the stop may be complete
   bool attach_stdin_ = false;
   bool take_terminal_ = false;
+  bool same_session_ = false;
   int stop_signal_override_ = 0;
   bool leftovers_signalled_ = false;
 };

@@ -211,6 +211,11 @@ TEST(InitPid1, TermIsForwardedAndGardienExitsWithTheCommandsCode) {
   EXPECT_EQ(kv["sigign"], "0000000000000000");
   EXPECT_EQ(kv["fds"], "0,1,2");
   EXPECT_EQ(kv["pgid"], kv["pid"]) << "the command leads its own process group";
+  // gardien runs in this test's session: with no controlling terminal there, the command gets
+  // a session of its own (as with dumb-init); with one, it stays in gardien's (terminal_test).
+  if (!has_controlling_terminal()) {
+    EXPECT_EQ(kv["sid"], kv["pid"]) << "no controlling terminal: a session of its own";
+  }
   auto t0 = std::chrono::steady_clock::now();
   init.signal(SIGTERM);
   EXPECT_EQ(init.wait_exit(5s), 0) << init.log();  // probe exits 0 on TERM

@@ -53,5 +53,30 @@ TEST(Terminal, CtrlCAndCtrlZReachTheCommandAsWithoutGardien) {
   kill_all_descendants();
 }
 
+TEST(Terminal, WithStdinRedirectedTheCommandStaysInGardiensSession) {
+  TempDir dir;
+  std::string report = (dir / "report").string();
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  int master = -1;
+  pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid < 0) GTEST_SKIP() << "no pty: " << std::strerror(errno);
+  if (pid == 0) {
+    // The pty stays gardien's controlling terminal; only stdin is not a terminal.
+    int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, STDIN_FILENO);
+    ::execl(GARDIEN_BIN, GARDIEN_BIN, "--", helper("probe").c_str(), report.c_str(), nullptr);
+    ::_exit(127);
+  }
+  ASSERT_TRUE(poll_until([&] { return fs::exists(report); }, 5s));
+  auto kv = read_key_values(report);
+  EXPECT_EQ(kv["pgid"], kv["pid"]) << "its own process group";
+  EXPECT_EQ(kv["sid"], std::to_string(pid)) << "gardien's session: /dev/tty still works";
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_TRUE(poll_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 5s));
+  ::close(master);
+  kill_all_descendants();
+}
+
 }  // namespace
 }  // namespace gardien::test
