@@ -6,12 +6,12 @@
 #      bench/compare (the one implementation).
 #   2. `docker stop`-style shutdown, gardien as PID 1 in front of a command that exits at once
 #      on SIGTERM: the command's exit -> gardien gone (20 runs: median and max).
-# Usage: bench/init.sh [BUILD_DIR] [ROUNDS]   (defaults: build, 7; `make build` first)
+# Usage: bench/init.sh [BUILD_DIR] [ROUNDS]   (defaults: build, 15; `make build` first)
 # Every process it starts ends with it (each run is its own pid namespace; a trap kills the rest).
 set -euo pipefail
 
 BUILD=${1:-build}
-ROUNDS=${2:-7}
+ROUNDS=${2:-15}
 GARDIEN=$BUILD/supervisord/gardien
 for bin in "$GARDIEN"; do
   [[ -x $bin ]] || { echo "missing $bin: run 'make build' first" >&2; exit 2; }
@@ -29,7 +29,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 
 echo "== 1. PID 1 reaping 5000 orphans that exit at once"
 "$(dirname "$0")/compare" --build "$BUILD" --only pid1 --systems gardien,tini,dumb-init \
-  --reps "$ROUNDS"
+  --pid1-reps "$ROUNDS"
 
 echo "== 2. SIGTERM to gardien (PID 1) -> the command exits at once -> gardien gone (ms, 20 runs)"
 : >"$WORK/stop"
