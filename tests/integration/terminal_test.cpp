@@ -13,17 +13,26 @@ char proc_state(pid_t pid) {
   return stat ? stat->state : '?';
 }
 
+// `gardien -- HELPER FILE` on a new pty, its controlling terminal (stdin from /dev/null when
+// `null_stdin`); -1 when no pty can be had.
+pid_t gardien_on_pty(int& master, const std::string& helper_name, const std::string& file,
+                     bool null_stdin = false) {
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    if (null_stdin) ::dup2(::open("/dev/null", O_RDONLY), STDIN_FILENO);
+    ::execl(GARDIEN_BIN, GARDIEN_BIN, "--", helper(helper_name).c_str(), file.c_str(), nullptr);
+    ::_exit(127);
+  }
+  return pid;
+}
+
 TEST(Terminal, CtrlCAndCtrlZReachTheCommandAsWithoutGardien) {
   TempDir dir;
   std::string file = (dir / "signals").string();
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   int master = -1;
-  pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  pid_t pid = gardien_on_pty(master, "siglog", file);
   if (pid < 0) GTEST_SKIP() << "no pty: " << std::strerror(errno);
-  if (pid == 0) {
-    ::execl(GARDIEN_BIN, GARDIEN_BIN, "--", helper("siglog").c_str(), file.c_str(), nullptr);
-    ::_exit(127);
-  }
   ASSERT_TRUE(poll_until([&] { return fs::exists(file + ".ready"); }, 5s));
   // The command's group is the terminal's foreground, gardien's is not.
   pid_t fg = ::tcgetpgrp(master);
@@ -56,17 +65,10 @@ TEST(Terminal, CtrlCAndCtrlZReachTheCommandAsWithoutGardien) {
 TEST(Terminal, WithStdinRedirectedTheCommandStaysInGardiensSession) {
   TempDir dir;
   std::string report = (dir / "report").string();
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   int master = -1;
-  pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  // The pty stays gardien's controlling terminal; only stdin is not a terminal.
+  pid_t pid = gardien_on_pty(master, "probe", report, true);
   if (pid < 0) GTEST_SKIP() << "no pty: " << std::strerror(errno);
-  if (pid == 0) {
-    // The pty stays gardien's controlling terminal; only stdin is not a terminal.
-    int null = ::open("/dev/null", O_RDONLY);
-    ::dup2(null, STDIN_FILENO);
-    ::execl(GARDIEN_BIN, GARDIEN_BIN, "--", helper("probe").c_str(), report.c_str(), nullptr);
-    ::_exit(127);
-  }
   ASSERT_TRUE(poll_until([&] { return fs::exists(report); }, 5s));
   auto kv = read_key_values(report);
   EXPECT_EQ(kv["pgid"], kv["pid"]) << "its own process group";
