@@ -120,6 +120,32 @@ int supervise_command(std::vector<std::string> command, gardien::Duration grace,
   return supervisor.run();
 }
 
+// `gardien -- CMD` or `gardien -c FILE`, once the command line is parsed.
+int run_mode(const std::string& config_path, std::vector<std::string>& command,
+             const std::string& grace_text, const std::string& forward_to,
+             const std::string& socket_option, std::optional<gardien::LogLevel> log_level,
+             std::optional<gardien::LogFormat> log_format) {
+  if (!command.empty()) {
+    if (!config_path.empty()) {
+      std::cerr << "gardien: -c FILE and -- CMD exclude each other: pick one mode\n";
+      return kExitUsage;
+    }
+    auto grace = gardien::parse_duration(grace_text);
+    if (!grace) {
+      std::cerr << "gardien: --grace " << grace_text
+                << ": not a duration (examples: 10s, 500ms, 1m30s)\n";
+      return kExitUsage;
+    }
+    return supervise_command(std::move(command), *grace, forward_to == "group", socket_option,
+                             log_level, log_format);
+  }
+  if (config_path.empty()) {
+    std::cerr << "gardien: no config: run `gardien -c FILE` (see --help)\n";
+    return kExitUsage;
+  }
+  return supervise(config_path, socket_option, log_level, log_format);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -171,23 +197,12 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
   if (check->parsed()) return gardien::run_check(check_path, std::cout, std::cerr);
-  if (!command.empty()) {
-    if (!config_path.empty()) {
-      std::cerr << "gardien: -c FILE and -- CMD exclude each other: pick one mode\n";
-      return kExitUsage;
-    }
-    auto grace = gardien::parse_duration(grace_text);
-    if (!grace) {
-      std::cerr << "gardien: --grace " << grace_text
-                << ": not a duration (examples: 10s, 500ms, 1m30s)\n";
-      return kExitUsage;
-    }
-    return supervise_command(std::move(command), *grace, forward_to == "group", socket_option,
-                             log_level, log_format);
+  try {
+    return run_mode(config_path, command, grace_text, forward_to, socket_option, log_level,
+                    log_format);
+  } catch (const std::exception& e) {
+    // The loop, the reaper or the log could not be set up (out of fds or memory, say).
+    std::cerr << "gardien: cannot run: " << e.what() << '\n';
+    return kExitConfig;
   }
-  if (config_path.empty()) {
-    std::cerr << "gardien: no config: run `gardien -c FILE` (see --help)\n";
-    return kExitUsage;
-  }
-  return supervise(config_path, socket_option, log_level, log_format);
 }

@@ -344,6 +344,21 @@ TEST(InitNested, OrphanOfAProgramIsAdoptedAndReapedByGardien) {
   EXPECT_EQ(init.wait_exit(5s), 0) << init.log();
 }
 
+TEST(InitNested, TooFewFdsToStartIsAnErrorNotACrash) {
+  if (!fs::exists("/usr/bin/prlimit")) GTEST_SKIP() << "no /usr/bin/prlimit (util-linux)";
+  // From too few fds for libevent to too few for the command's pipes: each limit fails a
+  // different step of the start.
+  for (int n = 4; n <= 8; ++n) {
+    RunResult r = run_command({"/usr/bin/prlimit", "--nofile=" + std::to_string(n), GARDIEN_BIN,
+                               "--", "/bin/true"});
+    EXPECT_LT(r.status, 128) << "nofile=" << n << ": died of a signal\n" << r.output;
+    if (r.status != 0) {
+      EXPECT_FALSE(r.output.empty()) << "nofile=" << n << ": a failure says why";
+    }
+    EXPECT_EQ(r.output.find("terminate called"), std::string::npos) << r.output;
+  }
+}
+
 TEST(InitNested, ForwardToProcessSignalsOnlyTheCommand) {
   TempDir dir;
   std::string main_file = (dir / "main").string();
