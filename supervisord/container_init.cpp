@@ -1,10 +1,13 @@
 #include "supervisord/container_init.h"
 
+#include <fcntl.h>
 #include <signal.h>
 
 #include <cstring>
 #include <functional>
 #include <map>
+
+#include "common/fd.h"
 
 namespace gardien {
 
@@ -22,6 +25,11 @@ bool is_shutdown_signal(int signo) {
 
 bool is_quiet_signal(int signo) {
   return signo == SIGWINCH || signo == SIGCONT || signo == SIGURG || signo == SIGTSTP;
+}
+
+bool has_controlling_terminal() {
+  Fd tty(::open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC));
+  return static_cast<bool>(tty);
 }
 
 Config single_command_config(std::vector<std::string> argv, Duration grace, bool to_group) {

@@ -27,6 +27,10 @@ bool is_shutdown_signal(int signo);
 // Signals that are routine noise (terminal resizes, job control): not worth an info line.
 bool is_quiet_signal(int signo);
 
+// Whether this process has a controlling terminal (`/dev/tty` opens): the command of
+// `gardien -- CMD` then stays in gardien's session, else it gets a session of its own.
+bool has_controlling_terminal();
+
 // The one-program config of `gardien -- CMD ARGS...`: inherit output, restart never, critical,
 // start-seconds 0, stop-timeout = shutdown-timeout = `grace`; `to_group` false signals only
 // CMD (kill-mode = process; the SIGKILL after the grace still reaches the group).

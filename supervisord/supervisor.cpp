@@ -1,6 +1,5 @@
 #include "supervisord/supervisor.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -8,7 +7,6 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "common/fd.h"
 #include "common/signals.h"
 #include "supervisord/container_init.h"
 #include "supervisord/instance_status.h"
@@ -79,8 +77,7 @@ void Supervisor::forward_signals_to(std::string_view program, bool to_group) {
   if (!inst) return;
   // Without a controlling terminal (a container), a session of its own: each exit in a big
   // group then skips the kernel's orphaned-group check, which walks the group's zombies.
-  Fd tty(::open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC));
-  inst->attach_stdin(command_->terminal, static_cast<bool>(tty));
+  inst->attach_stdin(command_->terminal, has_controlling_terminal());
   if (command_->terminal) {
     // The command's group owns the terminal: gardien, in the background, must not be stopped
     // for writing its log or taking the terminal back.

@@ -44,13 +44,6 @@ inline std::string helper(const std::string& name) {
   return std::string(GARDIEN_HELPERS) + "/" + name;
 }
 
-// Whether this process has a controlling terminal (children in its session share it).
-inline bool has_controlling_terminal() {
-  int fd = ::open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
-  if (fd >= 0) ::close(fd);
-  return fd >= 0;
-}
-
 // Quotes a string for TOML (basic string).
 inline std::string toml_string(const std::string& s) {
   std::string out = "\"";

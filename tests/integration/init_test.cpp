@@ -2,6 +2,7 @@
 // single-command mode (exit codes, signal forwarding, descendants, 127/126), critical programs,
 // the all-ended exit, orphans when not PID 1, and kill-mode = "cgroup".
 #include "harness.h"
+#include "supervisord/container_init.h"
 
 namespace gardien::test {
 namespace {

@@ -70,8 +70,7 @@ std::vector<pid_t> merged_exits(int n, int code) {
   std::vector<pid_t> pids;
   for (int i = 0; i < n; ++i) pids.push_back(gate.child(code));
   gate.release();
-  EXPECT_TRUE(test::poll_until(
-      [&] { return std::all_of(pids.begin(), pids.end(), zombie); }, 10s));
+  EXPECT_TRUE(test::poll_until([&] { return std::all_of(pids.begin(), pids.end(), zombie); }, 10s));
   return pids;
 }
 
@@ -90,7 +89,8 @@ void enter_storm(EventLoop& loop, Reaper& reaper) {
   if (pid == 0) ::_exit(0);
   bool seen = false;
   reaper.watch(pid, [&](int) { seen = true; });
-  ASSERT_TRUE(run_until(loop, [&] { return seen; }, 10s));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return seen; }, 10s));
 }
 
 TEST(Reaper, EachWatchedChildsStatusReachesItsHandler) {
@@ -108,7 +108,8 @@ TEST(Reaper, EachWatchedChildsStatusReachesItsHandler) {
   }
   for (pid_t pid : {exits7, killed}) reaper.watch(pid, [&got, pid](int st) { got[pid] = st; });
   ::kill(killed, SIGKILL);
-  ASSERT_TRUE(run_until(loop, [&] { return got.size() == 2; }, 10s));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return got.size() == 2; }, 10s));
   EXPECT_TRUE(WIFEXITED(got[exits7]) && WEXITSTATUS(got[exits7]) == 7);
   EXPECT_TRUE(WIFSIGNALED(got[killed]) && WTERMSIG(got[killed]) == SIGKILL);
   EXPECT_GE(rounds, 1);
@@ -126,7 +127,9 @@ TEST(Reaper, ChildrenWhoseSigchldsMergedAreAllReaped) {
       left.erase(pid);
     });
   }
-  ASSERT_TRUE(run_until(loop, [&] { return left.empty(); }, 10s)) << left.size() << " left";
+  ASSERT_TRUE(run_until(
+      loop, [&] { return left.empty(); }, 10s))
+      << left.size() << " left";
   EXPECT_FALSE(Reaper::children_left());
 }
 
@@ -135,9 +138,11 @@ TEST(Reaper, InAStormTheScanWaitsForAPauseAndMissesNoExit) {
   Reaper reaper(loop, storm(Duration{40}, Duration{60000}));
   ASSERT_NO_FATAL_FAILURE(enter_storm(loop, reaper));
   std::vector<Clock::time_point> reaped;
-  for (pid_t pid : merged_exits(2, 0)) reaper.watch(pid, [&](int) { reaped.push_back(Clock::now()); });
+  for (pid_t pid : merged_exits(2, 0))
+    reaper.watch(pid, [&](int) { reaped.push_back(Clock::now()); });
   auto t0 = Clock::now();
-  ASSERT_TRUE(run_until(loop, [&] { return reaped.size() == 2; }, 10s));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return reaped.size() == 2; }, 10s));
   // One was named by the SIGCHLD that was read; the other, merged, waited for the scan, which
   // came no sooner than `quiet` after that SIGCHLD.
   EXPECT_GE(reaped[1] - t0, 40ms);
@@ -163,11 +168,13 @@ TEST(Reaper, AStormWithoutAPauseStillScansWithinItsBound) {
     fork_timer.arm(Ms(5));
   };
   fork_timer.arm(Ms(0));
-  ASSERT_TRUE(run_until(loop, [&] { return merged.empty(); }, 10s))
+  ASSERT_TRUE(run_until(
+      loop, [&] { return merged.empty(); }, 10s))
       << "a merged exit must be reaped within max-deferral even while SIGCHLDs keep coming";
   fork_timer.cancel();
   EXPECT_GT(born, 0);
-  ASSERT_TRUE(run_until(loop, [] { return !Reaper::children_left(); }, 10s));
+  ASSERT_TRUE(run_until(
+      loop, [] { return !Reaper::children_left(); }, 10s));
 }
 
 }  // namespace
