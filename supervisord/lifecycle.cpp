@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "common/signals.h"
 
@@ -83,6 +84,8 @@ std::string_view to_string(LifecycleAction::Kind kind) {
       return "kill_group";
     case K::watch_group:
       return "watch_group";
+    case K::signal_leftovers:
+      return "signal_leftovers";
   }
   return "?";
 }
@@ -188,6 +191,7 @@ class Decider {
     s().start_after_stop = false;
     s().spawned_at = now_;
     s().reason.clear();
+    s().pending_end.reset();
     act(Act::spawn);
   }
 
@@ -255,11 +259,11 @@ class Decider {
     schedule_restart(std::move(reason));
   }
 
-  void main_exited_while_up() {
-    const ExitStatus& st = event_.status;
+  // The main process ended on its own with its group empty.
+  void main_exited_while_up(bool during_start, const ExitStatus& st) {
     s().last_exit = st;
     bool success = is_success(st);
-    if (s().state == State::starting) {
+    if (during_start) {
       // A program done with success before start-seconds is finished, not failing (one-shots).
       if (success && config_.restart != RestartPolicy::always) {
         act(Act::cancel_timer);
@@ -277,12 +281,48 @@ class Decider {
     schedule_restart(st.to_string());
   }
 
+  // The main ended (exit or failed exec) in starting or running.
+  void main_ended_while_up() {
+    bool during_start = s().state == State::starting;
+    if (event_.group_empty) {
+      if (event_.kind == Kind::exited) return main_exited_while_up(during_start, event_.status);
+      return failed_start(event_.reason);
+    }
+    // What it left behind is stopped first: nothing lives on unmanaged, and no restart spawns
+    // beside it.
+    PendingEnd end{during_start, std::nullopt, {}};
+    if (event_.kind == Kind::exited) {
+      end.status = event_.status;
+      s().last_exit = event_.status;
+      s().reason = event_.status.to_string();
+    } else {
+      end.failure = event_.reason;
+      s().reason = event_.reason;
+    }
+    s().reason += "; stopping the processes it left";
+    s().pending_end = std::move(end);
+    s().main_alive = false;
+    s().killed = false;
+    s().start_after_stop = false;
+    enter(State::stopping);
+    act(Act::signal_leftovers);
+    act(Act::watch_group);
+    arm(config_.stop_timeout);
+  }
+
+  // The group is empty after a stop: stopped, started again, or the end that caused the stop.
+  void take_end(const PendingEnd& end) {
+    if (end.status) return main_exited_while_up(end.during_start, *end.status);
+    failed_start(end.failure);
+  }
+
   void complete_stop() {
     act(Act::cancel_timer);
     s().main_alive = false;
     s().killed = false;
     if (s().start_after_stop && s().restarts_allowed) return fresh_start();
     s().start_after_stop = false;
+    if (s().pending_end) return take_end(*std::exchange(s().pending_end, std::nullopt));
     finish(State::stopped, "");
   }
 
@@ -322,10 +362,10 @@ class Decider {
         if (config_.start_seconds <= Duration{0}) return reached_running();
         return arm(config_.start_seconds);
       case Kind::spawn_failed:
-        return failed_start(event_.reason);
+        return main_ended_while_up();
       case Kind::exited:
         if (!s().main_alive) return illegal("no process was spawned");
-        return main_exited_while_up();
+        return main_ended_while_up();
       case Kind::timer:
         return reached_running();
       case Kind::group_empty:
@@ -347,9 +387,8 @@ class Decider {
         return illegal("the process was already spawned");
       // Only with start-seconds = 0, where running begins before exec is known to succeed.
       case Kind::spawn_failed:
-        return failed_start(event_.reason);
       case Kind::exited:
-        return main_exited_while_up();
+        return main_ended_while_up();
       case Kind::timer:
         return illegal("no timer is armed");
       case Kind::group_empty:
@@ -386,6 +425,7 @@ class Decider {
         return;
       case Kind::stop:
         s().start_after_stop = false;
+        s().pending_end.reset();  // an operator's stop ends in stopped, whatever ended the main
         return;
       case Kind::kill:
         if (s().killed) return;
@@ -398,6 +438,7 @@ class Decider {
         s().main_alive = false;
         if (event_.kind == Kind::exited) s().last_exit = event_.status;
         if (event_.group_empty) return complete_stop();
+        if (!s().killed) act(Act::signal_leftovers);
         return act(Act::watch_group);
       case Kind::timer:
         if (s().killed) return illegal("no timer is armed after SIGKILL");

@@ -61,6 +61,15 @@ struct LifecycleEvent {
 std::string_view to_string(LifecycleEvent::Kind kind);
 
 // What the decisions read and write besides the state.
+// How the main process ended while processes of its group lived on: the instance stops those
+// first and takes the state this end calls for once its group is empty.
+struct PendingEnd {
+  bool during_start = false;          // it ended in starting, not running
+  std::optional<ExitStatus> status;   // its exit; nullopt when exec failed (`failure` says why)
+  std::string failure;
+  bool operator==(const PendingEnd&) const = default;
+};
+
 struct LifecycleStatus {
   State state = State::stopped;
   bool main_alive = false;        // the main process exists and was not reaped yet
@@ -75,6 +84,8 @@ struct LifecycleStatus {
   TimePoint timer_due{};  // when the armed timer fires (backoff time left)
   std::optional<ExitStatus> last_exit;
   std::string reason;  // why the state is what it is (fatal, backoff, exited)
+  // stopping: the main ended on its own and left processes behind (see PendingEnd).
+  std::optional<PendingEnd> pending_end;
 };
 
 struct LifecycleAction {
@@ -85,6 +96,9 @@ struct LifecycleAction {
     signal_stop,  // stop-signal + SIGCONT to the group (or the main process, kill-mode = process)
     kill_group,   // SIGKILL to the group
     watch_group,  // the main is gone but the group is not: poll until it is empty
+    // The main is gone: stop-signal + SIGCONT to what is left of its group or cgroup, unless
+    // that group already got exactly this stop.
+    signal_leftovers,
   };
   Kind kind = Kind::spawn;
   Duration delay{0};

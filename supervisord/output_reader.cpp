@@ -31,7 +31,7 @@ OutputReader::OutputReader(EventLoop& loop, Fd read_end, Stream stream, std::str
       sink_(std::move(sink)),
       ring_(std::move(ring)),
       readable_(loop, fd_.get(), EV_READ, [this](short) { on_readable(); }),
-      drain_timer_(loop, [this] { force_finish(); }) {
+      drain_timer_(loop, [this] { call_on_done(); }) {
   readable_.enable();
   if (sink_) sink_->attach(*this);  // may pause us at once
 }
@@ -85,22 +85,16 @@ void OutputReader::finish() {
   framer_.finish(chunks_);
   deliver();
   readable_.disable();
-  drain_timer_.cancel();
   fd_.reset();
-  if (on_done_) {
-    loop_.defer([alive = alive_, done = std::move(on_done_)] {
-      if (*alive) done();
-    });
-    on_done_ = nullptr;
-  }
+  call_on_done();
 }
 
-void OutputReader::force_finish() {
-  // The pipe holds at most its capacity: bounded even when a grandchild keeps writing.
-  for (int i = 0; i < 64 && fd_; ++i) {
-    if (!read_once()) break;
-  }
-  finish();
+void OutputReader::call_on_done() {
+  drain_timer_.cancel();
+  if (!on_done_) return;
+  loop_.defer([alive = alive_, done = std::exchange(on_done_, nullptr)] {
+    if (*alive) done();
+  });
 }
 
 void OutputReader::drain(Duration max_wait, std::function<void()> on_done) {

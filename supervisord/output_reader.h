@@ -1,7 +1,7 @@
 // Reads one pipe of a program (its stdout, its stderr, or both merged) without blocking, frames
 // the bytes into lines and hands each batch to the program's sink and ring buffer. A congested
-// sink pauses it (the program then blocks on its full pipe); after the program exits, drain()
-// reads to EOF so the last line, even without a newline, is never lost.
+// sink pauses it (the program then blocks on its full pipe). It reads until the last writer has
+// closed the pipe, so the last line, even without a newline, is never lost.
 #pragma once
 
 #include <functional>
@@ -29,9 +29,9 @@ class OutputReader final : public Producer {
   OutputReader(const OutputReader&) = delete;
   OutputReader& operator=(const OutputReader&) = delete;
 
-  // Reads to EOF, then calls `on_done` (on a later loop turn). If EOF has not come after
-  // `max_wait` (a grandchild still holds the pipe, or the sink stays congested), reads what the
-  // pipe holds right now regardless of back-pressure, flushes the partial line and stops.
+  // Calls `on_done` once, on a later loop turn: at EOF, or after `max_wait` when a process the
+  // program left still holds the pipe (or the sink is congested). Reading goes on to EOF either
+  // way: a survivor's late lines still reach the sinks, and it never meets a closed pipe.
   void drain(Duration max_wait, std::function<void()> on_done);
   bool finished() const noexcept { return !fd_; }
   bool paused() const noexcept { return pauses_ > 0; }
@@ -47,7 +47,7 @@ class OutputReader final : public Producer {
   bool read_once();
   void deliver();
   void finish();
-  void force_finish();
+  void call_on_done();
 
   EventLoop& loop_;
   Fd fd_;

@@ -30,8 +30,10 @@ Program::Program(EventLoop& loop, Reaper& reaper, ProgramConfig config, std::str
       timer_(loop, [this] { on_timer(); }),
       group_poll_(loop, [this] {
         recheck_group();
-        if (status_.state == State::stopping && !status_.main_alive && pgid_ != 0)
-          group_poll_.arm(kGroupPollInterval);
+        if (status_.state != State::stopping || status_.main_alive || pgid_ == 0) return;
+        // A process forked while the group was being killed escaped that SIGKILL.
+        if (status_.killed) signal_group(SIGKILL);
+        group_poll_.arm(kGroupPollInterval);
       }) {
   status_.state_since = Clock::now();
 }
@@ -105,6 +107,9 @@ void Program::apply(const LifecycleDecision& d, State before) {
       case LifecycleAction::Kind::watch_group:
         if (!cgroup_) group_poll_.arm(kGroupPollInterval);  // a cgroup says when it empties
         break;
+      case LifecycleAction::Kind::signal_leftovers:
+        signal_leftovers();
+        break;
     }
   }
   if (status_.state != State::stopping) group_poll_.cancel();
@@ -158,7 +163,7 @@ void Program::do_spawn() {
     plan_->take_terminal = take_terminal_;
     plan_->cgroup_fd = cgroup_ ? cgroup_->join_fd() : -1;
   }
-  leftovers_signalled_ = false;
+  tree_stop_signal_ = 0;
   std::optional<SpawnedProcess> child;
   if (plan_ && open_output(error)) child = spawn_process(*plan_, error);
   // The daemon's copies of the child's ends: EOF comes once the program's side is closed.
@@ -252,7 +257,10 @@ void Program::on_exit(int wait_status) {
 }
 
 void Program::after_output_drained(pid_t pid, int wait_status) {
-  if (output_) {
+  std::erase_if(lingering_outputs_, [](const auto& o) { return o->drained(); });
+  if (output_ && !output_->drained()) {
+    lingering_outputs_.push_back(std::move(output_));  // read on until its last writer is gone
+  } else if (output_) {
     // Not destroyed inside its own callback.
     std::shared_ptr<ProgramOutput> done(std::move(output_));
     loop_.defer([done] {});
@@ -320,19 +328,50 @@ void Program::signal_stop() {
                          {"target", cgroup_ ? "cgroup"
                                     : group ? "group"
                                             : "process"}});
-  if (cgroup_) {
-    cgroup_->signal_all(signo);
-    cgroup_->signal_all(SIGCONT);
-  } else if (group) {
-    signal_group(signo);
-    signal_group(SIGCONT);
+  if (cgroup_ || group) {
+    stop_tree(signo);
   } else if (pid_ > 0) {
     ::kill(pid_, signo);
     ::kill(pid_, SIGCONT);
   }
 }
 
+void Program::stop_tree(int signo) {
+  tree_stop_signal_ = signo;
+  if (cgroup_) {
+    cgroup_->signal_all(signo);
+    cgroup_->signal_all(SIGCONT);
+  } else {
+    signal_group(signo);
+    signal_group(SIGCONT);
+  }
+}
+
+void Program::signal_leftovers() {
+  int signo = config_.stop_signal;
+  if (tree_stop_signal_ == signo) return;  // the whole tree already got this stop
+  log::info("stopping the processes the program left", {{"event", "stop"},
+                                                        {"program", name_},
+                                                        {"pgid", pgid_},
+                                                        {"signal", signal_name(signo)},
+                                                        {"target", cgroup_ ? "cgroup" : "group"}});
+  stop_tree(signo);
+}
+
 bool Program::send_signal(int signo, bool to_group, std::string& error) {
+  if (pid_ <= 0 && !group_empty()) {
+    // The main is gone but its processes are not (they are being stopped): they get it.
+    log::info("signal", {{"event", "signal"},
+                         {"program", name_},
+                         {"pgid", pgid_},
+                         {"signal", signal_name(signo)}});
+    if (cgroup_) {
+      cgroup_->signal_all(signo);
+    } else {
+      signal_group(signo);
+    }
+    return true;
+  }
   if (pid_ <= 0) {
     error = name_;
     error += " has no process (state ";
@@ -359,31 +398,6 @@ void Program::stop_with(int signo) {
   if (status_.state == State::starting || status_.state == State::running)
     stop_signal_override_ = signo;
   stop();
-}
-
-bool Program::stop_leftovers(bool force) {
-  if (has_process(status_.state) || group_empty()) return false;
-  if (force) {
-    if (cgroup_) {
-      cgroup_->kill_all();
-    } else {
-      signal_group(SIGKILL);
-    }
-  } else if (!std::exchange(leftovers_signalled_, true)) {
-    int signo = config_.stop_signal;
-    log::info("stopping what the program left", {{"event", "stop"},
-                                                 {"program", name_},
-                                                 {"signal", signal_name(signo)},
-                                                 {"target", cgroup_ ? "cgroup" : "group"}});
-    if (cgroup_) {
-      cgroup_->signal_all(signo);
-      cgroup_->signal_all(SIGCONT);
-    } else {
-      signal_group(signo);
-      signal_group(SIGCONT);
-    }
-  }
-  return true;
 }
 
 }  // namespace gardien

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/config.h"
 #include "common/fd.h"
@@ -53,7 +54,8 @@ class Program {
   void stop() { feed(LifecycleEvent::of(LifecycleEvent::Kind::stop)); }
   void restart() { feed(LifecycleEvent::of(LifecycleEvent::Kind::restart)); }
   void kill() { feed(LifecycleEvent::of(LifecycleEvent::Kind::kill)); }
-  // Sends `signo` to the main process (or its whole group). False with `error` when no process.
+  // Sends `signo` to the main process (or its whole group); once the main is gone, to what is
+  // left of its group. False with `error` when no process.
   bool send_signal(int signo, bool to_group, std::string& error);
   // The daemon is shutting down: an exit from now on is final.
   void hold_restarts() { status_.restarts_allowed = false; }
@@ -64,7 +66,8 @@ class Program {
   std::string output_problem() const { return output_ ? output_->problems() : std::string(); }
   // Where its stdout/stderr go from the next spawn on; null: the daemon's own fds (inherit).
   void set_output_hub(OutputHub* hub) noexcept { output_hub_ = hub; }
-  // How long an exit waits for the rest of the program's output (a grandchild may hold the pipe).
+  // How long an exit waits for the rest of the program's output (a grandchild may hold the pipe;
+  // its later lines are still read).
   static constexpr Duration kOutputDrainWait = std::chrono::seconds(1);
 
   // --- Container init (single-command mode, kill-mode = cgroup). ---
@@ -82,9 +85,6 @@ class Program {
   }
   // A stop that sends `signo` instead of stop-signal (a forwarded SIGINT/SIGQUIT).
   void stop_with(int signo);
-  // No main process, but processes left in its group or cgroup: stop-signal + SIGCONT to
-  // them once, or SIGKILL with `force`. False when nothing is left.
-  bool stop_leftovers(bool force);
   pid_t pgid() const noexcept { return pgid_; }
   const Cgroup* cgroup() const noexcept { return cgroup_.get(); }
 
@@ -103,6 +103,9 @@ class Program {
   bool group_empty();
   void signal_group(int signo);
   void signal_stop();
+  // `signo` + SIGCONT to the whole group or cgroup.
+  void stop_tree(int signo);
+  void signal_leftovers();
 
   EventLoop& loop_;
   Reaper& reaper_;
@@ -124,6 +127,8 @@ class Program {
   std::optional<ProgramConfig> next_config_;  // from a reload, waiting for the process to end
   OutputHub* output_hub_ = nullptr;
   std::unique_ptr<ProgramOutput> output_;  // this run's pipes and readers
+  // Earlier runs' pipes that a process they left still holds open: read until EOF.
+  std::vector<std::unique_ptr<ProgramOutput>> lingering_outputs_;
   CgroupTree* cgroup_tree_ = nullptr;
   std::unique_ptr<Cgroup> cgroup_;
   std::unique_ptr<FdEvent> cgroup_event_;  // cgroup.events changed: the stop may be complete
@@ -131,7 +136,7 @@ class Program {
   bool take_terminal_ = false;
   bool same_session_ = false;
   int stop_signal_override_ = 0;
-  bool leftovers_signalled_ = false;
+  int tree_stop_signal_ = 0;  // the stop signal the whole tree got during this run; 0: none
 };
 
 }  // namespace gardien

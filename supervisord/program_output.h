@@ -28,9 +28,10 @@ class ProgramOutput {
   // ends, so that EOF arrives when the program and everything it forked have closed them.
   void close_child_ends() noexcept;
 
-  // After the program exited: reads its pipes to EOF (see OutputReader::drain), then calls
-  // `on_drained` once, on a later loop turn (never from inside drain()).
+  // After the program exited: calls `on_drained` once, on a later loop turn (never from inside
+  // drain()), when its pipes reached EOF or after `max_wait` (see OutputReader::drain).
   void drain(Duration max_wait, std::function<void()> on_drained);
+  // Every pipe reached EOF: nothing the program started can write here any more.
   bool drained() const noexcept;
 
   // Empty when every sink works; else e.g. "stdout file: No space left on device".

@@ -384,31 +384,13 @@ void Supervisor::on_program_end(Program& program) {
                                                           {"program", program.name()},
                                                           {"reason", program.status().reason},
                                                           {"code", *exit_code_}});
-  } else if (!is_command && !all_ended()) {
-    return;
+  } else if (!is_command) {
+    return;  // the daemon stays up to be asked why, and to start it again
   }
   // Deferred: the program is still inside its own state change.
-  bool recheck = !exit_code_ && !is_command;  // states may change before the deferred call
-  loop_.defer([this, recheck] {
-    if (shutting_down_ || (recheck && !all_ended())) return;
-    shutdown(exit_code_ ? "a critical program ended" : "every program ended");
+  loop_.defer([this] {
+    if (!shutting_down_) shutdown(exit_code_ ? "a critical program ended" : "the command ended");
   });
-}
-
-bool Supervisor::all_ended() const {
-  if (!pending_start_.empty() || !removing_.empty() || !dropping_.empty()) return false;
-  bool any_ended = false;
-  for (const auto& inst : instances_) {
-    State s = inst->state();
-    if (s == State::exited || s == State::fatal) {
-      any_ended = true;
-    } else if (s != State::stopped) {
-      return false;
-    }
-  }
-  // All stopped by an operator (or never started) is not an end; nor is a daemon a program
-  // forked and left running (an orphan): gardien waits for it.
-  return any_ended && !Reaper::children_left();
 }
 
 void Supervisor::forward_signal(int signo) {
@@ -636,8 +618,6 @@ void Supervisor::advance_shutdown() {
   bool programs_down = std::none_of(instances_.begin(), instances_.end(),
                                     [](const auto& p) { return has_process(p->state()); });
   if (!programs_down) return;
-  // What programs left in their group or cgroup gets their stop signal, SIGKILL when forced.
-  for (const auto& inst : instances_) inst->stop_leftovers(forceful_);
   if (Reaper::children_left()) {
     // Orphans that left their program's group: TERM them once, KILL them when forced.
     for (pid_t pid : Reaper::children()) {
@@ -658,7 +638,6 @@ void Supervisor::advance_shutdown() {
 
 void Supervisor::after_reaping() {
   for (const auto& inst : instances_) inst->recheck_group();
-  if (!shutting_down_ && !command_ && all_ended()) shutdown("every program ended");
   if (shutting_down_) advance_shutdown();
   if (!removing_.empty() || !dropping_.empty()) finish_removals();
 }

@@ -115,7 +115,6 @@ class Supervisor final : public ControlTarget {
   void forward_signal(int signo);
   void on_child_stopped(pid_t pid, int signo);
   void on_program_end(Program& program);
-  bool all_ended() const;
   Program* command_instance() const;
 
   EventLoop& loop_;

@@ -1,6 +1,6 @@
 // gardien as a container init: PID 1 under `unshare --pid --fork --mount-proc` (root), the
 // single-command mode (exit codes, signal forwarding, descendants, 127/126), critical programs,
-// the all-ended exit, orphans when not PID 1, and kill-mode = "cgroup".
+// staying up once every program ended, orphans when not PID 1, and kill-mode = "cgroup".
 #include "harness.h"
 #include "supervisord/container_init.h"
 
@@ -268,32 +268,39 @@ TEST(InitConfig, CriticalProgramThatCannotStartGivesTheSpawnCode) {
   EXPECT_EQ(r.status, 127) << r.output;
 }
 
-TEST(InitConfig, ExitsZeroOnceEveryProgramHasEnded) {
+TEST(InitConfig, StaysUpToBeAskedOnceEveryProgramHasEnded) {
   TempDir dir;
-  write_file(dir / "g.toml", program("a", {"/bin/sh", "-c", "exit 0"},
-                                     "restart = \"never\"\nstart-seconds = \"0\"\n") +
-                                 program("b", {"/bin/sh", "-c", "sleep 0.2; exit 2"},
-                                         "restart = \"never\"\nstart-seconds = \"0\"\n") +
-                                 program("later", {"sleep", "600"}, "autostart = false\n"));
-  RunResult r = run_command(
-      {GARDIEN_BIN, "--socket", (dir / "gardien.sock").string(), "-c", (dir / "g.toml").string()});
-  EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("every program ended"), std::string::npos) << r.output;
+  Daemon d(dir);
+  d.write_config(program("a", {"/bin/sh", "-c", "exit 0"},
+                         "restart = \"never\"\nstart-seconds = \"0\"\n") +
+                 program("b", {"no-such-command-xyz"}, "start-retries = 1\nbackoff = \"10ms\"\n") +
+                 program("later", {"sleep", "600"}, "autostart = false\n"));
+  d.start();
+  ASSERT_TRUE(d.wait_state("a", "exited", 10s)) << d.log();
+  ASSERT_TRUE(d.wait_state("b", "fatal", 10s)) << d.log();
+  // Every program has ended, and the daemon is still there to say why.
+  RunResult status = d.ctl({"status", "b"});
+  EXPECT_NE(status.output.find("fatal"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("no-such-command-xyz"), std::string::npos) << status.output;
+  EXPECT_EQ(d.ctl({"start", "b"}).status, 1) << "it fails again, but the daemon takes the order";
+  EXPECT_EQ(d.ctl({"shutdown"}).status, 0);
+  EXPECT_EQ(d.wait_exit(10s), 0) << d.log();
 }
 
 TEST(InitConfig, WarnsWhenStopTimeoutsCannotFitTheShutdownTimeout) {
   TempDir dir;
-  write_file(dir / "g.toml",
-             "[supervisor]\nshutdown-timeout = \"15s\"\n" +
+  Daemon d(dir);
+  d.write_config("[supervisor]\nshutdown-timeout = \"15s\"\n" +
                  program("db", {"/bin/sh", "-c", "exit 0"},
                          "restart = \"never\"\nstop-timeout = \"10s\"\nstart-seconds = \"0\"\n") +
                  program("web", {"/bin/sh", "-c", "exit 0"},
                          "restart = \"never\"\nstop-timeout = \"10s\"\n"
                          "start-seconds = \"0\"\ndepends-on = [\"db\"]\n"));
-  RunResult r = run_command(
-      {GARDIEN_BIN, "--socket", (dir / "gardien.sock").string(), "-c", (dir / "g.toml").string()});
-  EXPECT_NE(r.output.find("shutdown_budget"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("web -> db"), std::string::npos) << r.output;
+  d.start();
+  auto warning = d.wait_event(
+      [](const Json& e) { return e.value("event", "") == "shutdown_budget"; }, 10s);
+  ASSERT_TRUE(warning) << d.log();
+  EXPECT_EQ(warning->value("chain", ""), "web -> db") << d.log();
 }
 
 TEST(InitConfig, ShutdownWithOrphansEndsAsSoonAsEveryTreeIsEmpty) {

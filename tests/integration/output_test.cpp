@@ -357,9 +357,7 @@ TEST_F(Output, LogsLinesAreMergedInTimeOrder) {
 
 TEST_F(Output, LogsStreamFilterAndMergedStderr) {
   start(program("p", writer_argv("both", "3"), "restart = \"never\"\n") +
-        program("m", writer_argv("both", "2"), "restart = \"never\"\nstderr = \"stdout\"\n") +
-        // Keeps the daemon up once p and m have ended (else it exits: docs/container.md).
-        program("k", {"sleep", "1000"}));
+        program("m", writer_argv("both", "2"), "restart = \"never\"\nstderr = \"stdout\"\n"));
   ASSERT_TRUE(daemon.wait_state("p", "exited", 5s));
   ASSERT_TRUE(daemon.wait_state("m", "exited", 5s));
   RunResult r = daemon.ctl({"logs", "--stream", "stderr", "p"});

@@ -50,7 +50,7 @@ struct Driver {
   int spawns = 0;
   std::optional<std::string> spawn_error;  // the fake spawner fails with this reason
   std::vector<Duration> backoff_delays;    // every delay armed in backoff
-  std::vector<Act> signals;                // signal_stop / kill_group, in order
+  std::vector<Act> signals;                // signal_stop / kill_group / signal_leftovers
   bool watching_group = false;
 
   LifecycleDecision feed(const LifecycleEvent& e) {
@@ -70,6 +70,7 @@ struct Driver {
           break;
         case Act::signal_stop:
         case Act::kill_group:
+        case Act::signal_leftovers:
           signals.push_back(a.kind);
           break;
         case Act::watch_group:
@@ -384,6 +385,121 @@ TEST(Lifecycle, StopWaitsForTheGroupToEmpty) {
   EXPECT_EQ(d.signals.back(), Act::kill_group);
   d.feed(ev(Kind::group_empty));
   EXPECT_EQ(d.status.state, State::stopped);
+}
+
+TEST(Lifecycle, StopSignalsWhatTheMainLeftOnceItIsGone) {
+  Driver d;
+  d.bring_up();
+  d.feed(ev(Kind::stop));
+  d.feed(exited(ExitStatus::exited(7), /*group_empty=*/false));
+  // The group got the stop signal with the main, unless that was another signal (a forwarded
+  // SIGINT, kill-mode = process): Program sends it only then.
+  EXPECT_EQ(d.signals, (std::vector<Act>{Act::signal_stop, Act::signal_leftovers}));
+  d.fire_timer();
+  EXPECT_EQ(d.signals.back(), Act::kill_group);
+  d.feed(ev(Kind::group_empty));
+  EXPECT_EQ(d.status.state, State::stopped);
+  EXPECT_EQ(d.status.last_exit, ExitStatus::exited(7));
+}
+
+TEST(Lifecycle, MainExitingWhileUpStopsWhatItLeftBeforeItsEndCounts) {
+  struct Case {
+    RestartPolicy restart;
+    bool during_start;
+    ExitStatus exit;
+    State end;
+  };
+  const Case cases[] = {
+      {RestartPolicy::never, false, ExitStatus::exited(0), State::exited},
+      {RestartPolicy::on_failure, false, ExitStatus::exited(0), State::exited},
+      {RestartPolicy::on_failure, false, ExitStatus::exited(3), State::backoff},
+      {RestartPolicy::always, false, ExitStatus::exited(0), State::backoff},
+      {RestartPolicy::on_failure, true, ExitStatus::exited(0), State::exited},
+      {RestartPolicy::always, true, ExitStatus::exited(1), State::backoff},
+      {RestartPolicy::never, true, ExitStatus::exited(1), State::fatal},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(to_string(c.end)) + " " + c.exit.to_string());
+    Driver d;
+    d.config.restart = c.restart;
+    d.feed(ev(Kind::start));
+    if (!c.during_start) d.fire_timer();
+    d.advance(10s);
+    d.feed(exited(c.exit, /*group_empty=*/false));
+    EXPECT_EQ(d.status.state, State::stopping);
+    EXPECT_EQ(d.signals, std::vector<Act>{Act::signal_leftovers});
+    EXPECT_TRUE(d.watching_group);
+    ASSERT_TRUE(d.timer_due);
+    EXPECT_EQ(*d.timer_due - d.now, d.config.stop_timeout);
+    EXPECT_NE(d.status.reason.find(c.exit.to_string()), std::string::npos) << d.status.reason;
+    EXPECT_NE(d.status.reason.find("stopping the processes it left"), std::string::npos);
+    EXPECT_EQ(d.spawns, 1) << "no restart beside what is left";
+    d.advance(50ms);
+    d.feed(ev(Kind::group_empty));
+    EXPECT_EQ(d.status.state, c.end);
+    EXPECT_FALSE(d.status.pending_end);
+    EXPECT_EQ(d.status.last_exit, c.exit);
+    EXPECT_EQ(d.status.reason.find("stopping"), std::string::npos) << d.status.reason;
+    if (c.end == State::backoff) {
+      d.fire_timer();
+      EXPECT_EQ(d.spawns, 2);
+    }
+  }
+}
+
+TEST(Lifecycle, LeftoversOutlivingTheStopTimeoutAreKilled) {
+  Driver d;
+  d.config.restart = RestartPolicy::always;
+  d.bring_up();
+  d.feed(exited(ExitStatus::exited(0), /*group_empty=*/false));
+  d.fire_timer();
+  EXPECT_EQ(d.signals, (std::vector<Act>{Act::signal_leftovers, Act::kill_group}));
+  EXPECT_EQ(d.status.state, State::stopping);
+  d.feed(ev(Kind::group_empty));
+  EXPECT_EQ(d.status.state, State::backoff);
+}
+
+TEST(Lifecycle, OperatorOrdersDuringALeftoverStopWin) {
+  Driver stop;
+  stop.config.restart = RestartPolicy::always;
+  stop.bring_up();
+  stop.feed(exited(ExitStatus::exited(1), false));
+  stop.feed(ev(Kind::stop));
+  stop.feed(ev(Kind::group_empty));
+  EXPECT_EQ(stop.status.state, State::stopped) << "stopped, not restarted";
+
+  Driver restart;
+  restart.config.restart = RestartPolicy::never;
+  restart.bring_up();
+  restart.feed(exited(ExitStatus::exited(0), false));
+  restart.feed(ev(Kind::restart));
+  EXPECT_EQ(restart.spawns, 1) << "never beside what is left";
+  restart.feed(ev(Kind::group_empty));
+  EXPECT_EQ(restart.status.state, State::starting);
+  EXPECT_EQ(restart.spawns, 2);
+
+  Driver shutdown;  // a forced shutdown: killed now, and the end is final
+  shutdown.config.restart = RestartPolicy::always;
+  shutdown.bring_up();
+  shutdown.feed(exited(ExitStatus::exited(1), false));
+  shutdown.status.restarts_allowed = false;
+  shutdown.feed(ev(Kind::kill));
+  EXPECT_EQ(shutdown.signals.back(), Act::kill_group);
+  shutdown.feed(ev(Kind::group_empty));
+  EXPECT_EQ(shutdown.status.state, State::exited);
+}
+
+TEST(Lifecycle, FailedExecLeavingProcessesIsStoppedThenCounted) {
+  Driver d;
+  d.config.start_retries = 1;
+  d.feed(ev(Kind::start));
+  LifecycleEvent failed = spawn_failed("exec /x: Permission denied");
+  failed.group_empty = false;
+  d.feed(failed);
+  EXPECT_EQ(d.status.state, State::stopping);
+  d.feed(ev(Kind::group_empty));
+  EXPECT_EQ(d.status.state, State::backoff);
+  EXPECT_NE(d.status.reason.find("Permission denied"), std::string::npos);
 }
 
 TEST(Lifecycle, RestartStopsThenStartsAgain) {
