@@ -60,6 +60,16 @@ std::vector<std::string> ProgramConfig::instance_names() const {
   return names;
 }
 
+int ProgramConfig::instance_index(std::string_view instance) const {
+  if (instance.size() <= name.size() + 1) return 0;
+  int index = 0;
+  for (char c : instance.substr(name.size() + 1)) {
+    if (c < '0' || c > '9') return 0;
+    index = index * 10 + (c - '0');
+  }
+  return index;
+}
+
 std::string_view to_string(RestartPolicy policy) {
   switch (policy) {
     case RestartPolicy::always:

@@ -86,6 +86,8 @@ struct ProgramConfig {
 
   // "web" when instances == 1, else "web.0", "web.1", ...
   std::vector<std::string> instance_names() const;
+  // 0 for `name` and `name.0`, N for `name.N` (GARDIEN_INSTANCE_INDEX).
+  int instance_index(std::string_view instance) const;
 
   // Two programs are equal when they would run the same way: the reload diff relies on it.
   bool operator==(const ProgramConfig&) const = default;

@@ -18,6 +18,7 @@
 #include "supervisord/log.h"
 #include "supervisord/logs_command.h"
 #include "supervisord/output_hub.h"
+#include "supervisord/run_record.h"
 #include "supervisord/supervisor.h"
 
 namespace {
@@ -95,6 +96,11 @@ int supervise(const std::string& config_path, const std::string& socket_option,
     output.flush_blocking(std::chrono::seconds(1));
     return kExitConfig;
   }
+  // The socket is ours, so no daemon of this socket runs: what its record names was left by a
+  // killed one, and goes before anything starts.
+  std::filesystem::path record = control->path() + ".pids";
+  stop_leftovers_of_predecessor(record);
+  supervisor.keep_run_record(record);
   int code = supervisor.run();
   // The programs' last lines and the daemon's own log get a bounded time to reach their targets.
   output.flush_blocking(std::chrono::seconds(3));

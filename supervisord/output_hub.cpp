@@ -194,6 +194,14 @@ void OutputHub::forget(std::string_view instance) {
   if (it != rings_.end()) rings_.erase(it);
 }
 
+void OutputHub::rename(std::string_view from, const std::string& to) {
+  auto it = rings_.find(from);
+  if (it == rings_.end()) return;
+  std::shared_ptr<LogRing> ring = std::move(it->second);
+  rings_.erase(it);
+  rings_[to] = std::move(ring);
+}
+
 bool OutputHub::flush_blocking(Duration max_wait) {
   auto deadline = std::chrono::steady_clock::now() + max_wait;
   auto left = [&] {

@@ -72,6 +72,8 @@ class OutputHub {
   std::vector<std::shared_ptr<LogRing>> rings() const;
   // A program removed by a reload: its ring goes (followers see no more lines).
   void forget(std::string_view instance);
+  // An instance renamed by scaling from or to 1 (`web` <-> `web.0`) keeps its ring.
+  void rename(std::string_view from, const std::string& to);
 
   // After the loop: gives queued lines up to `max_wait` to reach stdout/stderr and the files.
   bool flush_blocking(Duration max_wait);

@@ -18,10 +18,14 @@ std::optional<ProcStat> read_proc_stat(pid_t pid) {
   auto close = line.rfind(')');
   if (close == std::string::npos) return std::nullopt;
   std::istringstream rest(line.substr(close + 1));
-  std::string state;
+  std::string state, skip;
   long ppid = 0, pgrp = 0;
   if (!(rest >> state >> ppid >> pgrp) || state.empty()) return std::nullopt;
-  return ProcStat{state[0], static_cast<pid_t>(ppid), static_cast<pid_t>(pgrp)};
+  ProcStat stat{state[0], static_cast<pid_t>(ppid), static_cast<pid_t>(pgrp), 0};
+  for (int field = 6; field < 22 && rest >> skip; ++field) {
+  }
+  rest >> stat.start_ticks;  // field 22
+  return stat;
 }
 
 void for_each_process(const std::function<void(pid_t, const ProcStat&)>& fn) {

@@ -14,6 +14,7 @@ struct ProcStat {
   char state = '?';  // 'R', 'S', 'Z' (zombie), ...
   pid_t ppid = 0;
   pid_t pgrp = 0;
+  unsigned long long start_ticks = 0;  // when it started, in clock ticks after boot
   bool zombie() const { return state == 'Z'; }
 };
 

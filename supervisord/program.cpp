@@ -52,6 +52,12 @@ void Program::replace_config(ProgramConfig config) {
   }
 }
 
+void Program::rename(std::string name) {
+  if (output_hub_) output_hub_->rename(name_, name);
+  name_ = std::move(name);
+  plan_.reset();  // its environment names the instance
+}
+
 void Program::feed(LifecycleEvent event) {
   queue_.push_back(std::move(event));
   if (feeding_) return;  // the outer call applies it after the current one, in order
@@ -162,6 +168,7 @@ void Program::do_spawn() {
     plan_->new_session = !same_session_;
     plan_->take_terminal = take_terminal_;
     plan_->cgroup_fd = cgroup_ ? cgroup_->join_fd() : -1;
+    plan_->parent_death_signal = config_.stop_signal;
   }
   tree_stop_signal_ = 0;
   std::optional<SpawnedProcess> child;

@@ -49,6 +49,10 @@ class Program {
   // so that a process is always stopped with the settings it was started with).
   void replace_config(ProgramConfig config);
 
+  // Scaling from or to one instance renames it in place (`web` <-> `web.0`): the process keeps
+  // running; its next spawn gets the new GARDIEN_INSTANCE.
+  void rename(std::string name);
+
   // Operator and supervisor requests; each is a lifecycle event (a no-op where it makes no sense).
   void start() { feed(LifecycleEvent::of(LifecycleEvent::Kind::start)); }
   void stop() { feed(LifecycleEvent::of(LifecycleEvent::Kind::stop)); }

@@ -47,7 +47,7 @@ protocol::ReloadPlan plan_reload(const Config& running, const Config& next) {
       plan.added.push_back(p.name);
     } else if (*old == p) {
       plan.unchanged.push_back(p.name);
-    } else if (differs_only_in_instances(*old, p) && old->instances != 1 && p.instances != 1) {
+    } else if (differs_only_in_instances(*old, p)) {
       plan.scaled.push_back({p.name, old->instances, p.instances});
     } else {
       plan.changed.push_back(p.name);

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -88,6 +89,7 @@ struct ChildArgs {
   int stdin_fd;
   int error_fd;
   int max_fd;  // for the close() fallback
+  pid_t parent;
 };
 
 std::vector<char*> pointers(const std::vector<std::string>& strings) {
@@ -186,6 +188,11 @@ bool child_close_from_3(int error_fd, int max_fd) noexcept {
     if (::setgid(id.gid) != 0) child_fail(a.error_fd, Stage::setgid);
     if (id.set_uid && ::setuid(id.uid) != 0) child_fail(a.error_fd, Stage::setuid);
   }
+  // After the credential change, which would clear it. Best effort: without it, the next
+  // daemon still stops what a killed one left (run_record.h).
+  if (plan.parent_death_signal != 0 &&
+      ::prctl(PR_SET_PDEATHSIG, plan.parent_death_signal) == 0 && ::getppid() != a.parent)
+    ::kill(::getpid(), plan.parent_death_signal);  // the daemon died before: as if just now
   ::execve(plan.path.c_str(), a.argv.data(), a.envp.data());
   child_fail(a.error_fd, Stage::exec);
 }
@@ -314,6 +321,7 @@ std::vector<std::string> build_environment(const ProgramConfig& config, const st
   for (const auto& [key, value] : config.environment) env[key] = value;
   env["GARDIEN_PROGRAM"] = config.name;
   env["GARDIEN_INSTANCE"] = instance;
+  env["GARDIEN_INSTANCE_INDEX"] = std::to_string(config.instance_index(instance));
   std::vector<std::string> out;
   out.reserve(env.size());
   for (const auto& [key, value] : env) {
@@ -390,7 +398,7 @@ std::optional<SpawnedProcess> spawn_process(const SpawnPlan& plan, std::string& 
     return std::nullopt;
   }
   ChildArgs args{plan,     pointers(plan.argv), pointers(plan.envp), {},
-                 stdin_fd, report.write.get(),  fd_limit()};
+                 stdin_fd, report.write.get(),  fd_limit(),          ::getpid()};
   for (const ResourceLimit& l : plan.rlimits) args.limits.push_back(rlimit{l.soft, l.hard});
 
   // With every signal blocked, libevent's handler cannot run in the child before it resets them.

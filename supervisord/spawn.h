@@ -42,10 +42,12 @@ struct SpawnPlan {
   bool take_terminal = false;
   // An O_WRONLY fd on a cgroup's cgroup.procs: the child joins that cgroup (kill-mode = cgroup).
   int cgroup_fd = -1;
+  // Sent to the child when the daemon dies (PR_SET_PDEATHSIG); 0: none.
+  int parent_death_signal = 0;
 };
 
 // The child's environment: the daemon's, then HOME/USER/LOGNAME/SHELL of `user`, then the
-// program's `environment`, then GARDIEN_PROGRAM and GARDIEN_INSTANCE.
+// program's `environment`, then GARDIEN_PROGRAM, GARDIEN_INSTANCE and GARDIEN_INSTANCE_INDEX.
 std::vector<std::string> build_environment(const ProgramConfig& config, const std::string& instance,
                                            char* const* daemon_environ);
 

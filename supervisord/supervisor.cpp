@@ -22,7 +22,10 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
       config_(std::move(config)),
       config_path_(std::move(config_path)),
       reaper_(loop),
-      shutdown_timer_(loop, [this] { force_shutdown("shutdown-timeout"); }) {
+      shutdown_timer_(loop, [this] { force_shutdown("shutdown-timeout"); }),
+      start_more_(loop, [this] {
+        if (!shutting_down_) start_ready();
+      }) {
   // Every catchable signal: as PID 1 one without a handler would be dropped by the kernel.
   for (int signo : daemon_signals()) {
     signals_.push_back(
@@ -251,6 +254,7 @@ void Supervisor::start_ready() {
     return;
   }
   in_start_ready_ = true;
+  std::size_t budget = kSpawnsPerTurn;
   do {
     start_ready_again_ = false;
     for (const auto& inst : instances_) {
@@ -259,10 +263,16 @@ void Supervisor::start_ready() {
       if (!std::all_of(deps.begin(), deps.end(),
                        [this](const std::string& d) { return all_running(d); }))
         continue;
+      if (budget == 0) {
+        // The rest on later turns: reaping, the socket and output keep their turn meanwhile.
+        if (!start_more_.armed()) start_more_.arm(Duration{0});
+        break;
+      }
+      --budget;
       pending_start_.erase(inst->name());
       inst->start();
     }
-  } while (start_ready_again_);
+  } while (start_ready_again_ && budget > 0);
   in_start_ready_ = false;
 }
 
@@ -354,7 +364,22 @@ std::vector<protocol::InstanceResult> Supervisor::signal(int signo,
   return out;
 }
 
+void Supervisor::keep_run_record(const std::filesystem::path& path) {
+  run_record_ = std::make_unique<RunRecord>(loop_, path, [this] {
+    std::vector<RecordedTree> trees;
+    for (const auto& inst : instances_) {
+      const Cgroup* cgroup = inst->cgroup();
+      bool in_cgroup = cgroup && cgroup->populated();
+      if (inst->pgid() == 0 && !in_cgroup) continue;
+      trees.push_back({inst->name(), inst->pgid(), in_cgroup ? cgroup->path().string() : "",
+                       inst->config().stop_signal, inst->config().stop_timeout});
+    }
+    return trees;
+  });
+}
+
 void Supervisor::on_state_change(Program& program, State before) {
+  if (run_record_) run_record_->mark_changed();
   StateChange change;
   change.status = instance_status(program, Clock::now(), waiting_for(program));
   change.previous = to_protocol(before);
@@ -523,23 +548,7 @@ void Supervisor::apply(const Config& next, const protocol::ReloadPlan& plan) {
       if (add_instance(cfg, n) && was_wanted) want_started(n, visiting);
     }
   }
-  for (const protocol::ScaleChange& change : plan.scaled) {
-    const ProgramConfig& cfg = *config_.find(change.program);
-    std::vector<std::string> names = cfg.instance_names();
-    bool wanted = false;  // new instances follow the ones there: kept up or stopped on purpose
-    for (Program* p : instances_of(change.program)) {
-      if (dropping_.count(p->name())) continue;
-      wanted = wanted || p->wanted();
-      if (std::find(names.begin(), names.end(), p->name()) == names.end()) {
-        drop(*p);
-      } else {
-        p->replace_config(cfg);  // only `instances` differs: no restart
-      }
-    }
-    for (const std::string& n : names) {
-      if (add_instance(cfg, n) && wanted) want_started(n, visiting);
-    }
-  }
+  for (const protocol::ScaleChange& change : plan.scaled) scale(*config_.find(change.program), change);
   for (const std::string& name : plan.added) {
     const ProgramConfig& cfg = *config_.find(name);
     for (const std::string& n : cfg.instance_names()) {
@@ -549,6 +558,49 @@ void Supervisor::apply(const Config& next, const protocol::ReloadPlan& plan) {
   update_output_names();
   start_ready();
   finish_removals();
+}
+
+void Supervisor::scale(const ProgramConfig& cfg, const protocol::ScaleChange& change) {
+  std::vector<std::string> names = cfg.instance_names();
+  // From or to one instance, `web` and `web.0` are the same process under another name.
+  if (change.from == 1 || change.to == 1) {
+    std::string from = change.from == 1 ? cfg.name : cfg.name + ".0";
+    std::string to = change.to == 1 ? cfg.name : cfg.name + ".0";
+    Program* p = instance(from);
+    if (p && !dropping_.count(from) && !instance(to)) rename(*p, to);
+  }
+  bool wanted = false;  // new instances follow the ones there: kept up or stopped on purpose
+  for (Program* p : instances_of(change.program)) {
+    if (dropping_.count(p->name())) continue;
+    wanted = wanted || p->wanted();
+    if (std::find(names.begin(), names.end(), p->name()) == names.end()) {
+      drop(*p);
+    } else {
+      p->replace_config(cfg);  // only `instances` differs: no restart
+    }
+  }
+  std::set<std::string> visiting;
+  for (const std::string& n : names) {
+    if (add_instance(cfg, n) && wanted) want_started(n, visiting);
+  }
+}
+
+void Supervisor::rename(Program& program, const std::string& to) {
+  std::string from = program.name();
+  log::info("instance renamed", {{"event", "rename"}, {"program", from}, {"to", to}});
+  StateChange gone;
+  gone.status = instance_status(program, Clock::now());
+  gone.previous = gone.status.state;
+  gone.removed = true;
+  for (auto* names : {&pending_start_, &restart_pending_}) {
+    if (names->erase(from)) names->insert(to);
+  }
+  program.rename(to);
+  hub_.publish(gone);
+  StateChange renamed;
+  renamed.status = instance_status(program, Clock::now(), waiting_for(program));
+  renamed.previous = renamed.status.state;
+  hub_.publish(renamed);
 }
 
 void Supervisor::shutdown(std::string_view why) {

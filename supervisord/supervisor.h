@@ -19,6 +19,7 @@
 #include "supervisord/event_loop.h"
 #include "supervisord/program.h"
 #include "supervisord/reaper.h"
+#include "supervisord/run_record.h"
 
 namespace gardien {
 
@@ -79,6 +80,10 @@ class Supervisor final : public ControlTarget {
   // it could not be executed). Call before run().
   void forward_signals_to(std::string_view program, bool to_group);
 
+  // Keeps `path` up to date with what runs, for the next daemon should this one be killed
+  // (run_record.h). Call before run().
+  void keep_run_record(const std::filesystem::path& path);
+
   // --- The reload builds on these. ---
   // Adds a program and its instances (started if autostart); an error message on failure.
   std::optional<std::string> add_program(const ProgramConfig& program);
@@ -93,6 +98,8 @@ class Supervisor final : public ControlTarget {
   protocol::InstanceResult result_of(const Program& program, bool ok, std::string info) const;
   std::string waiting_for(const Program& program) const;
   void apply(const Config& next, const protocol::ReloadPlan& plan);
+  void scale(const ProgramConfig& config, const protocol::ScaleChange& change);
+  void rename(Program& program, const std::string& to);
   // Stopped by an operator or a reload: not kept up, not waiting to start or restart.
   void stop_on_purpose(Program& program);
   // Stopped on purpose, then removed once it has no process (a reload or removal dropped it).
@@ -148,7 +155,11 @@ class Supervisor final : public ControlTarget {
   bool start_ready_again_ = false;
   bool in_advance_shutdown_ = false;
   Timer shutdown_timer_;
+  // How many instances one turn of the loop starts: thousands would block it for seconds.
+  static constexpr std::size_t kSpawnsPerTurn = 32;
+  Timer start_more_;  // starts the next batch on the next turn
   OutputHub* output_ = nullptr;
+  std::unique_ptr<RunRecord> run_record_;
 };
 
 }  // namespace gardien

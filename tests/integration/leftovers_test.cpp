@@ -163,6 +163,55 @@ TEST_F(Leftovers, ASurvivorsLateLinesAreReadAndItNeverMeetsAClosedPipe) {
       << read_file(daemon.out_path());
 }
 
+TEST_F(Leftovers, ADaemonKilledWithSigkillLeavesNothingForTheNextOne) {
+  fs::path pids = dir / "pids";
+  start(program("app",
+                {"/bin/sh", "-c",
+                 "sleep 1000 & echo $! >> " + pids.string() + "; exec sleep 1000"},
+                "start-seconds = \"0\"\nstop-timeout = \"3s\"\n") +
+        program("deaf",
+                {"/bin/sh", "-c",
+                 "(trap '' TERM; exec sleep 1000) & echo $! >> " + pids.string() +
+                     "; exec sleep 1000"},
+                "start-seconds = \"0\"\nstop-timeout = \"200ms\"\n"));
+  std::vector<pid_t> first = wait_pids(pids, 2);
+  ASSERT_EQ(first.size(), 2u) << daemon.log();
+  fs::path record = daemon.socket_path().string() + ".pids";
+  ASSERT_TRUE(poll_until([&] { return read_file(record).find("\"deaf\"") != std::string::npos; },
+                         5s))
+      << read_file(record);
+  std::optional<pid_t> app_main = daemon.wait_spawn("app", 1s);
+  ASSERT_TRUE(app_main);
+  daemon.signal(SIGKILL);
+  ASSERT_EQ(daemon.wait_exit(5s), 128 + SIGKILL);
+  // The main processes get their stop signal from the kernel (PR_SET_PDEATHSIG); the rest runs on.
+  EXPECT_TRUE(poll_until([&] { return !process_alive(*app_main); }, 5s));
+  EXPECT_TRUE(process_alive(first[0]));
+  EXPECT_TRUE(process_alive(first[1]));
+
+  Daemon next(dir);
+  next.write_config(read_file(daemon.config_path()));
+  next.start();
+  ASSERT_TRUE(next.wait_spawn("deaf", 10s)) << next.log();
+  EXPECT_FALSE(process_alive(first[0])) << next.log();
+  EXPECT_FALSE(process_alive(first[1])) << next.log();
+  // Said, and done before anything started.
+  std::vector<std::string> order;
+  for (const Json& e : next.events()) {
+    std::string what = e.value("event", "");
+    if (what == "predecessor" || what == "spawn") order.push_back(what + ":" + e.value("program", ""));
+  }
+  ASSERT_GE(order.size(), 4u) << next.log();
+  EXPECT_EQ(std::count(order.begin(), order.begin() + 3, "predecessor:deaf"), 2)
+      << testing::PrintToString(order) << " (stop, then kill after its stop-timeout)";
+  EXPECT_EQ(std::count(order.begin(), order.begin() + 3, "predecessor:app"), 1)
+      << testing::PrintToString(order);
+  EXPECT_TRUE(next.wait_state("app", "running", 5s));
+  next.signal(SIGTERM);
+  EXPECT_EQ(next.wait_exit(10s), 0) << next.log();
+  EXPECT_FALSE(fs::exists(record)) << "a clean exit leaves no record";
+}
+
 // `gardien -- CMD`, its output in files of `dir`.
 class Command {
  public:

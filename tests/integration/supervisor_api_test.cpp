@@ -215,3 +215,43 @@ TEST(SupervisorApi, ControlVerbsObserversAndShutdown) {
 
 }  // namespace
 }  // namespace gardien
+
+namespace gardien {
+namespace {
+
+TEST(SupervisorApi, ManyProgramsStartInBatchesThatLeaveTheLoopItsTurns) {
+  test::TempDir dir;
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  log::configure(LogLevel::warn, LogFormat::text);
+  Config config;
+  config.supervisor.shutdown_timeout = std::chrono::seconds(10);
+  ProgramConfig many = sleeper("many");
+  many.instances = 200;
+  config.programs = {many};
+  EventLoop loop;
+  Supervisor sup(loop, config, dir / "gardien.toml");
+  auto with_process = [&] {
+    std::size_t n = 0;
+    for (const auto& i : sup.instances()) n += i.pid.has_value();
+    return n;
+  };
+  std::vector<std::size_t> seen;  // instances with a process at each of the first turns
+  std::function<void()> look;
+  Timer turn(loop, [&] { look(); });
+  look = [&] {
+    seen.push_back(with_process());
+    if (seen.size() < 3) turn.arm(Duration{0});
+  };
+  turn.arm(Duration{0});  // before run(): the first turn of the loop
+  Script script(loop, sup,
+                {{[&] { return with_process() == 200; }, [&] { sup.shutdown("test"); }}});
+  EXPECT_EQ(sup.run(), 0);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_LT(seen[0], 200u) << "not all in one turn";
+  EXPECT_GT(seen[0], 0u);
+  EXPECT_LE(seen[1] - seen[0], 64u);
+  EXPECT_EQ(script.at(), 1u);
+}
+
+}  // namespace
+}  // namespace gardien

@@ -290,7 +290,7 @@ TEST(OutputHub, TwoProgramsNeverInterleaveMidLine) {
   EXPECT_TRUE(interleaved);  // both ran at once: the test did test something
 }
 
-TEST(OutputHub, DrainGivesUpOnAGrandchildThatKeepsThePipeOpen) {
+TEST(OutputHub, DrainAnswersAfterMaxWaitAndReadsOnUntilTheLastWriterIsGone) {
   Fixture f;
   auto po = f.open("leaky", kPrefix, kPrefix);
   // The background sleep inherits stdout: no EOF until it ends. Its pid is the first line.
@@ -300,10 +300,33 @@ TEST(OutputHub, DrainGivesUpOnAGrandchildThatKeepsThePipeOpen) {
   auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(f.drain(*po, Duration(200)));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
-  ASSERT_TRUE(run_until(f.loop, [&] { return f.stdout_lines() == 2; }));
+  EXPECT_FALSE(po->drained()) << "the sleep still holds the pipe";
+  ASSERT_TRUE(run_until(f.loop, [&] { return f.stdout_lines() == 1; }));
+  ::kill(std::stoi(split_lines(f.stdout_text())[0].substr(8)), SIGKILL);
+  ASSERT_TRUE(run_until(f.loop, [&] { return po->drained(); }));
+  EXPECT_EQ(split_lines(f.stdout_text())[1], "leaky | bye") << "the partial line, at EOF";
+}
+
+TEST(OutputHub, ASurvivorsLinesAfterTheDrainStillArrive) {
+  Fixture f;
+  auto po = f.open("late", kPrefix, kPrefix);
+  int go[2];
+  ASSERT_EQ(::pipe2(go, O_CLOEXEC), 0);
+  Fd go_read(go[0]), go_write(go[1]);
+  // The survivor waits for the test's word on fd 3, then writes a line and a half.
+  pid_t pid = spawn_sh("(read x <&3; echo late; printf 'bye') &", po->child_stdout(),
+                       po->child_stderr(), go[0]);
+  po->close_child_ends();
+  go_read.reset();
+  wait_exit(pid);
+  ASSERT_TRUE(f.drain(*po, Duration(100)));
+  EXPECT_FALSE(po->drained());
+  ASSERT_EQ(::write(go_write.get(), "\n", 1), 1);
+  ASSERT_TRUE(run_until(f.loop, [&] { return po->drained(); }));
   auto lines = split_lines(f.stdout_text());
-  EXPECT_EQ(lines[1], "leaky | bye");
-  ::kill(std::stoi(lines[0].substr(8)), SIGKILL);
+  ASSERT_EQ(lines.size(), 2u) << f.stdout_text();
+  EXPECT_EQ(lines[0], "late | late");
+  EXPECT_EQ(lines[1], "late | bye");
 }
 
 TEST(OutputHub, TheOutputMayBeDestroyedFromItsOwnDrainedCallback) {

@@ -110,11 +110,13 @@ inline bool read_available(int fd, std::string& out) {
 }
 
 // Runs `/bin/sh -c script` with fd 1 and 2 dup'ed from `out`/`err`.
-inline pid_t spawn_sh(const std::string& script, int out, int err) {
+// `extra`, when given, is the script's fd 3.
+inline pid_t spawn_sh(const std::string& script, int out, int err, int extra = -1) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, out, 1);
   posix_spawn_file_actions_adddup2(&fa, err, 2);
+  if (extra >= 0) posix_spawn_file_actions_adddup2(&fa, extra, 3);
   const char* argv[] = {"/bin/sh", "-c", script.c_str(), nullptr};
   pid_t pid = -1;
   if (posix_spawn(&pid, "/bin/sh", &fa, nullptr, const_cast<char**>(argv), environ) != 0) pid = -1;

@@ -41,13 +41,15 @@ TEST(ReloadPlan, AddedRemovedChangedScaledUnchanged) {
   EXPECT_TRUE(plan.supervisor.empty());
 }
 
-TEST(ReloadPlan, ScaleDownIsAScaleAndOneToManyIsAChange) {
-  Config old = config({program("one"), program("s", 3)});
-  Config next = config({program("one", 2), program("s", 2)});
+TEST(ReloadPlan, ScalingIsAScaleFromAndToOneToo) {
+  Config old = config({program("one"), program("s", 3), program("t", 2)});
+  Config next = config({program("one", 2), program("s", 2), program("t", 1)});
   protocol::ReloadPlan plan = plan_reload(old, next);
-  EXPECT_EQ(plan.changed, std::vector<std::string>{"one"}) << "web -> web.0, web.1: renamed";
-  ASSERT_EQ(plan.scaled.size(), 1u);
-  EXPECT_EQ(plan.scaled[0], (protocol::ScaleChange{"s", 3, 2}));
+  EXPECT_TRUE(plan.changed.empty()) << "web <-> web.0 is renamed in place, never restarted";
+  ASSERT_EQ(plan.scaled.size(), 3u);
+  EXPECT_EQ(plan.scaled[0], (protocol::ScaleChange{"one", 1, 2}));
+  EXPECT_EQ(plan.scaled[1], (protocol::ScaleChange{"s", 3, 2}));
+  EXPECT_EQ(plan.scaled[2], (protocol::ScaleChange{"t", 2, 1}));
 }
 
 TEST(ReloadPlan, AChangeBesidesInstancesIsARestart) {

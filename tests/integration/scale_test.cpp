@@ -1,0 +1,67 @@
+// Scaling by reload: the instances that stay keep their process, also from and to one instance
+// (`web` <-> `web.0` is a rename), and each knows its index.
+#include "harness.h"
+
+namespace gardien::test {
+namespace {
+
+// Writes "GARDIEN_INSTANCE GARDIEN_INSTANCE_INDEX" to DIR/<instance>, then sleeps.
+std::string worker(const fs::path& dir, int instances) {
+  return program("w",
+                 {"/bin/sh", "-c",
+                  "echo $GARDIEN_INSTANCE $GARDIEN_INSTANCE_INDEX > " + dir.string() +
+                      "/$GARDIEN_INSTANCE; exec sleep 600"},
+                 "start-seconds = \"0\"\nstop-timeout = \"2s\"\ninstances = " +
+                     std::to_string(instances) + "\n");
+}
+
+// instance -> pid of the running ones.
+std::map<std::string, pid_t> running(const Daemon& d) {
+  std::map<std::string, pid_t> out;
+  Json j = Json::parse(d.ctl({"status", "--json"}).output, nullptr, false);
+  if (j.is_discarded()) return out;
+  for (const Json& i : j["result"]["instances"]) {
+    if (i["state"] == "running" && i["pid"].is_number())
+      out[i["name"].get<std::string>()] = i["pid"].get<pid_t>();
+  }
+  return out;
+}
+
+TEST(Scale, FromAndToOneInstanceKeepsTheSurvivingProcess) {
+  TempDir dir;
+  Daemon d(dir);
+  d.write_config(worker(dir.path, 3));
+  d.start();
+  ASSERT_TRUE(poll_until([&] { return running(d).size() == 3; }, 10s)) << d.log();
+  EXPECT_TRUE(poll_until([&] { return read_file(dir / "w.0") == "w.0 0\n"; }, 5s));
+  EXPECT_TRUE(poll_until([&] { return read_file(dir / "w.2") == "w.2 2\n"; }, 5s));
+  std::map<std::string, pid_t> three = running(d);
+
+  d.write_config(worker(dir.path, 1));
+  RunResult dry = d.ctl({"reload", "--dry-run"});
+  EXPECT_NE(dry.output.find("would scale w 3 -> 1"), std::string::npos) << dry.output;
+  ASSERT_EQ(d.ctl({"reload"}).status, 0) << d.log();
+  ASSERT_TRUE(poll_until([&] { return running(d).size() == 1 && running(d).count("w"); }, 10s))
+      << d.ctl({"status"}).output;
+  EXPECT_EQ(running(d)["w"], three["w.0"]) << "renamed in place, not restarted";
+  EXPECT_FALSE(process_alive(three["w.1"]));
+  EXPECT_FALSE(process_alive(three["w.2"]));
+  EXPECT_EQ(d.ctl({"status", "w.0"}).status, 4) << "the old name is gone";
+
+  d.write_config(worker(dir.path, 2));
+  ASSERT_EQ(d.ctl({"reload"}).status, 0) << d.log();
+  ASSERT_TRUE(poll_until([&] { return running(d).size() == 2; }, 10s)) << d.ctl({"status"}).output;
+  std::map<std::string, pid_t> two = running(d);
+  EXPECT_EQ(two["w.0"], three["w.0"]);
+  EXPECT_TRUE(poll_until([&] { return read_file(dir / "w.1") == "w.1 1\n"; }, 5s));
+
+  // The renamed instance's next spawn has its new name and index.
+  d.write_config(worker(dir.path, 1));
+  ASSERT_EQ(d.ctl({"reload"}).status, 0);
+  ASSERT_TRUE(poll_until([&] { return running(d).size() == 1 && running(d).count("w"); }, 10s));
+  ASSERT_EQ(d.ctl({"restart", "w"}).status, 0);
+  ASSERT_TRUE(poll_until([&] { return read_file(dir / "w") == "w 0\n"; }, 10s));
+}
+
+}  // namespace
+}  // namespace gardien::test
