@@ -29,6 +29,7 @@ std::string pid1_refused() {
 struct InitOptions {
   fs::path cwd;                // where gardien starts (empty: here)
   bool broken_stderr = false;  // stderr a pipe nobody reads: each log line fails with EPIPE
+  std::string socket;          // --socket as given (empty: DIR/gardien.sock)
 };
 
 // `gardien ARGS...` (as PID 1 when `pid1`), started in the background in a session of its own
@@ -41,7 +42,8 @@ class Init {
     std::vector<std::string> argv = pid1 ? kPid1 : std::vector<std::string>{};
     argv.push_back(GARDIEN_BIN);
     // Each test its own control socket: parallel tests must not meet on /run/gardien.sock.
-    argv.insert(argv.end(), {"--socket", (dir_ / "gardien.sock").string()});
+    argv.insert(argv.end(), {"--socket", options.socket.empty() ? (dir_ / "gardien.sock").string()
+                                                                 : options.socket});
     argv.insert(argv.end(), args.begin(), args.end());
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -478,7 +480,7 @@ TEST(Init, SigpipeSentByAnotherProcessIsForwardedButOwnBrokenPipesAreNot) {
     std::string file = (dir / "signals").string();
     // Every log line of gardien's fails with EPIPE: each forwarded signal logs one.
     Init init(dir, {"--log-level", "debug", "--", helper("siglog"), file}, pid1,
-              {.cwd = {}, .broken_stderr = true});
+              {.cwd = {}, .broken_stderr = true, .socket = {}});
     ASSERT_TRUE(poll_until([&] { return fs::exists(file + ".ready"); }, 5s));
     for (std::string want : {"USR1\n", "USR1\nUSR1\n", "USR1\nUSR1\nUSR1\n"}) {
       init.signal(SIGUSR1);
@@ -527,7 +529,7 @@ TEST(Init, TheCommandStartsInTheStartDirectoryWhichGardienLeaves) {
     fs::path start = dir.path / "start";
     fs::create_directory(start);
     Init init(dir, {"--", "/bin/sh", "-c", "pwd -P > pwd.txt; exec sleep 600"}, pid1,
-              {.cwd = start, .broken_stderr = false});
+              {.cwd = start, .broken_stderr = false, .socket = {}});
     ASSERT_TRUE(poll_until([&] { return read_file(start / "pwd.txt") != ""; }, 5s)) << init.log();
     EXPECT_EQ(read_file(start / "pwd.txt"), fs::canonical(start).string() + "\n");
     EXPECT_EQ(cwd_of(init.gardien()), "/") << "gardien keeps no directory busy";
@@ -545,7 +547,8 @@ TEST(Init, RelativePathsStillWorkAfterGardienLeftItsStartDirectory) {
                "[supervisor]\ninclude = [\"conf.d/*.toml\"]\n\n" +
                    program("first", {"/bin/sh", "-c", "pwd -P > first.pwd; exec sleep 600"}));
     write_file(start / "conf.d" / "empty.toml", "");
-    Init init(dir, {"-c", "g.toml"}, pid1, {.cwd = start, .broken_stderr = false});
+    Init init(dir, {"-c", "g.toml"}, pid1,
+              {.cwd = start, .broken_stderr = false, .socket = "ctl.sock"});
     ASSERT_TRUE(poll_until([&] { return read_file(start / "first.pwd") != ""; }, 5s))
         << init.log();
     EXPECT_EQ(read_file(start / "first.pwd"), fs::canonical(start).string() + "\n");
@@ -557,8 +560,14 @@ TEST(Init, RelativePathsStillWorkAfterGardienLeftItsStartDirectory) {
     ASSERT_TRUE(poll_until([&] { return read_file(start / "second.pwd") != ""; }, 5s))
         << init.log();
     EXPECT_EQ(read_file(start / "second.pwd"), fs::canonical(start).string() + "\n");
+    // The relative --socket is where it was asked for, answers, and is removed at exit.
+    RunResult status =
+        run_command({GARDIENCTL_BIN, "--socket", (start / "ctl.sock").string(), "status"});
+    EXPECT_TRUE(status.status == 0 || status.status == 3) << status.output;  // 3: starting
+    EXPECT_NE(status.output.find("second"), std::string::npos) << status.output;
     init.signal(SIGTERM);
     EXPECT_EQ(init.wait_exit(5s), 0) << init.log();
+    EXPECT_FALSE(fs::exists(start / "ctl.sock")) << "the socket file was removed";
   });
 }
 
