@@ -147,18 +147,25 @@ def fd_kinds(pid):
     return collections.Counter(fd_kind(t) for t in fd_targets(pid).values())
 
 
-def pipes_held_by(pids):
-    """The pipes ('pipe:[N]') any of `pids` has open."""
+def output_pipes_of(pids):
+    """The pipes ('pipe:[N]') that are stdout or stderr of any of `pids`. Only those: a child
+    between clone and exec still holds copies of every fd of the daemon's."""
     out = set()
     for pid in pids:
-        out.update(t for t in fd_targets(pid).values() if t.startswith("pipe:"))
+        for fd in (1, 2):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("pipe:"):
+                out.add(target)
     return out
 
 
 def steady_fds(daemon, healthy_pids):
-    """The daemon's fds, less the output pipes of the programs that come and go: a pipe that a
-    process of the daemon's tree outside the healthy programs' trees (a crash-loop instance
-    between its spawn and its exit) also holds. -> (set of (fd, target), fd count in all)."""
+    """The daemon's fds, less the output pipes of the programs that come and go: a pipe that is
+    stdout or stderr of a process of the daemon's tree outside the healthy programs' trees (a
+    crash-loop instance between its spawn and its exit). -> (set of (fd, target), fd count)."""
     fds = fd_targets(daemon)
     procs = all_processes()
     healthy = set()
@@ -166,7 +173,7 @@ def steady_fds(daemon, healthy_pids):
         healthy.add(pid)
         healthy.update(tree_of(pid, procs))
     passing = [p for p in tree_of(daemon, procs) if p not in healthy]
-    busy = pipes_held_by(passing)
+    busy = output_pipes_of(passing)
     return {(fd, t) for fd, t in fds.items() if t not in busy}, len(fds)
 
 
