@@ -102,7 +102,9 @@ void leave_start_directory() {
               {{"error", std::strerror(errno)}});
 }
 
-const std::string& start_directory() { return recorded_start_directory(); }
+const std::string& start_directory() {
+  return recorded_start_directory();
+}
 
 bool is_shutdown_signal(int signo) {
   return signo == SIGTERM || signo == SIGINT || signo == SIGQUIT;

@@ -85,8 +85,9 @@ ssize_t find_last_newline(const evbuffer* buf, std::size_t len) {
     clamp_iov(iov, len - scanned);
     for (const iovec& v : iov) {
       const void* nl = ::memrchr(v.iov_base, '\n', v.iov_len);
-      if (nl) last = static_cast<ssize_t>(scanned) + (static_cast<const char*>(nl) -
-                                                       static_cast<const char*>(v.iov_base));
+      if (nl)
+        last = static_cast<ssize_t>(scanned) +
+               (static_cast<const char*>(nl) - static_cast<const char*>(v.iov_base));
       scanned += v.iov_len;
     }
   }

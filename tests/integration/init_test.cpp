@@ -43,7 +43,7 @@ class Init {
     argv.push_back(GARDIEN_BIN);
     // Each test its own control socket: parallel tests must not meet on /run/gardien.sock.
     argv.insert(argv.end(), {"--socket", options.socket.empty() ? (dir_ / "gardien.sock").string()
-                                                                 : options.socket});
+                                                                : options.socket});
     argv.insert(argv.end(), args.begin(), args.end());
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -549,8 +549,7 @@ TEST(Init, RelativePathsStillWorkAfterGardienLeftItsStartDirectory) {
     write_file(start / "conf.d" / "empty.toml", "");
     Init init(dir, {"-c", "g.toml"}, pid1,
               {.cwd = start, .broken_stderr = false, .socket = "ctl.sock"});
-    ASSERT_TRUE(poll_until([&] { return read_file(start / "first.pwd") != ""; }, 5s))
-        << init.log();
+    ASSERT_TRUE(poll_until([&] { return read_file(start / "first.pwd") != ""; }, 5s)) << init.log();
     EXPECT_EQ(read_file(start / "first.pwd"), fs::canonical(start).string() + "\n");
     EXPECT_EQ(cwd_of(init.gardien()), "/");
     // A reload reads the config and its includes from where they were, not from `/`.

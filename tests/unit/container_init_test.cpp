@@ -100,7 +100,8 @@ TEST(ContainerInit, SigpipeFromAnotherProcessIsHandedOnAndOwnBrokenPipesAreNot) 
     EXPECT_EQ(::write(fds[1], "x", 1), -1);
     EXPECT_EQ(errno, EPIPE);
     ::close(fds[1]);
-    testing::run_until(loop, [] { return false; }, 100ms);
+    testing::run_until(
+        loop, [] { return false; }, 100ms);
     EXPECT_EQ(got, 0);
     // `kill -PIPE` from another process.
     pid_t parent = ::getpid();
@@ -108,7 +109,8 @@ TEST(ContainerInit, SigpipeFromAnotherProcessIsHandedOnAndOwnBrokenPipesAreNot) 
     if (child == 0) ::_exit(::kill(parent, SIGPIPE) == 0 ? 0 : 1);
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
-    ASSERT_TRUE(testing::run_until(loop, [&] { return got == 1; }, 5s));
+    ASSERT_TRUE(testing::run_until(
+        loop, [&] { return got == 1; }, 5s));
   }
   sigset_t mask;
   ::sigprocmask(SIG_SETMASK, nullptr, &mask);
