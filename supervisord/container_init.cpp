@@ -2,14 +2,49 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <map>
+#include <stdexcept>
 
 #include "common/fd.h"
+#include "common/signals.h"
+#include "supervisord/log.h"
 
 namespace gardien {
+
+namespace {
+
+sigset_t sigpipe_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  return set;
+}
+
+// Blocked, SIGPIPE stays pending for the signalfd; the EPIPE of a write is unaffected.
+Fd open_sigpipe_fd(bool& was_blocked) {
+  sigset_t pipe = sigpipe_set();
+  sigset_t old;
+  if (::sigprocmask(SIG_BLOCK, &pipe, &old) != 0)
+    throw std::runtime_error(std::string("cannot block SIGPIPE: ") + std::strerror(errno));
+  was_blocked = sigismember(&old, SIGPIPE) == 1;
+  Fd fd(::signalfd(-1, &pipe, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!fd) throw std::runtime_error(std::string("signalfd(SIGPIPE): ") + std::strerror(errno));
+  return fd;
+}
+
+std::string& recorded_start_directory() {
+  static std::string dir;
+  return dir;
+}
+
+}  // namespace
 
 std::vector<int> daemon_signals() {
   std::vector<int> out = {SIGHUP,    SIGINT,  SIGQUIT,  SIGUSR1, SIGUSR2, SIGALRM,
@@ -17,6 +52,58 @@ std::vector<int> daemon_signals() {
                           SIGVTALRM, SIGPROF, SIGWINCH, SIGIO,   SIGPWR,  SIGSTKFLT};
   for (int s = SIGRTMIN; s <= SIGRTMAX; ++s) out.push_back(s);
   return out;
+}
+
+SentSigpipe::SentSigpipe(EventLoop& loop, std::function<void(int)> on_signal)
+    : fd_(open_sigpipe_fd(was_blocked_)),
+      readable_(loop, fd_.get(), EV_READ, [this](short) { read_all(); }),
+      on_signal_(std::move(on_signal)) {
+  readable_.enable();
+}
+
+SentSigpipe::~SentSigpipe() {
+  sigset_t pipe = sigpipe_set();
+  if (!was_blocked_) ::sigprocmask(SIG_UNBLOCK, &pipe, nullptr);  // pending ones: ignored
+}
+
+void SentSigpipe::read_all() {
+  signalfd_siginfo info;
+  while (::read(fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    pid_t sender = static_cast<pid_t>(info.ssi_pid);
+    if (is_own_broken_pipe(info.ssi_code, sender)) continue;
+    log::debug("SIGPIPE sent by another process",
+               {{"event", "daemon_signal"}, {"signal", signal_name(SIGPIPE)}, {"sender", sender}});
+    on_signal_(SIGPIPE);
+  }
+}
+
+bool is_own_broken_pipe(int code, pid_t sender) {
+  return code == SI_USER && sender == ::getpid();
+}
+
+int signal_for_own_session(int signo) {
+  return signo == SIGTSTP || signo == SIGTTIN || signo == SIGTTOU ? SIGSTOP : signo;
+}
+
+void record_start_directory() {
+  std::error_code ec;
+  std::filesystem::path here = std::filesystem::current_path(ec);
+  if (ec) {
+    log::warn("cannot read the working directory: programs without `directory` start in /",
+              {{"error", ec.message()}});
+    return;
+  }
+  recorded_start_directory() = here.string();
+}
+
+void leave_start_directory() {
+  if (::chdir("/") != 0)
+    log::warn("cannot change to /: the start directory stays busy",
+              {{"error", std::strerror(errno)}});
+}
+
+const std::string& start_directory() {
+  return recorded_start_directory();
 }
 
 bool is_shutdown_signal(int signo) {

@@ -2,11 +2,14 @@
 // exit codes as shells report them, and whether the stop timeouts fit the shutdown timeout.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/config.h"
+#include "common/fd.h"
+#include "supervisord/event_loop.h"
 #include "supervisord/lifecycle.h"
 
 namespace gardien {
@@ -19,9 +22,46 @@ inline constexpr Duration kDefaultGrace = std::chrono::seconds(10);
 
 // Every signal the daemon registers on its loop besides SIGCHLD: all catchable asynchronous
 // signals (the kernel drops any of them without a handler when gardien is PID 1), minus SIGPIPE
-// (ignored) and SIGTTIN/SIGTTOU (ignored with a terminal). Synchronous faults (SEGV, BUS, ...)
-// are left at their default.
+// (a SentSigpipe) and SIGTTIN/SIGTTOU (ignored with a terminal). Synchronous faults (SEGV, BUS,
+// ...) are left at their default.
 std::vector<int> daemon_signals();
+
+// SIGPIPE, blocked and read from a signalfd, so that its sender tells the two kinds apart: one
+// another process sent (`kill -PIPE`) is handed to `on_signal` like any other signal, while the
+// daemon's own broken pipes (a write to a vanished reader, which then fails with EPIPE) are
+// dropped. It stays ignored as well, and spawned children reset both (empty mask, defaults).
+class SentSigpipe {
+ public:
+  SentSigpipe(EventLoop& loop, std::function<void(int)> on_signal);
+  ~SentSigpipe();
+  SentSigpipe(const SentSigpipe&) = delete;
+  SentSigpipe& operator=(const SentSigpipe&) = delete;
+
+ private:
+  void read_all();
+
+  bool was_blocked_ = false;
+  Fd fd_;
+  FdEvent readable_;
+  std::function<void(int)> on_signal_;
+};
+
+// The kernel's own SIGPIPE for a write that failed with EPIPE names the writer as its sender.
+bool is_own_broken_pipe(int code, pid_t sender);
+
+// The signal that stops a command in a session of its own: its process group is orphaned there,
+// so the kernel discards SIGTSTP, SIGTTIN and SIGTTOU it has no handler for; they become SIGSTOP
+// (as dumb-init does). Any other signal is itself.
+int signal_for_own_session(int signo);
+
+// Records the directory gardien was started in (first thing: programs are set up before the
+// daemon leaves it). Programs without `directory` start there.
+void record_start_directory();
+// "" before record_start_directory(), or when the directory could not be read.
+const std::string& start_directory();
+// Moves to `/`, so that the daemon keeps no directory (or the mount under it) busy. Call once
+// every path the daemon keeps is absolute.
+void leave_start_directory();
 // Signals the daemon takes as a request to shut down: TERM, INT, QUIT.
 bool is_shutdown_signal(int signo);
 // Signals that are routine noise (terminal resizes, job control): not worth an info line.

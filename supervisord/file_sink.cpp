@@ -43,9 +43,10 @@ FileSink::FileSink(EventLoop& loop, std::string path, Options options)
     if (!writer_.has_target() || (::fstat(writer_.fd(), &st) == 0 && st.st_nlink == 0)) {
       open_file();  // never opened, or deleted (a full disk frees the space only once closed)
     } else {
-      writer_.flush();
+      write_queue();
     }
   });
+  writer_.on_queue_due([this] { write_queue(); });
   open_file();
 }
 
@@ -83,10 +84,6 @@ void FileSink::set_rotation(std::uint64_t max_size, int keep) {
   keep_ = keep < 0 ? 0 : keep;
 }
 
-std::uint64_t FileSink::size() const noexcept {
-  return size_at_open_ + (writer_.written_bytes() - written_at_open_) + writer_.queued();
-}
-
 std::string FileSink::problem() const {
   if (writer_.error()) return std::strerror(writer_.error());
   if (rotate_error_) {
@@ -97,9 +94,9 @@ std::string FileSink::problem() const {
   return {};
 }
 
-void FileSink::rotate() {
+bool FileSink::rotate() {
   auto now = std::chrono::steady_clock::now();
-  if (now < next_rotate_try_) return;
+  if (now < next_rotate_try_) return false;
   int err = 0;
   for (int i = keep_; i >= 2 && !err; --i) {
     if (::rename(rotated_name(path_, i - 1).c_str(), rotated_name(path_, i).c_str()) != 0 &&
@@ -120,11 +117,38 @@ void FileSink::rotate() {
                  {{"file", path_}, {"error", std::strerror(err)}});
     }
     rotate_error_ = err;
-    return;
+    return false;
   }
   if (rotate_error_) log::info("log file rotation works again", {{"file", path_}});
   rotate_error_ = 0;
   open_file();
+  return true;
+}
+
+bool FileSink::would_overflow(std::uint64_t bytes) {
+  if (!rotates() || file_size() + bytes <= max_size_) return false;
+  refresh_size();
+  return file_size() > 0 && file_size() + bytes > max_size_;
+}
+
+void FileSink::write_queue() {
+  if (writing_queue_) return;  // a rotation's new file asks again from inside the loop below
+  writing_queue_ = true;
+  while (writer_.queued() > 0 && writer_.has_target()) {
+    std::size_t before = writer_.queued();
+    std::size_t n = writer_.queued();
+    if (rotates()) {
+      std::uint64_t used = file_size();
+      n = writer_.front_lines(used < max_size_ ? max_size_ - used : 0);
+      if (!writer_.front_partial() && would_overflow(n)) {
+        if (rotate()) continue;
+        n = writer_.queued();  // cannot rotate (reported): the file keeps growing
+      }
+    }
+    writer_.flush(n);
+    if (writer_.queued() >= before) break;  // failing: the retry timer comes back
+  }
+  writing_queue_ = false;
 }
 
 void FileSink::refresh_size() {
@@ -181,6 +205,8 @@ void FileSink::write(const LineBatch& batch) {
     stamped = scratch;
     chunks = std::span(&stamped, 1);
   }
+  // Older lines first, each in the file it fits in (while failing, the retry timer does it).
+  if (writer_.queued() > 0 && !writer_.error()) write_queue();
   std::uint64_t size = this->size();
   for (std::string_view chunk : chunks) {
     if (!rotates() || size + chunk.size() <= max_size_) {  // the usual case: all of it fits
@@ -191,10 +217,8 @@ void FileSink::write(const LineBatch& batch) {
     for_each_line(std::span(&chunk, 1), [&](std::string_view line) {
       if (rotates() && size > 0 && size + line.size() > max_size_) {
         write_segment();
-        if (writer_.queued() == 0) {  // queued bytes belong to the current file
-          refresh_size();
-          if (this->size() > 0 && this->size() + line.size() > max_size_) rotate();
-        }
+        // While lines wait, this one waits behind them: write_queue() places it later.
+        if (writer_.queued() == 0 && would_overflow(line.size())) rotate();
         size = this->size();
       }
       add_to_segment(line);

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -44,7 +45,11 @@ bool open_control(gardien::EventLoop& loop, gardien::Commands& commands,
                   const gardien::SupervisorConfig& config, const std::string& socket_option,
                   std::optional<gardien::ControlServer>& control) {
   using namespace gardien;
-  SocketPath socket = resolve_socket_path(socket_path_inputs(socket_option, config.socket));
+  SocketPathInputs inputs = socket_path_inputs(socket_option, config.socket);
+  // Absolute before the daemon leaves its start directory (the file is removed at exit).
+  for (std::string* path : {&inputs.option, &inputs.env})
+    if (!path->empty()) *path = std::filesystem::absolute(*path).lexically_normal().string();
+  SocketPath socket = resolve_socket_path(inputs);
   if (!socket.ok()) {
     std::cerr << "gardien: " << socket.error << '\n';
     return false;
@@ -84,7 +89,8 @@ int supervise(const std::string& config_path, const std::string& socket_option,
   EventLoop loop;
   OutputHub output(loop);
   SupervisorConfig supervisor_config = config.supervisor;
-  Supervisor supervisor(loop, std::move(config), config_path);
+  // A reload reads the config again after the daemon has left its start directory.
+  Supervisor supervisor(loop, std::move(config), std::filesystem::absolute(config_path));
   supervisor.set_log_overrides(level, format);
   supervisor.attach_output(output);
   Commands commands(loop, &supervisor);
@@ -101,6 +107,7 @@ int supervise(const std::string& config_path, const std::string& socket_option,
   std::filesystem::path record = control->path() + ".pids";
   stop_leftovers_of_predecessor(record);
   supervisor.keep_run_record(record);
+  leave_start_directory();
   int code = supervisor.run();
   // The programs' last lines and the daemon's own log get a bounded time to reach their targets.
   output.flush_blocking(std::chrono::seconds(3));
@@ -123,6 +130,7 @@ int supervise_command(std::vector<std::string> command, gardien::Duration grace,
   if ((!socket_option.empty() || std::getenv("GARDIEN_SOCKET")) &&
       !open_control(loop, commands, SupervisorConfig{}, socket_option, control))
     return kExitConfig;
+  leave_start_directory();
   return supervisor.run();
 }
 
@@ -156,6 +164,7 @@ int run_mode(const std::string& config_path, std::vector<std::string>& command,
 
 int main(int argc, char** argv) {
   ensure_standard_fds();
+  gardien::record_start_directory();
   CLI::App app{"gardien: a process supervisor and container init"};
   app.set_version_flag("-V,--version", "gardien " GARDIEN_VERSION);
   std::string config_path;

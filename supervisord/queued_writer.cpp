@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "supervisord/log.h"
@@ -62,11 +63,35 @@ std::size_t iov_bytes(std::span<const iovec> iov) {
 }
 
 // Position of the first '\n' at or after `from`, or -1.
-ssize_t find_newline(evbuffer* buf, std::size_t from) {
+ssize_t find_newline(const evbuffer* buf_const, std::size_t from) {
+  auto* buf = const_cast<evbuffer*>(buf_const);  // evbuffer_search does not modify the buffer
   evbuffer_ptr start;
   if (evbuffer_ptr_set(buf, &start, from, EVBUFFER_PTR_SET) != 0) return -1;
   evbuffer_ptr found = evbuffer_search(buf, "\n", 1, &start);
   return found.pos;
+}
+
+// Position of the last '\n' among the first `len` bytes, or -1.
+ssize_t find_last_newline(const evbuffer* buf, std::size_t len) {
+  iovec vec[kMaxIov];
+  std::size_t scanned = 0;
+  ssize_t last = -1;
+  auto* mutable_buf = const_cast<evbuffer*>(buf);  // evbuffer_peek does not modify the buffer
+  evbuffer_ptr at;
+  while (scanned < len && evbuffer_ptr_set(mutable_buf, &at, scanned, EVBUFFER_PTR_SET) == 0) {
+    int n = evbuffer_peek(mutable_buf, static_cast<ev_ssize_t>(len - scanned), &at, vec, kMaxIov);
+    if (n <= 0) break;
+    std::vector<iovec> iov(vec, vec + std::min(n, kMaxIov));
+    clamp_iov(iov, len - scanned);
+    for (const iovec& v : iov) {
+      const void* nl = ::memrchr(v.iov_base, '\n', v.iov_len);
+      if (nl)
+        last = static_cast<ssize_t>(scanned) +
+               (static_cast<const char*>(nl) - static_cast<const char*>(v.iov_base));
+      scanned += v.iov_len;
+    }
+  }
+  return last;
 }
 
 }  // namespace
@@ -110,6 +135,7 @@ QueuedWriter::~QueuedWriter() {
   // Last chance for what is queued, without calling back into an owner being destroyed.
   on_error_change_ = nullptr;
   on_retry_ = nullptr;
+  on_queue_due_ = nullptr;
   producers_.clear();
   if (fd_ && !error_) flush();
   writable_.reset();
@@ -129,12 +155,13 @@ void QueuedWriter::set_target(Target target) {
     return;
   }
   if (mode_ != Mode::blocking) {
-    writable_ = std::make_unique<FdEvent>(loop_, fd_.get(), EV_WRITE, [this](short) { flush(); });
+    writable_ =
+        std::make_unique<FdEvent>(loop_, fd_.get(), EV_WRITE, [this](short) { flush_due(); });
   }
   if (error_ && queued() == 0) {
     recover();
   } else {
-    flush();
+    flush_due();
   }
 }
 
@@ -218,21 +245,40 @@ void QueuedWriter::write(std::span<const iovec> parts) {
     drop_oldest_lines();
     update_congestion();
   } else if (!flushing_) {
+    flush_due();
+  }
+}
+
+void QueuedWriter::flush_due() {
+  if (on_queue_due_) {
+    on_queue_due_();
+  } else {
     flush();
   }
 }
 
-void QueuedWriter::flush() {
+std::size_t QueuedWriter::front_lines(std::size_t room) const {
+  std::size_t len = queued();
+  if (len <= room) return len;
+  ssize_t first_end = find_newline(queue_, 0);
+  std::size_t first = first_end < 0 ? len : static_cast<std::size_t>(first_end) + 1;
+  ssize_t fit_end = find_last_newline(queue_, room);
+  std::size_t fit = fit_end < 0 ? 0 : static_cast<std::size_t>(fit_end) + 1;
+  return std::max(first, fit);
+}
+
+void QueuedWriter::flush(std::size_t max_bytes) {
   if (flushing_ || !fd_) return;
   flushing_ = true;
   std::size_t total = 0;
   char last = '\n';
   int err = 0;
-  while (queued() > 0) {
+  while (queued() > 0 && total < max_bytes) {
+    std::size_t want = std::min({queued(), kMaxWrite, max_bytes - total});
     iovec vec[kMaxIov];
-    int n = evbuffer_peek(queue_, static_cast<ev_ssize_t>(std::min(queued(), kMaxWrite)), nullptr,
-                          vec, kMaxIov);
+    int n = evbuffer_peek(queue_, static_cast<ev_ssize_t>(want), nullptr, vec, kMaxIov);
     std::vector<iovec> iov(vec, vec + std::min(n, kMaxIov));
+    clamp_iov(iov, want);  // the last extent peeked may reach past `want`
     std::vector<iovec> copy = iov;
     std::size_t written = push(iov, err);
     if (written > 0) {
@@ -285,7 +331,7 @@ void QueuedWriter::retry() {
   if (on_retry_) {
     on_retry_();
   } else {
-    flush();
+    flush_due();
   }
   // Without a target and nobody to open one, there is nothing to retry.
   if (error_ && (fd_ || on_retry_) && !retry_timer_.armed()) retry_timer_.arm(limits_.retry);
@@ -342,7 +388,7 @@ void QueuedWriter::detach(Producer& producer) {
 bool QueuedWriter::flush_blocking(Duration max_wait) {
   auto deadline = std::chrono::steady_clock::now() + max_wait;
   for (;;) {
-    flush();
+    flush_due();
     if (queued() == 0) return true;
     if (!fd_ || error_ || mode_ == Mode::blocking) return false;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

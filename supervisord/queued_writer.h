@@ -69,8 +69,14 @@ class QueuedWriter {
   // Takes whole lines (the bytes end with '\n') and writes what the target accepts now.
   void write(std::span<const iovec> parts);
   void write(std::string_view bytes);
-  // Writes what the target accepts now.
-  void flush();
+  // Writes what the target accepts now, at most `max_bytes` of it.
+  void flush(std::size_t max_bytes = SIZE_MAX);
+  // The bytes at the queue's front that go to the current target within `room`: whole lines,
+  // at least the first one. The rest of a line partly written always counts in full: it belongs
+  // to the target that took its start.
+  std::size_t front_lines(std::size_t room) const;
+  // The queue starts with the rest of a line partly written.
+  bool front_partial() const noexcept { return front_partial_; }
   // After the loop has stopped: waits up to `max_wait` for the queue to empty. True if it did.
   bool flush_blocking(Duration max_wait);
 
@@ -86,6 +92,10 @@ class QueuedWriter {
   void on_error_change(ErrorHandler handler) { on_error_change_ = std::move(handler); }
   // Called by the retry timer while failing instead of a plain flush() (to reopen a file).
   void on_retry(std::function<void()> handler) { on_retry_ = std::move(handler); }
+  // Called instead of flush() whenever queued lines are due (a new target, the retry timer, the
+  // fd writable, lines added behind a queue): an owner that decides where each line goes (a file
+  // that rotates) writes them itself, with flush(max_bytes).
+  void on_queue_due(std::function<void()> handler) { on_queue_due_ = std::move(handler); }
 
  private:
   // Writes from `iov` until done, EAGAIN or an error; returns the bytes written, `err` the errno.
@@ -97,6 +107,7 @@ class QueuedWriter {
   void drop_oldest_lines();
   void update_congestion();
   void retry();
+  void flush_due();
 
   EventLoop& loop_;
   Limits limits_;
@@ -116,6 +127,7 @@ class QueuedWriter {
   std::vector<Producer*> producers_;
   ErrorHandler on_error_change_;
   std::function<void()> on_retry_;
+  std::function<void()> on_queue_due_;
 };
 
 }  // namespace gardien

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <map>
 
+#include "supervisord/container_init.h"
+
 namespace gardien {
 
 namespace {
@@ -377,7 +379,7 @@ std::optional<SpawnPlan> make_spawn_plan(const ProgramConfig& config, const std:
   auto path = find_executable(config.command[0], path_var, error);
   if (!path) return std::nullopt;
   plan.path = std::move(*path);
-  plan.directory = config.directory;
+  plan.directory = config.directory.empty() ? start_directory() : config.directory;
   plan.umask = config.umask;
   plan.rlimits = config.rlimits;
   plan.identity = identity_for(config);

@@ -22,6 +22,7 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
       config_(std::move(config)),
       config_path_(std::move(config_path)),
       reaper_(loop),
+      sigpipe_(loop, [this](int s) { on_signal(s); }),
       shutdown_timer_(loop, [this] { force_shutdown("shutdown-timeout"); }),
       start_more_(loop, [this] {
         if (!shutting_down_) start_ready();
@@ -432,6 +433,9 @@ void Supervisor::forward_signal(int signo) {
     shutdown(signal_name(signo));
     return;
   }
+  // A command with a session of its own: the kernel would discard a stop signal it has no
+  // handler for, its group being orphaned there.
+  if (cmd->pid() > 0 && ::getsid(cmd->pid()) == cmd->pid()) signo = signal_for_own_session(signo);
   std::string error;
   if (!cmd->send_signal(signo, command_->to_group, error))
     log::debug("signal not forwarded", {{"event", "forward"}, {"error", error}});

@@ -15,6 +15,7 @@
 
 #include "common/config.h"
 #include "supervisord/cgroup.h"
+#include "supervisord/container_init.h"
 #include "supervisord/control_target.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/program.h"
@@ -139,6 +140,7 @@ class Supervisor final : public ControlTarget {
   std::optional<CommandMode> command_;
   std::optional<int> exit_code_;  // a critical program's, once one ended for good
   std::vector<std::unique_ptr<SignalEvent>> signals_;
+  SentSigpipe sigpipe_;
   std::vector<std::unique_ptr<Program>> instances_;
   std::set<std::string> pending_start_;  // programs waiting for their dependencies
   std::map<std::string, std::function<void()>> removing_;  // programs being dropped

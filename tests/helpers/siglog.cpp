@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_signal;
   sigfillset(&sa.sa_mask);  // one line at a time
   for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGWINCH, SIGURG,
-                SIGPWR, SIGCONT, SIGVTALRM, SIGPROF, SIGXCPU, SIGIO})
+                SIGPWR, SIGCONT, SIGVTALRM, SIGPROF, SIGXCPU, SIGIO, SIGPIPE})
     ::sigaction(s, &sa, nullptr);
   for (int s = SIGRTMIN; s <= SIGRTMAX; ++s) ::sigaction(s, &sa, nullptr);
   int ready = ::open((file + ".ready").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);

@@ -26,29 +26,49 @@ std::string pid1_refused() {
     if (!pid1_refused().empty()) GTEST_SKIP() << pid1_refused(); \
   } while (0)
 
-// `gardien ARGS...` (as PID 1 when `pid1`), started in the background; its stdout and stderr
-// go to files in `dir`.
+struct InitOptions {
+  fs::path cwd;                // where gardien starts (empty: here)
+  bool broken_stderr = false;  // stderr a pipe nobody reads: each log line fails with EPIPE
+  std::string socket;          // --socket as given (empty: DIR/gardien.sock)
+};
+
+// `gardien ARGS...` (as PID 1 when `pid1`), started in the background in a session of its own
+// (no controlling terminal, as in a container); its stdout and stderr go to files in `dir`.
 class Init {
  public:
-  Init(const TempDir& dir, std::vector<std::string> args, bool pid1) : dir_(dir.path) {
+  Init(const TempDir& dir, std::vector<std::string> args, bool pid1, InitOptions options = {})
+      : dir_(dir.path) {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     std::vector<std::string> argv = pid1 ? kPid1 : std::vector<std::string>{};
     argv.push_back(GARDIEN_BIN);
     // Each test its own control socket: parallel tests must not meet on /run/gardien.sock.
-    argv.insert(argv.end(), {"--socket", (dir_ / "gardien.sock").string()});
+    argv.insert(argv.end(), {"--socket", options.socket.empty() ? (dir_ / "gardien.sock").string()
+                                                                : options.socket});
     argv.insert(argv.end(), args.begin(), args.end());
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, (dir_ / "out").c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (dir_ / "err").c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int broken[2] = {-1, -1};
+    if (options.broken_stderr && ::pipe2(broken, O_CLOEXEC) == 0) {
+      posix_spawn_file_actions_adddup2(&actions, broken[1], STDERR_FILENO);
+    } else {
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (dir_ / "err").c_str(),
+                                       O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    }
+    if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
     std::vector<char*> cargv;
     for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
     cargv.push_back(nullptr);
-    if (::posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), environ) != 0)
-      throw std::runtime_error("cannot start gardien");
+    int rc = ::posix_spawn(&pid_, cargv[0], &actions, &attr, cargv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    for (int fd : broken)
+      if (fd >= 0) ::close(fd);  // the read end too: nobody reads gardien's stderr
+    if (rc != 0) throw std::runtime_error("cannot start gardien");
     gardien_ = pid_;
     if (pid1) {
       // The namespace's PID 1 is unshare's child; signals from here reach it (it has handlers).
@@ -70,6 +90,7 @@ class Init {
     kill_all_descendants();
   }
   void signal(int signo) const { ::kill(gardien_, signo); }
+  pid_t gardien() const { return gardien_; }
   std::optional<int> wait_exit(Ms timeout) {
     if (status_) return status_;
     int st = 0;
@@ -430,6 +451,131 @@ TEST(InitNested, CtlStopOfTheCommandGetsItsAnswerBeforeGardienExits) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("main: stopped"), std::string::npos) << r.output;
   EXPECT_EQ(init.wait_exit(5s), 143) << init.log();
+}
+
+// --- PID 1 and a plain process alike. ---
+
+// Runs `body(pid1)` as a plain process, then as PID 1 where that is possible.
+template <typename Body>
+void as_plain_process_and_pid1(Body body) {
+  for (bool pid1 : {false, true}) {
+    if (pid1 && !pid1_refused().empty()) {
+      std::cout << "[  SKIPPED ] as PID 1: " << pid1_refused() << '\n';
+      return;
+    }
+    SCOPED_TRACE(pid1 ? "as PID 1" : "as a plain process");
+    body(pid1);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+// The descendant of this test running `comm`, or 0.
+pid_t find_descendant(const std::string& comm) {
+  for (pid_t p : descendants()) {
+    if (read_file("/proc/" + std::to_string(p) + "/comm") == comm + "\n") return p;
+  }
+  return 0;
+}
+
+char proc_state(pid_t pid) {
+  auto stat = read_proc_stat(pid);
+  return stat ? stat->state : '?';
+}
+
+TEST(Init, SigpipeSentByAnotherProcessIsForwardedButOwnBrokenPipesAreNot) {
+  as_plain_process_and_pid1([](bool pid1) {
+    TempDir dir;
+    std::string file = (dir / "signals").string();
+    // Every log line of gardien's fails with EPIPE: each forwarded signal logs one.
+    Init init(dir, {"--log-level", "debug", "--", helper("siglog"), file}, pid1,
+              {.cwd = {}, .broken_stderr = true, .socket = {}});
+    ASSERT_TRUE(poll_until([&] { return fs::exists(file + ".ready"); }, 5s));
+    for (std::string want : {"USR1\n", "USR1\nUSR1\n", "USR1\nUSR1\nUSR1\n"}) {
+      init.signal(SIGUSR1);
+      ASSERT_TRUE(poll_until([&] { return read_file(file) == want; }, 5s)) << read_file(file);
+    }
+    init.signal(SIGPIPE);  // kill -PIPE
+    ASSERT_TRUE(poll_until([&] { return read_file(file).ends_with("PIPE\n"); }, 5s))
+        << "SIGPIPE was not forwarded; got:\n"
+        << read_file(file);
+    EXPECT_EQ(read_file(file), "USR1\nUSR1\nUSR1\nPIPE\n")
+        << "gardien's own broken pipes are not forwarded";
+    init.signal(SIGTERM);
+    EXPECT_EQ(init.wait_exit(5s), 0);
+  });
+}
+
+TEST(Init, SigtstpWithoutATerminalStopsTheCommandAndSigcontResumesIt) {
+  as_plain_process_and_pid1([](bool pid1) {
+    TempDir dir;
+    std::string file = (dir / "signals").string();
+    Init init(dir, {"--", helper("siglog"), file}, pid1);
+    ASSERT_TRUE(poll_until([&] { return fs::exists(file + ".ready"); }, 5s)) << init.log();
+    pid_t cmd = find_descendant("siglog");
+    ASSERT_NE(cmd, 0);
+    init.signal(SIGTSTP);
+    EXPECT_TRUE(poll_until([&] { return proc_state(cmd) == 'T'; }, 5s))
+        << "the command was not stopped (state " << proc_state(cmd) << ")\n"
+        << init.log();
+    EXPECT_NE(proc_state(init.gardien()), 'T') << "gardien itself keeps running";
+    init.signal(SIGCONT);
+    EXPECT_TRUE(poll_until([&] { return proc_state(cmd) != 'T'; }, 5s));
+    EXPECT_TRUE(poll_until([&] { return read_file(file) == "CONT\n"; }, 5s)) << read_file(file);
+    init.signal(SIGTERM);
+    EXPECT_EQ(init.wait_exit(5s), 0) << init.log();
+  });
+}
+
+std::string cwd_of(pid_t pid) {
+  std::error_code ec;
+  return fs::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec).string();
+}
+
+TEST(Init, TheCommandStartsInTheStartDirectoryWhichGardienLeaves) {
+  as_plain_process_and_pid1([](bool pid1) {
+    TempDir dir;
+    fs::path start = dir.path / "start";
+    fs::create_directory(start);
+    Init init(dir, {"--", "/bin/sh", "-c", "pwd -P > pwd.txt; exec sleep 600"}, pid1,
+              {.cwd = start, .broken_stderr = false, .socket = {}});
+    ASSERT_TRUE(poll_until([&] { return read_file(start / "pwd.txt") != ""; }, 5s)) << init.log();
+    EXPECT_EQ(read_file(start / "pwd.txt"), fs::canonical(start).string() + "\n");
+    EXPECT_EQ(cwd_of(init.gardien()), "/") << "gardien keeps no directory busy";
+    init.signal(SIGTERM);
+    EXPECT_EQ(init.wait_exit(5s), 143) << init.log();
+  });
+}
+
+TEST(Init, RelativePathsStillWorkAfterGardienLeftItsStartDirectory) {
+  as_plain_process_and_pid1([](bool pid1) {
+    TempDir dir;
+    fs::path start = dir.path / "start";
+    fs::create_directories(start / "conf.d");
+    write_file(start / "g.toml",
+               "[supervisor]\ninclude = [\"conf.d/*.toml\"]\n\n" +
+                   program("first", {"/bin/sh", "-c", "pwd -P > first.pwd; exec sleep 600"}));
+    write_file(start / "conf.d" / "empty.toml", "");
+    Init init(dir, {"-c", "g.toml"}, pid1,
+              {.cwd = start, .broken_stderr = false, .socket = "ctl.sock"});
+    ASSERT_TRUE(poll_until([&] { return read_file(start / "first.pwd") != ""; }, 5s)) << init.log();
+    EXPECT_EQ(read_file(start / "first.pwd"), fs::canonical(start).string() + "\n");
+    EXPECT_EQ(cwd_of(init.gardien()), "/");
+    // A reload reads the config and its includes from where they were, not from `/`.
+    write_file(start / "conf.d" / "second.toml",
+               program("second", {"/bin/sh", "-c", "pwd -P > second.pwd; exec sleep 600"}));
+    init.signal(SIGHUP);
+    ASSERT_TRUE(poll_until([&] { return read_file(start / "second.pwd") != ""; }, 5s))
+        << init.log();
+    EXPECT_EQ(read_file(start / "second.pwd"), fs::canonical(start).string() + "\n");
+    // The relative --socket is where it was asked for, answers, and is removed at exit.
+    RunResult status =
+        run_command({GARDIENCTL_BIN, "--socket", (start / "ctl.sock").string(), "status"});
+    EXPECT_TRUE(status.status == 0 || status.status == 3) << status.output;  // 3: starting
+    EXPECT_NE(status.output.find("second"), std::string::npos) << status.output;
+    init.signal(SIGTERM);
+    EXPECT_EQ(init.wait_exit(5s), 0) << init.log();
+    EXPECT_FALSE(fs::exists(start / "ctl.sock")) << "the socket file was removed";
+  });
 }
 
 }  // namespace

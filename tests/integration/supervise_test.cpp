@@ -329,10 +329,17 @@ TEST_F(Supervise, DependsOnOrderOnStartAndStop) {
 }
 
 TEST_F(Supervise, SecondSignalMakesTheShutdownForceful) {
-  start(program("stubborn", {helper("stubborn"), (dir / "pids").string()},
+  // Each instance writes its own pid file once it ignores SIGTERM: signal only after all three.
+  start(program("stubborn",
+                {"sh", "-c", "exec \"$0\" \"$1.$GARDIEN_INSTANCE\"", helper("stubborn"),
+                 (dir / "pids").string()},
                 "stop-timeout = \"30s\"\ninstances = 3\n"));
-  for (const char* name : {"stubborn.0", "stubborn.1", "stubborn.2"})
+  for (const char* name : {"stubborn.0", "stubborn.1", "stubborn.2"}) {
     ASSERT_TRUE(daemon.wait_spawn(name, 5s));
+    ASSERT_TRUE(poll_until([&] { return fs::exists(dir / ("pids." + std::string(name))); }, 5s))
+        << name << " never said it ignores SIGTERM\n"
+        << daemon.log();
+  }
   daemon.signal(SIGTERM);
   ASSERT_TRUE(
       daemon.wait_event([](const Json& e) { return e.value("event", "") == "shutdown"; }, 5s));

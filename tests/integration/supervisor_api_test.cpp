@@ -245,7 +245,10 @@ TEST(SupervisorApi, ManyProgramsStartInBatchesThatLeaveTheLoopItsTurns) {
   turn.arm(Duration{0});  // before run(): the first turn of the loop
   Script script(loop, sup,
                 {{[&] { return with_process() == 200; }, [&] { sup.shutdown("test"); }}});
+  sigset_t mask;  // run() leaves every signal blocked; the next test's children must not inherit that
+  ::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
   EXPECT_EQ(sup.run(), 0);
+  ::pthread_sigmask(SIG_SETMASK, &mask, nullptr);
   ASSERT_EQ(seen.size(), 3u);
   EXPECT_LT(seen[0], 200u) << "not all in one turn";
   EXPECT_GT(seen[0], 0u);

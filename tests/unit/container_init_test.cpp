@@ -2,8 +2,13 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+
+#include "output_test_util.h"
 
 namespace gardien {
 namespace {
@@ -78,6 +83,62 @@ TEST(ContainerInit, LongestStopChainFollowsDependencies) {
   c.programs.back().stop_timeout = 30s;
   EXPECT_EQ(longest_stop_chain(c).total, 30s);
   EXPECT_EQ(longest_stop_chain(Config{}).total, 0s);
+}
+
+TEST(ContainerInit, SigpipeFromAnotherProcessIsHandedOnAndOwnBrokenPipesAreNot) {
+  EventLoop loop;
+  int got = 0;
+  {
+    SentSigpipe sigpipe(loop, [&](int signo) {
+      EXPECT_EQ(signo, SIGPIPE);
+      ++got;
+    });
+    // Our own broken pipe: the write fails with EPIPE, and its SIGPIPE is dropped.
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    ::close(fds[0]);
+    EXPECT_EQ(::write(fds[1], "x", 1), -1);
+    EXPECT_EQ(errno, EPIPE);
+    ::close(fds[1]);
+    testing::run_until(
+        loop, [] { return false; }, 100ms);
+    EXPECT_EQ(got, 0);
+    // `kill -PIPE` from another process.
+    pid_t parent = ::getpid();
+    pid_t child = ::fork();
+    if (child == 0) ::_exit(::kill(parent, SIGPIPE) == 0 ? 0 : 1);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(testing::run_until(
+        loop, [&] { return got == 1; }, 5s));
+  }
+  sigset_t mask;
+  ::sigprocmask(SIG_SETMASK, nullptr, &mask);
+  EXPECT_FALSE(sigismember(&mask, SIGPIPE)) << "unblocked again once gone";
+}
+
+TEST(ContainerInit, StopSignalsBecomeSigstopForACommandInASessionOfItsOwn) {
+  EXPECT_EQ(signal_for_own_session(SIGTSTP), SIGSTOP);
+  EXPECT_EQ(signal_for_own_session(SIGTTIN), SIGSTOP);
+  EXPECT_EQ(signal_for_own_session(SIGTTOU), SIGSTOP);
+  EXPECT_EQ(signal_for_own_session(SIGCONT), SIGCONT);
+  EXPECT_EQ(signal_for_own_session(SIGHUP), SIGHUP);
+}
+
+TEST(ContainerInit, LeavingTheStartDirectoryRemembersIt) {
+  testing::TempDir dir;
+  // In a child: the working directory and the recorded one are the whole process's.
+  pid_t child = ::fork();
+  if (child == 0) {
+    std::filesystem::current_path(dir.path());
+    record_start_directory();
+    leave_start_directory();
+    bool ok = std::filesystem::current_path() == "/" && start_directory() == dir.path().string();
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <regex>
@@ -68,6 +69,61 @@ std::string numbered(const std::string& path, int n) {
   p += std::to_string(n);
   return p;
 }
+
+// PATH, PATH.1, ... PATH.n as they exist, newest first.
+std::vector<std::string> log_files(const std::string& path) {
+  std::vector<std::string> files;
+  if (exists(path)) files.push_back(path);
+  for (int n = 1; exists(numbered(path, n)); ++n) files.push_back(numbered(path, n));
+  return files;
+}
+
+// Every file is within `max_size` and all of them together hold lines `first`..`last` of
+// `width` bytes in order, each whole; returns how many lines they hold.
+std::size_t expect_rotated_in_order(const std::string& path, std::uint64_t max_size,
+                                    std::size_t width) {
+  std::vector<std::string> files = log_files(path);
+  std::string all;
+  for (auto it = files.rbegin(); it != files.rend(); ++it) {
+    EXPECT_LE(file_size(*it), max_size) << *it << " passed max-size";
+    all += read_file(*it);
+  }
+  auto lines = split_lines(all);
+  int last = -1;
+  for (const auto& line : lines) {
+    EXPECT_EQ(line.size(), width - 1) << line;
+    int n = std::stoi(line.substr(5));
+    EXPECT_EQ(line, padded(n, width));
+    EXPECT_GT(n, last);
+    last = n;
+  }
+  return lines.size();
+}
+
+// The file size limit of this process for the life of the object: writes past it fail with
+// EFBIG (SIGXFSZ ignored meanwhile), as a full disk would fail them.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &saved_);
+    saved_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    rlimit limit = saved_;
+    limit.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  ~FileSizeLimit() { lift(); }
+  void lift() {
+    if (lifted_) return;
+    lifted_ = true;
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    ::signal(SIGXFSZ, saved_handler_);
+  }
+
+ private:
+  rlimit saved_{};
+  sighandler_t saved_handler_ = SIG_DFL;
+  bool lifted_ = false;
+};
 
 }  // namespace
 
@@ -345,4 +401,98 @@ TEST(FileSink, TinyTmpfsFillsUpAndWritingResumesOnceSpaceIsFreed) {
   }
   EXPECT_EQ(last, written - 1);
   EXPECT_EQ(lines.size() + dropped, static_cast<std::size_t>(written));
+}
+
+TEST(FileSink, LinesQueuedWhileTheDirectoryWasMissingAreRotatedIntoFilesOfMaxSize) {
+  TempDir dir;
+  EventLoop loop;
+  std::string sub = dir / "later";
+  std::string path = sub + "/app.log";
+  FileSink sink(loop, path, options(1000, 20));
+  for (int i = 0; i < 200; ++i) write_lines(sink, {padded(i)});
+  ASSERT_EQ(sink.problem(), "No such file or directory");
+  ASSERT_GT(sink.writer().queued(), 3000u) << "the queue holds several files' worth";
+  ASSERT_EQ(::mkdir(sub.c_str(), 0700), 0);
+  ASSERT_TRUE(
+      run_until(loop, [&] { return sink.problem().empty() && sink.writer().queued() == 0; }));
+  write_lines(sink, {padded(200)});
+  EXPECT_GE(log_files(path).size(), 4u);
+  std::size_t lines = expect_rotated_in_order(path, 1000, 50);
+  EXPECT_EQ(lines + sink.writer().dropped_lines(), 201u);
+}
+
+TEST(FileSink, LinesQueuedBehindANearlyFullFileGoToTheNextFile) {
+  TempDir dir;
+  EventLoop loop;
+  std::string path = dir / "app.log";
+  FileSink sink(loop, path, options(1000, 20));
+  for (int i = 0; i < 16; ++i) write_lines(sink, {padded(i)});
+  ASSERT_EQ(file_size(path), 800u);
+  int written = 16;
+  {
+    FileSizeLimit full(800);  // the disk fills up
+    for (int i = 0; i < 100; ++i) write_lines(sink, {padded(written++)});
+    ASSERT_EQ(sink.problem(), "File too large");
+    ASSERT_GT(sink.writer().queued(), 3000u);
+  }
+  ASSERT_TRUE(
+      run_until(loop, [&] { return sink.problem().empty() && sink.writer().queued() == 0; }));
+  write_lines(sink, {padded(written++)});
+  EXPECT_GE(log_files(path).size(), 4u);
+  std::size_t lines = expect_rotated_in_order(path, 1000, 50);
+  EXPECT_EQ(lines + sink.writer().dropped_lines(), static_cast<std::size_t>(written));
+}
+
+TEST(FileSink, ALongLineQueuedGetsAFileOfItsOwnAndTheNextLinesTheFileAfter) {
+  TempDir dir;
+  EventLoop loop;
+  std::string sub = dir / "later";
+  std::string path = sub + "/app.log";
+  FileSink sink(loop, path, options(100, 5));
+  std::string big(300, 'B');
+  write_lines(sink, {"short", big, "after", "again"});
+  ASSERT_EQ(sink.problem(), "No such file or directory");
+  ASSERT_EQ(::mkdir(sub.c_str(), 0700), 0);
+  ASSERT_TRUE(
+      run_until(loop, [&] { return sink.problem().empty() && sink.writer().queued() == 0; }));
+  EXPECT_EQ(read_file(numbered(path, 2)), "short\n");
+  EXPECT_EQ(read_file(numbered(path, 1)), big + "\n");
+  EXPECT_EQ(read_file(path), "after\nagain\n");
+}
+
+TEST(FileSink, FullTmpfsFreedAgainKeepsEveryFileWithinMaxSize) {
+  TempDir dir;
+  std::string mnt = dir / "mnt";
+  ASSERT_EQ(::mkdir(mnt.c_str(), 0700), 0);
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  std::string filler = mnt + "/filler";
+  // Room for about 3.9 files of 100 KB: the disk fills up near the end of the fourth one.
+  { std::ofstream(filler) << std::string(636 * 1024, 'f'); }
+
+  EventLoop loop;
+  std::string path = mnt + "/app.log";
+  FileSink::Options o = options(100 * 1000, 100);
+  o.limits.failing_limit = 128 * 1024;
+  int written = 0;
+  std::uint64_t dropped = 0;
+  {
+    FileSink sink(loop, path, o);
+    while (sink.problem().empty() && written < 100000) write_lines(sink, {padded(written++, 100)});
+    ASSERT_EQ(sink.problem(), "No space left on device");
+    for (int i = 0; i < 1500; ++i) write_lines(sink, {padded(written++, 100)});
+    ASSERT_GT(sink.writer().queued(), 120u * 1024);
+    ASSERT_EQ(::unlink(filler.c_str()), 0);
+    ASSERT_TRUE(
+        run_until(loop, [&] { return sink.problem().empty() && sink.writer().queued() == 0; }));
+    write_lines(sink, {padded(written++, 100)});
+    dropped = sink.writer().dropped_lines();
+  }
+  std::size_t lines = expect_rotated_in_order(path, 100 * 1000, 100);
+  EXPECT_EQ(lines + dropped, static_cast<std::size_t>(written));
 }
