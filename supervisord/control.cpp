@@ -27,6 +27,9 @@ namespace {
 
 constexpr int kListenBacklog = 128;
 constexpr Duration kAcceptRetry = std::chrono::milliseconds(100);
+// Input read ahead of the request being answered: past this, the kernel's buffer holds the rest
+// (the client's writes block) until the session catches up.
+constexpr std::size_t kMaxReadAhead = 2 * protocol::kMaxLineBytes;
 
 std::string errno_text(int err) {
   return std::strerror(err);
@@ -193,8 +196,16 @@ class ControlServer::Session final : public Responder {
  public:
   Session(ControlServer& server, bufferevent* bev, std::uint64_t serial, PeerCredentials peer,
           Access access)
-      : server_(server), bev_(bev), serial_(serial), peer_(std::move(peer)), access_(access) {
+      : server_(server),
+        bev_(bev),
+        serial_(serial),
+        peer_(std::move(peer)),
+        access_(access),
+        resume_(server.loop_, [this] { guard(this, [](Session& s) { s.process_input(); }); }) {
     bufferevent_setcb(bev_, on_read, on_write, on_event, this);
+    bufferevent_setwatermark(bev_, EV_READ, 0, kMaxReadAhead);
+    // on_write runs once the answers drained to half the bound: requests resume from there.
+    bufferevent_setwatermark(bev_, EV_WRITE, backlog_limit(), 0);
   }
   ~Session() override {
     pending_.reset();
@@ -242,6 +253,10 @@ class ControlServer::Session final : public Responder {
     log::debug("control connection closed", {{"client", serial_}, {"reason", why}});
     closed_ = true;
     end_call();
+    resume_.cancel();
+    // Requests it sent and we have not answered die with it.
+    evbuffer* input = bufferevent_get_input(bev_);
+    evbuffer_drain(input, evbuffer_get_length(input));
     bufferevent_disable(bev_, EV_READ | EV_WRITE);
     bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
     server_.retire_session(this);
@@ -284,8 +299,12 @@ class ControlServer::Session final : public Responder {
   }
   static void on_write(bufferevent*, void* self) noexcept {
     guard(self, [](Session& s) {
-      if (s.closing_ && evbuffer_get_length(bufferevent_get_output(s.bev_)) == 0)
-        s.drop("closed after the last answer");
+      if (s.closing_) {
+        if (evbuffer_get_length(bufferevent_get_output(s.bev_)) == 0)
+          s.drop("closed after the last answer");
+        return;
+      }
+      s.process_input();  // answers waited for the client to read
     });
   }
   static void on_event(bufferevent*, short what, void* self) noexcept {
@@ -331,8 +350,11 @@ class ControlServer::Session final : public Responder {
     }
   }
 
+  // Answers at most one request, then lets the loop serve everything else before the next one:
+  // a client pipelining thousands of requests cannot hold the daemon. Requests also wait while
+  // the client has not read half the output bound of earlier answers.
   void process_input() {
-    if (processing_ || closed_) return;
+    if (processing_ || closed_ || closing_) return;
     processing_ = true;
     struct Reset {
       bool& flag;
@@ -340,26 +362,38 @@ class ControlServer::Session final : public Responder {
     } reset{processing_};
 
     evbuffer* input = bufferevent_get_input(bev_);
-    while (!closed_ && !closing_ && !call_active_) {
-      std::size_t eol_len = 0;
-      evbuffer_ptr eol = evbuffer_search_eol(input, nullptr, &eol_len, EVBUFFER_EOL_LF);
-      if (eol.pos < 0) {
-        if (evbuffer_get_length(input) > protocol::kMaxLineBytes) return reject_long_line();
-        // A half line at end of input is dropped; a lingering client waits for the exit.
-        if (peer_eof_ && !lingering_) return close_after_flush();
-        return;
-      }
-      if (static_cast<std::size_t>(eol.pos) > protocol::kMaxLineBytes) return reject_long_line();
-      std::string line(static_cast<std::size_t>(eol.pos), '\0');
-      evbuffer_remove(input, line.data(), line.size());
-      evbuffer_drain(input, eol_len);
-      handle_line(line);
+    if (call_active_) {
+      // Requests queued behind one in progress (a `wait`) are bounded too.
+      if (evbuffer_get_length(input) > protocol::kMaxLineBytes) return reject_queue_overflow();
+      return;
     }
-    // Requests queued behind one in progress are bounded too.
-    if (!closed_ && !closing_ && call_active_ &&
-        evbuffer_get_length(input) > protocol::kMaxLineBytes) {
-      return reject_long_line();
+    if (backlogged()) return;  // on_write resumes once the client has read
+    std::size_t eol_len = 0;
+    evbuffer_ptr eol = evbuffer_search_eol(input, nullptr, &eol_len, EVBUFFER_EOL_LF);
+    if (eol.pos < 0) {
+      if (evbuffer_get_length(input) > protocol::kMaxLineBytes) return reject_long_line();
+      // A half line at end of input is dropped; a lingering client waits for the exit.
+      if (peer_eof_ && !lingering_) return close_after_flush();
+      return;
     }
+    if (static_cast<std::size_t>(eol.pos) > protocol::kMaxLineBytes) return reject_long_line();
+    std::string line(static_cast<std::size_t>(eol.pos), '\0');
+    evbuffer_remove(input, line.data(), line.size());
+    evbuffer_drain(input, eol_len);
+    handle_line(line);
+    if (!call_active_) resume_later();
+  }
+
+  // The next request (or the end of input) on a later loop turn.
+  void resume_later() {
+    if (closed_ || closing_) return;
+    evbuffer* input = bufferevent_get_input(bev_);
+    if ((evbuffer_get_length(input) > 0 || peer_eof_) && !resume_.armed()) resume_.arm(Duration(0));
+  }
+
+  std::size_t backlog_limit() const { return server_.options_.max_output_bytes / 2; }
+  bool backlogged() const {
+    return evbuffer_get_length(bufferevent_get_output(bev_)) > backlog_limit();
   }
 
   void handle_line(const std::string& line) {
@@ -373,6 +407,7 @@ class ControlServer::Session final : public Responder {
     call_active_ = true;
     answered_ = false;
     call_id_ = request.id;
+    call_cmd_ = request.cmd;
     update_timeouts();
     server_.commands_.dispatch(request, access_, *this);
     if (call_active_ && !answered_ && !pending_ && !closed_) {
@@ -380,14 +415,30 @@ class ControlServer::Session final : public Responder {
     }
   }
 
+  void reject_queue_overflow() {
+    std::string message = "more than ";
+    message += std::to_string(protocol::kMaxLineBytes);
+    message += " bytes of requests queued behind request ";
+    message += std::to_string(call_id_);
+    message += " (";
+    message += call_cmd_;
+    message += "), which is still in progress; send the next request after its answer, or use "
+               "another connection; closing the connection";
+    send_final_error(Error{ErrorCode::bad_request, std::move(message), nullptr});
+  }
+
   void reject_long_line() {
     std::string message = "request line longer than ";
     message += std::to_string(protocol::kMaxLineBytes);
     message += " bytes; closing the connection";
+    send_final_error(Error{ErrorCode::line_too_long, std::move(message), nullptr});
+  }
+
+  // An error about the connection itself, then the end of it.
+  void send_final_error(const Error& error) {
     evbuffer* input = bufferevent_get_input(bev_);
     evbuffer_drain(input, evbuffer_get_length(input));
-    send(protocol::encode_error(std::nullopt,
-                                Error{ErrorCode::line_too_long, std::move(message), nullptr}));
+    send(protocol::encode_error(std::nullopt, error));
     close_after_flush();
   }
 
@@ -404,7 +455,7 @@ class ControlServer::Session final : public Responder {
     end_call();
     if (closed_) return;
     update_timeouts();
-    if (!processing_) process_input();  // requests queued behind this one, or a half-close
+    resume_later();  // requests queued behind this one, or a half-close
   }
 
   void end_call() {
@@ -417,7 +468,9 @@ class ControlServer::Session final : public Responder {
     if (closed_ || closing_) return;
     closing_ = true;
     end_call();
+    resume_.cancel();
     bufferevent_disable(bev_, EV_READ);
+    bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);  // on_write when everything is written
     update_timeouts();
     if (evbuffer_get_length(bufferevent_get_output(bev_)) == 0)
       drop("closed after the last answer");
@@ -438,7 +491,9 @@ class ControlServer::Session final : public Responder {
   PeerCredentials peer_;
   Access access_;
   std::unique_ptr<PendingCall> pending_;
+  Timer resume_;  // the next request, on the next loop turn
   std::int64_t call_id_ = 0;
+  std::string call_cmd_;
   bool call_active_ = false;
   bool answered_ = false;
   bool processing_ = false;

@@ -499,6 +499,124 @@ TEST_F(ControlTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(read_response(c).id, 3);
 }
 
+// Clients pipelining thousands of requests are served one request per loop turn: a status from
+// another client is answered while they are at it, after a few of theirs, not thousands.
+TEST_F(ControlTest, PipeliningClientsDoNotHoldTheLoop) {
+  start();
+  constexpr int kFlooders = 20;
+  constexpr int kRequests = 2000;
+  std::string batch;
+  for (int i = 1; i <= kRequests; ++i) batch += request_line(i, "status");
+  std::vector<std::unique_ptr<TestClient>> flooders;
+  std::vector<int> answers(kFlooders, 0);
+  auto read_flooders = [&] {
+    for (int k = 0; k < kFlooders; ++k) {
+      flooders[k]->read_available();
+      while (flooders[k]->next_line()) ++answers[k];
+    }
+  };
+  for (int k = 0; k < kFlooders; ++k) flooders.push_back(std::make_unique<TestClient>(path_));
+  std::vector<std::size_t> sent(kFlooders, 0);
+  ASSERT_TRUE(pump_until([&] {
+    read_flooders();
+    bool all = true;
+    for (int k = 0; k < kFlooders; ++k) {
+      sent[k] += flooders[k]->send_some(std::string_view(batch).substr(sent[k]));
+      all = all && sent[k] == batch.size();
+    }
+    return all;
+  }, 20s));
+
+  TestClient probe(path_);
+  std::size_t before = target_.instances_calls;
+  send(probe, request_line(7, "status"));
+  std::optional<std::string> line;
+  ASSERT_TRUE(pump_until([&] {
+    read_flooders();
+    probe.read_available();
+    line = probe.next_line();
+    return line.has_value();
+  }, 20s));
+  std::size_t flood_answered_meanwhile = target_.instances_calls - before;
+  EXPECT_LT(flood_answered_meanwhile, std::size_t(kFlooders * 10));
+  EXPECT_NE(line->find(R"("id":7)"), std::string::npos) << *line;
+
+  // Nobody was dropped: every flooder gets all its answers.
+  ASSERT_TRUE(pump_until([&] {
+    read_flooders();
+    return std::all_of(answers.begin(), answers.end(), [](int n) { return n == kRequests; });
+  }, 60s));
+}
+
+// A client that pipelines requests and hangs up: what it left unanswered is dropped, not done.
+TEST_F(ControlTest, AClosedClientsPendingRequestsAreDropped) {
+  start();
+  std::string batch;
+  for (int i = 1; i <= 2000; ++i) batch += request_line(i, "status");
+  {
+    TestClient c(path_);
+    ASSERT_EQ(c.send_some(batch), batch.size());
+    c.close();
+  }
+  ASSERT_TRUE(pump_until([&] { return server_->client_count() == 0; }));
+  EXPECT_LT(target_.instances_calls, 200u);
+  expect_still_answers();
+}
+
+// Answers wait for a client that does not read them instead of piling up; it is not dropped.
+TEST_F(ControlTest, AnswersToAClientThatDoesNotReadWaitInsteadOfPilingUp) {
+  ControlOptions o = options();
+  o.max_output_bytes = 64 * 1024;
+  start(o);
+  target_.add("many", 200);
+  std::string batch;
+  for (int i = 1; i <= 400; ++i) batch += request_line(i, "status");
+  TestClient c(path_);
+  send(c, batch);
+  pump_for(300ms);
+  EXPECT_EQ(server_->client_count(), 1u);
+  // The kernel's buffers hold some; the daemon's share stays within the bound.
+  std::size_t taken = target_.instances_calls;
+  EXPECT_LT(taken, 400u);
+  int answered = 0;
+  ASSERT_TRUE(pump_until([&] {
+    c.read_available();
+    while (c.next_line()) ++answered;
+    return answered == 400;
+  }, 30s));
+}
+
+// Requests sent behind one still in progress are bounded, and the error says what overflowed.
+TEST_F(ControlTest, RequestsQueuedBehindAWaitAreBoundedAndTheErrorSaysSo) {
+  start();
+  TestClient c(path_);
+  send(c, request_line(3, "wait", {{"names", {"db"}}, {"for", "stopped"}}));
+  ASSERT_TRUE(pump_until([&] { return target_.state_changes().listener_count() == 1; }));
+  std::string more;
+  while (more.size() <= protocol::kMaxLineBytes) more += request_line(4, "version");
+  send(c, more);
+  protocol::Response r = read_response(c);
+  EXPECT_TRUE(r.is(ErrorCode::bad_request)) << r.error_code;
+  EXPECT_NE(r.error_message.find("queued behind request 3 (wait)"), std::string::npos)
+      << r.error_message;
+  EXPECT_TRUE(wait_eof(c));
+  EXPECT_EQ(target_.state_changes().listener_count(), 0u);
+}
+
+// A NUL byte is refused; what follows it is not silently accepted as the request.
+TEST_F(ControlTest, ANulByteInARequestIsRefused) {
+  start();
+  TestClient c(path_);
+  std::string line = request_line(1, "version");
+  line.insert(line.size() - 1, std::string("\0junk", 5));
+  send(c, line);
+  protocol::Response r = read_response(c);
+  EXPECT_TRUE(r.is(ErrorCode::bad_request)) << r.error_code;
+  EXPECT_NE(r.error_message.find("NUL byte"), std::string::npos) << r.error_message;
+  send(c, request_line(2, "version"));
+  EXPECT_TRUE(read_response(c).ok);
+}
+
 TEST_F(ControlTest, IdleConnectionsTimeOutButWaitingOnesDoNot) {
   ControlOptions o = options();
   o.idle_timeout = 300ms;
