@@ -3,6 +3,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <poll.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -262,6 +263,17 @@ class ControlServer::Session final : public Responder {
     server_.retire_session(this);
   }
 
+  uid_t uid() const { return peer_.uid; }
+
+  // Idle means: no request in progress and not lingering, or (read-only, short of slots) a call
+  // in progress. Writes that make no progress for the same time end the connection in every
+  // state.
+  void update_timeouts() {
+    if (closed_) return;
+    timeval tv = to_timeval(server_.options_.idle_timeout);
+    bufferevent_set_timeouts(bev_, idle() ? &tv : nullptr, &tv);
+  }
+
   // ---- Responder ----
   void reply(const json& result) override {
     if (!call_active_ || answered_ || closed_) return;
@@ -332,7 +344,15 @@ class ControlServer::Session final : public Responder {
       if ((what & BEV_EVENT_WRITING) || closing_) return drop("not reading its answers");
       std::string message = "closing the connection after ";
       message += format_duration(server_.options_.idle_timeout);
-      message += " without a request";
+      if (call_active_) {
+        message += " of ";
+        message += call_cmd_;
+        message += ": the daemon is short of connection slots (more than three quarters of ";
+        message += std::to_string(server_.options_.max_clients);
+        message += " in use); ask again later";
+      } else {
+        message += " without a request";
+      }
       send(protocol::encode_error(std::nullopt,
                                   Error{ErrorCode::timeout, std::move(message), nullptr}));
       return close_after_flush();
@@ -476,13 +496,9 @@ class ControlServer::Session final : public Responder {
       drop("closed after the last answer");
   }
 
-  // Idle means: no request in progress and not lingering. Writes that make no progress for the
-  // same time end the connection in every state.
-  void update_timeouts() {
-    if (closed_) return;
-    timeval tv = to_timeval(server_.options_.idle_timeout);
-    bool idle = !call_active_ && !lingering_ && !closing_;
-    bufferevent_set_timeouts(bev_, idle ? &tv : nullptr, &tv);
+  bool idle() const {
+    if (lingering_ || closing_) return false;
+    return !call_active_ || (access_ != Access::control && server_.short_of_slots());
   }
 
   ControlServer& server_;
@@ -516,10 +532,8 @@ ControlServer::ControlServer(EventLoop& loop, ControlOptions options, Commands& 
   policy_ = AccessPolicy{::geteuid(), options_.group, options_.readers};
   const std::string& path = options_.path;
 
-  sockaddr_un addr{};
-  socklen_t addr_len = 0;
   if (auto error = check_socket_path(path)) throw ControlError(*error);
-  make_socket_address(path, addr, addr_len);
+  if (auto error = check_socket_directory(path, ::geteuid())) throw ControlError(*error);
 
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
@@ -527,6 +541,9 @@ ControlServer::ControlServer(EventLoop& loop, ControlOptions options, Commands& 
       throw ControlError(
           concat(path, " exists and is not a socket; remove it or choose another socket path"));
     }
+    sockaddr_un addr{};
+    socklen_t addr_len = 0;
+    make_socket_address(path, addr, addr_len);
     if (probe_socket(path, addr, addr_len) == Probe::stale) {
       log::info("replacing a stale control socket", {{"socket", path}});
       if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
@@ -537,7 +554,18 @@ ControlServer::ControlServer(EventLoop& loop, ControlOptions options, Commands& 
   } else if (errno != ENOENT) {
     throw ControlError(concat("cannot inspect ", path, ": ", errno_text(errno)));
   }
+  listen();
+  watch_socket_file();
+  log::info("control socket ready", {{"socket", path}});
+}
 
+// Creates the socket file and starts accepting on it.
+void ControlServer::listen() {
+  const std::string& path = options_.path;
+  socket_file_.reset();  // a deleted file's record: its inode number may come back
+  sockaddr_un addr{};
+  socklen_t addr_len = 0;
+  make_socket_address(path, addr, addr_len);
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) throw ControlError(concat("cannot create the control socket: ", errno_text(errno)));
   // Created 0600 from the first instant; the configured mode and group come after.
@@ -554,6 +582,7 @@ ControlServer::ControlServer(EventLoop& loop, ControlOptions options, Commands& 
     if (bind_errno == EADDRINUSE) message += " (another daemon created it meanwhile)";
     throw ControlError(message);
   }
+  struct stat st {};
   if (::lstat(path.c_str(), &st) != 0)
     throw ControlError(concat("cannot inspect ", path, ": ", errno_text(errno)));
   socket_file_ = std::make_unique<SocketFile>(path, st.st_dev, st.st_ino);
@@ -573,15 +602,56 @@ ControlServer::ControlServer(EventLoop& loop, ControlOptions options, Commands& 
         concat("cannot set the mode of the control socket ", path, ": ", errno_text(errno)));
   }
 
-  listener_ =
+  evconnlistener* listener =
       evconnlistener_new(loop_.base(), on_accept, this,
                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, kListenBacklog, fd.get());
-  if (!listener_)
+  if (!listener)
     throw ControlError(
         concat("cannot listen on the control socket ", path, ": ", errno_text(errno)));
   fd.release();
-  evconnlistener_set_error_cb(listener_, on_accept_error);
-  log::info("control socket ready", {{"socket", path}});
+  evconnlistener_set_error_cb(listener, on_accept_error);
+  if (listener_) evconnlistener_free(listener_);
+  listener_ = listener;
+}
+
+// Watches the socket's directory so that a socket file deleted (or renamed away) under the
+// running daemon is created again at once. Best effort: without inotify, nothing is watched.
+void ControlServer::watch_socket_file() {
+  const std::string& path = options_.path;
+  std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  if (dir.empty()) dir = ".";
+  directory_watch_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!directory_watch_ ||
+      ::inotify_add_watch(directory_watch_.get(), dir.c_str(),
+                          IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR) < 0) {
+    log::warn("control socket: cannot watch its directory; a deleted socket file is not recreated",
+              {{"socket", path}, {"error", errno_text(errno)}});
+    directory_watch_.reset();
+    return;
+  }
+  directory_event_ = std::make_unique<FdEvent>(loop_, directory_watch_.get(), EV_READ,
+                                               [this](short) { on_directory_change(); });
+  directory_event_->enable();
+}
+
+void ControlServer::on_directory_change() {
+  alignas(inotify_event) char buffer[4096];
+  while (::read(directory_watch_.get(), buffer, sizeof buffer) > 0) {
+  }
+  restore_socket_file();
+}
+
+bool ControlServer::restore_socket_file() {
+  struct stat st {};
+  if (::lstat(options_.path.c_str(), &st) == 0 || errno != ENOENT) return false;
+  try {
+    listen();
+  } catch (const ControlError& e) {
+    log::error("control socket deleted and not recreated", {{"error", e.what()}});
+    return false;
+  }
+  log::warn("control socket recreated: its file was deleted", {{"socket", options_.path}});
+  return true;
 }
 
 ControlServer::~ControlServer() {
@@ -619,20 +689,17 @@ void ControlServer::on_accept_error(evconnlistener* listener, void* self) noexce
 
 void ControlServer::accept(int raw_fd) {
   Fd fd(raw_fd);  // accepted non-blocking and close-on-exec by the listener
-  if (sessions_.size() >= options_.max_clients) {
-    refusal_log().write("control connection refused: too many clients",
-                        {{"limit", options_.max_clients}});
-    std::string message = "too many clients (";
-    message += std::to_string(options_.max_clients);
-    message += " connected); try again later";
-    return refuse(fd.get(), Error{ErrorCode::too_many_clients, std::move(message), nullptr});
-  }
   auto peer = peer_credentials(fd.get());
   if (!peer) {
     log::warn("control socket: cannot read peer credentials", {{"error", errno_text(errno)}});
     return;
   }
   Access access = decide_access(*peer, policy_);
+  if (auto error = over_limit(*peer, access)) {
+    refusal_log().write("control connection refused: too many clients",
+                        {{"uid", peer->uid}, {"pid", peer->pid}, {"error", error->message}});
+    return refuse(fd.get(), *error);
+  }
   bufferevent* bev = bufferevent_socket_new(loop_.base(), fd.get(), BEV_OPT_CLOSE_ON_FREE);
   if (!bev) {
     log::error("control socket: cannot allocate a connection");
@@ -641,8 +708,50 @@ void ControlServer::accept(int raw_fd) {
   fd.release();
   auto session = std::make_unique<Session>(*this, bev, next_serial_++, std::move(*peer), access);
   Session* raw = session.get();
+  bool was_short = short_of_slots();
   sessions_.emplace(raw, std::move(session));
+  ++sessions_per_uid_[peer->uid];
   raw->begin();
+  slots_changed(was_short);
+}
+
+// Everyone shares max_clients; the last control_reserve slots are for users who may control;
+// users other than root and the daemon's own get max_clients_per_uid each.
+std::optional<Error> ControlServer::over_limit(const PeerCredentials& peer, Access access) const {
+  std::size_t in_use = sessions_.size();
+  std::string message;
+  if (in_use >= options_.max_clients) {
+    message = "too many clients (";
+    message += std::to_string(in_use);
+    message += " connected); try again later";
+  } else if (access != Access::control &&
+             in_use + std::min(options_.control_reserve, options_.max_clients) >=
+                 options_.max_clients) {
+    message = "too many clients (";
+    message += std::to_string(in_use);
+    message += " connected of ";
+    message += std::to_string(options_.max_clients);
+    message += "; the last ";
+    message += std::to_string(options_.control_reserve);
+    message += " are kept for users who may control the daemon); try again later";
+  } else if (peer.uid != 0 && peer.uid != policy_.daemon_uid) {
+    auto it = sessions_per_uid_.find(peer.uid);
+    if (it == sessions_per_uid_.end() || it->second < options_.max_clients_per_uid)
+      return std::nullopt;
+    message = "too many connections from uid ";
+    message += std::to_string(peer.uid);
+    message += " (";
+    message += std::to_string(it->second);
+    message += ", the limit per user); close some, e.g. finished `gardienctl wait` or `logs -f`";
+  } else {
+    return std::nullopt;
+  }
+  return Error{ErrorCode::too_many_clients, std::move(message), nullptr};
+}
+
+void ControlServer::slots_changed(bool was_short) {
+  if (short_of_slots() == was_short) return;
+  for (auto& entry : sessions_) entry.second->update_timeouts();
 }
 
 // One best-effort line, without a session: the kernel buffer of a fresh socket takes it.
@@ -660,7 +769,13 @@ void ControlServer::retire_session(Session* session) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
   std::shared_ptr<Session> owned(std::move(it->second));
+  bool was_short = short_of_slots();
   sessions_.erase(it);
+  if (auto count = sessions_per_uid_.find(owned->uid());
+      count != sessions_per_uid_.end() && --count->second == 0) {
+    sessions_per_uid_.erase(count);
+  }
+  slots_changed(was_short);
   retire(std::move(owned));
 }
 

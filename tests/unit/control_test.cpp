@@ -396,6 +396,69 @@ TEST_F(ControlTest, BadPathsAreClearErrors) {
       ControlError);
 }
 
+TEST_F(ControlTest, ASocketInADirectoryOthersCanWriteIsRefused) {
+  ASSERT_EQ(::chmod(dir_.c_str(), 0777), 0);
+  try {
+    start();
+    FAIL() << "started in a world-writable directory";
+  } catch (const ControlError& e) {
+    EXPECT_NE(std::string(e.what()).find("lets others replace the socket"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(path_));
+  ASSERT_EQ(::chmod(dir_.c_str(), 01777), 0);  // sticky, like /tmp: our own path is fine
+  start();
+  expect_still_answers();
+}
+
+TEST_F(ControlTest, ADeletedSocketFileIsRecreated) {
+  start();
+  TestClient before(path_);  // connections made before keep working
+  ASSERT_EQ(::unlink(path_.c_str()), 0);
+  ASSERT_TRUE(pump_until([&] { return std::filesystem::exists(path_); }));
+  struct stat st {};
+  ASSERT_EQ(::lstat(path_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  expect_still_answers();
+  send(before, request_line(5, "version"));
+  EXPECT_EQ(read_response(before).id, 5);
+  server_.reset();
+  EXPECT_FALSE(std::filesystem::exists(path_));
+}
+
+// gardienctl checks who serves the socket before it trusts an answer.
+TEST_F(ControlTest, TheClientRefusesAServerRunByAnotherUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a server as another user";
+  ASSERT_EQ(::chown(dir_.c_str(), kNobody, kNobody), 0);
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  pid_t squatter = ::fork();
+  if (squatter == 0) {
+    if (::setgid(kNobody) != 0 || ::setuid(kNobody) != 0) _exit(99);
+    sockaddr_un addr{};
+    socklen_t len = 0;
+    make_socket_address(path_, addr, len);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd, 4) != 0) _exit(98);
+    ::chmod(path_.c_str(), 0666);
+    (void)!::write(ready[1], "x", 1);
+    ::pause();
+    _exit(0);
+  }
+  ::close(ready[1]);
+  char byte;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  ::close(ready[0]);
+  std::string error;
+  auto client = ctl::Client::connect(path_, error);
+  ::kill(squatter, SIGKILL);
+  ::waitpid(squatter, nullptr, 0);
+  EXPECT_FALSE(client);
+  EXPECT_NE(error.find("it runs as uid 65534"), std::string::npos) << error;
+  EXPECT_NE(error.find("neither root nor you"), std::string::npos) << error;
+}
+
 TEST_F(ControlTest, MalformedRequestsAreAnsweredAndTheConnectionStaysUsable) {
   start();
   TestClient c(path_);
@@ -791,6 +854,124 @@ TEST_F(ControlTest, ReadersReadAndGroupMembersControl) {
   EXPECT_EQ(code, 0);
   EXPECT_EQ(target_.calls, std::vector<std::string>{"stop"});
   expect_still_answers();
+}
+
+// A child as `uid` in the readers group: opens `count` connections, asks `version` on each,
+// writes what each got ("ok" or the error code) to `report`, keeps them until `go` closes.
+static pid_t fork_holder(const std::string& path, uid_t uid, gid_t readers, int count, int report[2],
+                  int go[2]) {
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  ::close(report[0]);
+  ::close(go[1]);
+  if (::setgroups(1, &readers) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0) _exit(99);
+  std::vector<ctl::Client> held;
+  std::string answers;
+  for (int i = 0; i < count; ++i) {
+    std::string error, line;
+    auto client = ctl::Client::connect(path, error);
+    if (!client) _exit(98);
+    if (!client->send(request_line(1, "version"), error)) _exit(97);
+    if (client->read_line(line, std::chrono::steady_clock::now() + 5s, error) !=
+        ctl::Client::Read::line)
+      _exit(96);
+    auto r = std::get<protocol::Response>(protocol::parse_response(line));
+    answers += r.ok ? "ok" : r.error_code + ":" + r.error_message;
+    answers += '\n';
+    if (r.ok) held.push_back(std::move(*client));
+  }
+  answers += "end\n";
+  (void)!::write(report[1], answers.data(), answers.size());
+  char byte;
+  (void)!::read(go[0], &byte, 1);
+  _exit(0);
+}
+
+TEST_F(ControlTest, ReadersCannotTakeTheSlotsKeptForControlNorMoreThanTheirShare) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run clients as other users";
+  constexpr gid_t kReaders = 4242;
+  ControlOptions o = options();
+  o.mode = 0666;
+  o.readers = kReaders;
+  o.max_clients = 6;
+  o.control_reserve = 2;
+  o.max_clients_per_uid = 3;
+  ::chmod(dir_.c_str(), 0755);
+  start(o);
+  auto holder = [&](uid_t uid, int count, int go[2]) {
+    int report[2];
+    EXPECT_EQ(::pipe2(report, O_CLOEXEC | O_NONBLOCK), 0);
+    pid_t pid = fork_holder(path_, uid, kReaders, count, report, go);
+    ::close(report[1]);
+    std::string text;
+    EXPECT_TRUE(pump_until([&] {
+      char buf[4096];
+      ssize_t n = ::read(report[0], buf, sizeof buf);
+      if (n > 0) text.append(buf, static_cast<std::size_t>(n));
+      return text.find("end\n") != std::string::npos;
+    }, 15s));
+    ::close(report[0]);
+    return std::make_pair(pid, text);
+  };
+  int go[2];
+  ASSERT_EQ(::pipe2(go, O_CLOEXEC), 0);
+  auto [first, first_text] = holder(kNobody, 4, go);
+  EXPECT_EQ(first_text.rfind("ok\nok\nok\ntoo_many_clients:too many connections from uid 65534 "
+                             "(3, the limit per user)", 0),
+            0u)
+      << first_text;
+  auto [second, second_text] = holder(kNobody - 1, 2, go);
+  EXPECT_EQ(second_text.rfind("ok\ntoo_many_clients:", 0), 0u) << second_text;
+  EXPECT_NE(second_text.find("the last 2 are kept for users who may control"), std::string::npos)
+      << second_text;
+  EXPECT_EQ(server_->client_count(), 4u);
+  protocol::Response r = ask("version");  // root gets a kept slot
+  EXPECT_TRUE(r.ok) << r.error_message;
+  ::close(go[0]);
+  ::close(go[1]);
+  int status = 0;
+  EXPECT_TRUE(pump_until([&] { return ::waitpid(first, &status, WNOHANG) == first; }, 15s));
+  EXPECT_TRUE(pump_until([&] { return ::waitpid(second, &status, WNOHANG) == second; }, 15s));
+  EXPECT_TRUE(pump_until([&] { return server_->client_count() == 0; }));
+}
+
+// When slots run short, a reader's long wait counts as idle: it cannot hold its slot forever.
+TEST_F(ControlTest, WaitsOfReadersCountAsIdleWhenSlotsRunShort) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run clients as other users";
+  constexpr gid_t kReaders = 4242;
+  ControlOptions o = options();
+  o.mode = 0666;
+  o.readers = kReaders;
+  o.max_clients = 8;
+  o.control_reserve = 0;
+  o.max_clients_per_uid = 8;
+  o.idle_timeout = 300ms;
+  ::chmod(dir_.c_str(), 0755);
+  start(o);
+  std::string path = path_;
+  int code = run_as(kNobody, kNobody, {kReaders}, [&] {
+    std::vector<ctl::Client> waits;
+    for (int i = 0; i < 7; ++i) {  // 7 of 8: more than three quarters
+      std::string error;
+      auto client = ctl::Client::connect(path, error);
+      if (!client) return 10;
+      if (!client->send(request_line(1, "wait", {{"names", {"db"}}, {"for", "fatal"}}), error))
+        return 11;
+      waits.push_back(std::move(*client));
+    }
+    for (auto& client : waits) {
+      std::string error, line;
+      if (client.read_line(line, std::chrono::steady_clock::now() + 10s, error) !=
+          ctl::Client::Read::line)
+        return 12;
+      auto r = std::get<protocol::Response>(protocol::parse_response(line));
+      if (!r.is(ErrorCode::timeout)) return 13;
+      if (r.error_message.find("short of connection slots") == std::string::npos) return 14;
+    }
+    return 0;
+  });
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(target_.state_changes().listener_count(), 0u);
 }
 
 TEST(ControlAccess, Rules) {
