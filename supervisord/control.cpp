@@ -679,7 +679,11 @@ void ControlServer::on_accept_error(evconnlistener* listener, void* self) noexce
   auto* server = static_cast<ControlServer*>(self);
   int err = EVUTIL_SOCKET_ERROR();
   try {
-    log::warn("control socket: accept failed", {{"error", errno_text(err)}});
+    // Once per burst: the retries of one shortage are counted, and logged when it ends.
+    if (server->accept_failures_++ == 0) {
+      log::warn("control socket: accept failed; retrying every 100ms",
+                {{"error", errno_text(err)}});
+    }
     // Out of fds or memory: the listening socket stays readable, so pause instead of spinning.
     evconnlistener_disable(listener);
     server->resume_accept_timer_.arm(kAcceptRetry);
@@ -689,6 +693,10 @@ void ControlServer::on_accept_error(evconnlistener* listener, void* self) noexce
 
 void ControlServer::accept(int raw_fd) {
   Fd fd(raw_fd);  // accepted non-blocking and close-on-exec by the listener
+  if (accept_failures_ > 0) {
+    log::info("control socket: accepting again", {{"failed attempts", accept_failures_}});
+    accept_failures_ = 0;
+  }
   auto peer = peer_credentials(fd.get());
   if (!peer) {
     log::warn("control socket: cannot read peer credentials", {{"error", errno_text(errno)}});

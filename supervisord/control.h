@@ -117,6 +117,7 @@ class ControlServer {
   Timer sweep_timer_;
   Timer resume_accept_timer_;  // accepting paused after EMFILE and the like
   std::uint64_t next_serial_ = 1;
+  std::uint64_t accept_failures_ = 0;  // in the current burst
 };
 
 }  // namespace gardien

@@ -14,6 +14,7 @@
 #include "supervisord/commands.h"
 #include "supervisord/container_init.h"
 #include "supervisord/control.h"
+#include "supervisord/spawn.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/log.h"
 #include "supervisord/logs_command.h"
@@ -150,6 +151,7 @@ int run_mode(const std::string& config_path, std::vector<std::string>& command,
 
 int main(int argc, char** argv) {
   ensure_standard_fds();
+  gardien::raise_fd_limit();
   CLI::App app{"gardien: a process supervisor and container init"};
   app.set_version_flag("-V,--version", "gardien " GARDIEN_VERSION);
   std::string config_path;

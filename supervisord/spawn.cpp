@@ -85,6 +85,7 @@ struct ChildArgs {
   std::vector<char*> argv;
   std::vector<char*> envp;
   std::vector<rlimit> limits;
+  std::optional<rlimit> nofile;  // the daemon's original RLIMIT_NOFILE, when it raised its own
   int stdin_fd;
   int error_fd;
   int max_fd;  // for the close() fallback
@@ -175,6 +176,8 @@ bool child_close_from_3(int error_fd, int max_fd) noexcept {
   if (!plan.directory.empty() && ::chdir(plan.directory.c_str()) != 0)
     child_fail(a.error_fd, Stage::chdir);
   if (plan.umask) ::umask(*plan.umask);
+  if (a.nofile && ::setrlimit(RLIMIT_NOFILE, &*a.nofile) != 0)
+    child_fail(a.error_fd, Stage::setrlimit, -1);
   for (std::size_t i = 0; i < a.limits.size(); ++i) {
     if (::setrlimit(static_cast<__rlimit_resource_t>(plan.rlimits[i].resource), &a.limits[i]) != 0)
       child_fail(a.error_fd, Stage::setrlimit, static_cast<int>(i));
@@ -198,6 +201,9 @@ int dev_null() {
   if (!fd) fd.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   return fd.get();
 }
+
+// What raise_fd_limit() found: the children start with it again.
+std::optional<rlimit> g_original_nofile;
 
 // The highest fd number + 1 the close() fallback has to cover (kernels without close_range).
 int fd_limit() {
@@ -251,7 +257,7 @@ std::string describe(const ChildReport& r, const SpawnPlan& plan) {
       out = "setrlimit ";
       out += r.index >= 0 && static_cast<std::size_t>(r.index) < plan.rlimits.size()
                  ? rlimit_name(plan.rlimits[static_cast<std::size_t>(r.index)].resource)
-                 : "?";
+                 : "RLIMIT_NOFILE (back to the daemon's original soft limit)";
       break;
     case Stage::setgroups:
       out = "setgroups";
@@ -353,6 +359,13 @@ std::optional<std::string> find_executable(const std::string& name,
   return std::nullopt;
 }
 
+void raise_fd_limit() noexcept {
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur >= nofile.rlim_max) return;
+  rlimit raised{nofile.rlim_max, nofile.rlim_max};
+  if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) g_original_nofile = nofile;
+}
+
 std::optional<SpawnPlan> make_spawn_plan(const ProgramConfig& config, const std::string& instance,
                                          char* const* daemon_environ, std::string& error) {
   if (config.command.empty() || config.command[0].empty()) {
@@ -392,6 +405,7 @@ std::optional<SpawnedProcess> spawn_process(const SpawnPlan& plan, std::string& 
   ChildArgs args{plan,     pointers(plan.argv), pointers(plan.envp), {},
                  stdin_fd, report.write.get(),  fd_limit()};
   for (const ResourceLimit& l : plan.rlimits) args.limits.push_back(rlimit{l.soft, l.hard});
+  args.nofile = g_original_nofile;
 
   // With every signal blocked, libevent's handler cannot run in the child before it resets them.
   sigset_t all, old;
