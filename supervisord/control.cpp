@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <utility>
 
 #include "common/fd.h"
 #include "common/socket_path.h"
@@ -304,6 +305,12 @@ class ControlServer::Session final : public Responder {
     update_timeouts();
   }
   bool answered() const override { return answered_ || !call_active_; }
+  bool backlogged() const override {
+    return evbuffer_get_length(bufferevent_get_output(bev_)) > backlog_limit();
+  }
+  void when_drained(std::function<void()> fn) override {
+    if (call_active_ && !answered_ && !closed_) on_drained_ = std::move(fn);
+  }
 
  private:
   static void on_read(bufferevent*, void* self) noexcept {
@@ -316,6 +323,7 @@ class ControlServer::Session final : public Responder {
           s.drop("closed after the last answer");
         return;
       }
+      if (s.on_drained_ && !s.backlogged()) std::exchange(s.on_drained_, nullptr)();
       s.process_input();  // answers waited for the client to read
     });
   }
@@ -412,9 +420,6 @@ class ControlServer::Session final : public Responder {
   }
 
   std::size_t backlog_limit() const { return server_.options_.max_output_bytes / 2; }
-  bool backlogged() const {
-    return evbuffer_get_length(bufferevent_get_output(bev_)) > backlog_limit();
-  }
 
   void handle_line(const std::string& line) {
     auto parsed = protocol::parse_request(line);
@@ -480,6 +485,7 @@ class ControlServer::Session final : public Responder {
 
   void end_call() {
     call_active_ = false;
+    on_drained_ = nullptr;
     if (pending_) server_.retire(std::shared_ptr<PendingCall>(std::move(pending_)));
   }
 
@@ -508,6 +514,7 @@ class ControlServer::Session final : public Responder {
   Access access_;
   std::unique_ptr<PendingCall> pending_;
   Timer resume_;  // the next request, on the next loop turn
+  std::function<void()> on_drained_;
   std::int64_t call_id_ = 0;
   std::string call_cmd_;
   bool call_active_ = false;
@@ -618,8 +625,9 @@ void ControlServer::listen() {
 // running daemon is created again at once. Best effort: without inotify, nothing is watched.
 void ControlServer::watch_socket_file() {
   const std::string& path = options_.path;
-  std::string dir = path.substr(0, path.find_last_of('/') + 1);
-  if (dir.empty()) dir = ".";
+  std::size_t slash = path.find_last_of('/');
+  std::string dir(slash == std::string::npos ? std::string_view(".")
+                                             : std::string_view(path).substr(0, slash + 1));
   directory_watch_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!directory_watch_ ||
       ::inotify_add_watch(directory_watch_.get(), dir.c_str(),
