@@ -85,10 +85,10 @@ struct ChildArgs {
   std::vector<char*> argv;
   std::vector<char*> envp;
   std::vector<rlimit> limits;
-  std::optional<rlimit> nofile;  // the daemon's original RLIMIT_NOFILE, when it raised its own
   int stdin_fd;
   int error_fd;
-  int max_fd;  // for the close() fallback
+  int max_fd;                    // for the close() fallback
+  std::optional<rlimit> nofile;  // the daemon's original RLIMIT_NOFILE, when it raised its own
 };
 
 std::vector<char*> pointers(const std::vector<std::string>& strings) {
@@ -403,9 +403,8 @@ std::optional<SpawnedProcess> spawn_process(const SpawnPlan& plan, std::string& 
     return std::nullopt;
   }
   ChildArgs args{plan,     pointers(plan.argv), pointers(plan.envp), {},
-                 stdin_fd, report.write.get(),  fd_limit()};
+                 stdin_fd, report.write.get(),  fd_limit(),          g_original_nofile};
   for (const ResourceLimit& l : plan.rlimits) args.limits.push_back(rlimit{l.soft, l.hard});
-  args.nofile = g_original_nofile;
 
   // With every signal blocked, libevent's handler cannot run in the child before it resets them.
   sigset_t all, old;
