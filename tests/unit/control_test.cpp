@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,6 +20,7 @@
 #include "common/socket_path.h"
 #include "ctl/client.h"
 #include "fake_control_target.h"
+#include "supervisord/log.h"
 
 using namespace gardien;
 using namespace std::chrono_literals;
@@ -678,6 +680,33 @@ TEST_F(ControlTest, ANulByteInARequestIsRefused) {
   EXPECT_NE(r.error_message.find("NUL byte"), std::string::npos) << r.error_message;
   send(c, request_line(2, "version"));
   EXPECT_TRUE(read_response(c).ok);
+}
+
+// Out of fds, accepting is retried every 100 ms; the log says so once, and once when it recovers.
+TEST_F(ControlTest, AnAcceptFailureIsLoggedOncePerBurst) {
+  start();
+  std::vector<std::string> lines;
+  log::set_line_writer([&](std::string_view line) { lines.emplace_back(line); });
+  struct Restore {
+    ~Restore() { log::set_line_writer(nullptr); }
+  } restore;
+  TestClient c(path_);  // waits in the backlog
+  rlimit original{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
+  rlimit none_left{static_cast<rlim_t>(open_fds().back() + 1), original.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &none_left), 0);
+  std::vector<Fd> holes;  // fd numbers below the limit that are free
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) holes.emplace_back(fd);
+  pump_for(700ms);
+  holes.clear();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &original), 0);
+  ASSERT_TRUE(pump_until([&] { return server_->client_count() == 1; }));
+  auto count = [&](const std::string& what) {
+    return std::count_if(lines.begin(), lines.end(),
+                         [&](const std::string& l) { return l.find(what) != std::string::npos; });
+  };
+  EXPECT_EQ(count("accept failed"), 1) << ::testing::PrintToString(lines);
+  EXPECT_EQ(count("accepting again"), 1) << ::testing::PrintToString(lines);
 }
 
 TEST_F(ControlTest, IdleConnectionsTimeOutButWaitingOnesDoNot) {
