@@ -44,8 +44,9 @@ std::optional<std::string> check_server(int fd, const std::string& path, uid_t e
   error += std::to_string(cred.pid);
   error += "), neither root nor you (uid ";
   error += std::to_string(euid);
-  error += "), so it may not be gardien; check who created the socket, or use another with "
-           "--socket or GARDIEN_SOCKET";
+  error +=
+      "), so it may not be gardien; check who created the socket, or use another with "
+      "--socket or GARDIEN_SOCKET";
   return error;
 }
 

@@ -447,8 +447,9 @@ class ControlServer::Session final : public Responder {
     message += std::to_string(call_id_);
     message += " (";
     message += call_cmd_;
-    message += "), which is still in progress; send the next request after its answer, or use "
-               "another connection; closing the connection";
+    message +=
+        "), which is still in progress; send the next request after its answer, or use "
+        "another connection; closing the connection";
     send_final_error(Error{ErrorCode::bad_request, std::move(message), nullptr});
   }
 
@@ -629,9 +630,8 @@ void ControlServer::watch_socket_file() {
   std::string dir(slash == std::string::npos ? std::string_view(".")
                                              : std::string_view(path).substr(0, slash + 1));
   directory_watch_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
-  if (!directory_watch_ ||
-      ::inotify_add_watch(directory_watch_.get(), dir.c_str(),
-                          IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR) < 0) {
+  if (!directory_watch_ || ::inotify_add_watch(directory_watch_.get(), dir.c_str(),
+                                               IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR) < 0) {
     log::warn("control socket: cannot watch its directory; a deleted socket file is not recreated",
               {{"socket", path}, {"error", errno_text(errno)}});
     directory_watch_.reset();

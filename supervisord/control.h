@@ -50,7 +50,7 @@ struct ControlOptions {
   std::size_t control_reserve = 32;
   // Connections of one uid other than root and the daemon's own.
   std::size_t max_clients_per_uid = 64;
-  std::size_t max_output_bytes = 1 << 20;            // unread answers beyond this: dropped
+  std::size_t max_output_bytes = 1 << 20;  // unread answers beyond this: dropped
 
   static ControlOptions from_config(const SupervisorConfig& config, std::string path);
 };
@@ -80,9 +80,7 @@ class ControlServer {
   std::size_t client_count() const noexcept { return sessions_.size(); }
   // More than three quarters of max_clients in use: a read-only connection's call in progress
   // (a `wait`, `logs --follow`) then counts as idle and ends after the idle timeout.
-  bool short_of_slots() const noexcept {
-    return sessions_.size() * 4 > options_.max_clients * 3;
-  }
+  bool short_of_slots() const noexcept { return sessions_.size() * 4 > options_.max_clients * 3; }
 
  private:
   class Session;

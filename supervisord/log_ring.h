@@ -130,9 +130,9 @@ class LogRing : public std::enable_shared_from_this<LogRing> {
   std::size_t head_ = 0;  // where the next entry goes
   std::size_t tail_ = 0;  // the oldest entry
   std::size_t used_ = 0;
-  std::uint64_t first_group_ = 0;  // the number of the oldest group kept
-  std::uint64_t end_group_ = 0;    // the number the next group gets
-  std::uint64_t layout_ = 0;       // changes when positions move (growth, set_capacity)
+  std::uint64_t first_group_ = 0;        // the number of the oldest group kept
+  std::uint64_t end_group_ = 0;          // the number the next group gets
+  std::uint64_t layout_ = 0;             // changes when positions move (growth, set_capacity)
   std::vector<std::string_view> group_;  // the pieces of the group being stored
 
   struct Subscription {

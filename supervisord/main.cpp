@@ -14,11 +14,11 @@
 #include "supervisord/commands.h"
 #include "supervisord/container_init.h"
 #include "supervisord/control.h"
-#include "supervisord/spawn.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/log.h"
 #include "supervisord/logs_command.h"
 #include "supervisord/output_hub.h"
+#include "supervisord/spawn.h"
 #include "supervisord/supervisor.h"
 
 namespace {

@@ -434,8 +434,8 @@ TEST_F(CtlTest, TheDaemonRaisesItsFdLimitAndItsProgramsGetTheOriginal) {
   ASSERT_TRUE(poll_until([&] { return read_file(out).find('\n') != std::string::npos; }, 10s));
   EXPECT_EQ(read_file(out), "256\n");
   std::string limits = read_file("/proc/" + std::to_string(daemon.pid()) + "/limits");
-  std::string hard = original.rlim_max == RLIM_INFINITY ? "unlimited"
-                                                        : std::to_string(original.rlim_max);
+  std::string hard =
+      original.rlim_max == RLIM_INFINITY ? "unlimited" : std::to_string(original.rlim_max);
   std::istringstream in(limits);
   std::string line;
   while (std::getline(in, line)) {

@@ -582,35 +582,41 @@ TEST_F(ControlTest, PipeliningClientsDoNotHoldTheLoop) {
   };
   for (int k = 0; k < kFlooders; ++k) flooders.push_back(std::make_unique<TestClient>(path_));
   std::vector<std::size_t> sent(kFlooders, 0);
-  ASSERT_TRUE(pump_until([&] {
-    read_flooders();
-    bool all = true;
-    for (int k = 0; k < kFlooders; ++k) {
-      sent[k] += flooders[k]->send_some(std::string_view(batch).substr(sent[k]));
-      all = all && sent[k] == batch.size();
-    }
-    return all;
-  }, 20s));
+  ASSERT_TRUE(pump_until(
+      [&] {
+        read_flooders();
+        bool all = true;
+        for (int k = 0; k < kFlooders; ++k) {
+          sent[k] += flooders[k]->send_some(std::string_view(batch).substr(sent[k]));
+          all = all && sent[k] == batch.size();
+        }
+        return all;
+      },
+      20s));
 
   TestClient probe(path_);
   std::size_t before = target_.instances_calls;
   send(probe, request_line(7, "status"));
   std::optional<std::string> line;
-  ASSERT_TRUE(pump_until([&] {
-    read_flooders();
-    probe.read_available();
-    line = probe.next_line();
-    return line.has_value();
-  }, 20s));
+  ASSERT_TRUE(pump_until(
+      [&] {
+        read_flooders();
+        probe.read_available();
+        line = probe.next_line();
+        return line.has_value();
+      },
+      20s));
   std::size_t flood_answered_meanwhile = target_.instances_calls - before;
   EXPECT_LT(flood_answered_meanwhile, std::size_t(kFlooders * 10));
   EXPECT_NE(line->find(R"("id":7)"), std::string::npos) << *line;
 
   // Nobody was dropped: every flooder gets all its answers.
-  ASSERT_TRUE(pump_until([&] {
-    read_flooders();
-    return std::all_of(answers.begin(), answers.end(), [](int n) { return n == kRequests; });
-  }, 60s));
+  ASSERT_TRUE(pump_until(
+      [&] {
+        read_flooders();
+        return std::all_of(answers.begin(), answers.end(), [](int n) { return n == kRequests; });
+      },
+      60s));
 }
 
 // A client that pipelines requests and hangs up: what it left unanswered is dropped, not done.
@@ -644,11 +650,13 @@ TEST_F(ControlTest, AnswersToAClientThatDoesNotReadWaitInsteadOfPilingUp) {
   std::size_t taken = target_.instances_calls;
   EXPECT_LT(taken, 400u);
   int answered = 0;
-  ASSERT_TRUE(pump_until([&] {
-    c.read_available();
-    while (c.next_line()) ++answered;
-    return answered == 400;
-  }, 30s));
+  ASSERT_TRUE(pump_until(
+      [&] {
+        c.read_available();
+        while (c.next_line()) ++answered;
+        return answered == 400;
+      },
+      30s));
 }
 
 // Requests sent behind one still in progress are bounded, and the error says what overflowed.
@@ -887,8 +895,8 @@ TEST_F(ControlTest, ReadersReadAndGroupMembersControl) {
 
 // A child as `uid` in the readers group: opens `count` connections, asks `version` on each,
 // writes what each got ("ok" or the error code) to `report`, keeps them until `go` closes.
-static pid_t fork_holder(const std::string& path, uid_t uid, gid_t readers, int count, int report[2],
-                  int go[2]) {
+static pid_t fork_holder(const std::string& path, uid_t uid, gid_t readers, int count,
+                         int report[2], int go[2]) {
   pid_t pid = ::fork();
   if (pid != 0) return pid;
   ::close(report[0]);
@@ -933,12 +941,14 @@ TEST_F(ControlTest, ReadersCannotTakeTheSlotsKeptForControlNorMoreThanTheirShare
     pid_t pid = fork_holder(path_, uid, kReaders, count, report, go);
     ::close(report[1]);
     std::string text;
-    EXPECT_TRUE(pump_until([&] {
-      char buf[4096];
-      ssize_t n = ::read(report[0], buf, sizeof buf);
-      if (n > 0) text.append(buf, static_cast<std::size_t>(n));
-      return text.find("end\n") != std::string::npos;
-    }, 15s));
+    EXPECT_TRUE(pump_until(
+        [&] {
+          char buf[4096];
+          ssize_t n = ::read(report[0], buf, sizeof buf);
+          if (n > 0) text.append(buf, static_cast<std::size_t>(n));
+          return text.find("end\n") != std::string::npos;
+        },
+        15s));
     ::close(report[0]);
     return std::make_pair(pid, text);
   };
@@ -946,7 +956,8 @@ TEST_F(ControlTest, ReadersCannotTakeTheSlotsKeptForControlNorMoreThanTheirShare
   ASSERT_EQ(::pipe2(go, O_CLOEXEC), 0);
   auto [first, first_text] = holder(kNobody, 4, go);
   EXPECT_EQ(first_text.rfind("ok\nok\nok\ntoo_many_clients:too many connections from uid 65534 "
-                             "(3, the limit per user)", 0),
+                             "(3, the limit per user)",
+                             0),
             0u)
       << first_text;
   auto [second, second_text] = holder(kNobody - 1, 2, go);

@@ -172,10 +172,10 @@ class FakeControlTarget : public ControlTarget {
 
   std::vector<std::string> calls;
   mutable std::size_t instances_calls = 0;  // snapshots taken: what a verb cost
-  std::string refuse;            // an instance name whose actions are refused
-  bool spawn_fails = false;      // start goes starting -> fatal inside the call
-  bool stop_is_instant = false;  // stop goes stopping -> stopped inside the call
-  bool auto_run = true;          // with a loop: a start reaches running by itself
+  std::string refuse;                       // an instance name whose actions are refused
+  bool spawn_fails = false;                 // start goes starting -> fatal inside the call
+  bool stop_is_instant = false;             // stop goes stopping -> stopped inside the call
+  bool auto_run = true;                     // with a loop: a start reaches running by itself
   ReloadOutcome reload_outcome;
   std::function<void()> on_shutdown;
   bool shutting_down_ = false;

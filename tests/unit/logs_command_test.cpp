@@ -180,8 +180,8 @@ TEST_F(LogsCommand, HugeLineCountsStreamInPiecesAsTheClientReads) {
   EXPECT_EQ(expected, 6000);
   Recorder tail = call({{"lines", 3}});
   ASSERT_TRUE(tail.result);
-  EXPECT_EQ(texts(*tail.result), (std::vector<std::string>{"b:5997" + filler, "a:5998" + filler,
-                                                           "b:5999" + filler}));
+  EXPECT_EQ(texts(*tail.result),
+            (std::vector<std::string>{"b:5997" + filler, "a:5998" + filler, "b:5999" + filler}));
 }
 
 TEST_F(LogsCommand, ReopenLogsNeedsControlAccess) {

@@ -132,9 +132,10 @@ TEST(Protocol, NulByteIsAnErrorNotTheEndOfInput) {
 
 // Numbers too large for a double are the client's mistake, not the daemon's.
 TEST(Protocol, OverflowingNumbersAreBadRequests) {
-  for (std::string line : {std::string(R"({"v":1,"id":1e999999,"cmd":"status"})"),
-                           R"({"v":1,"id":)" + std::string(60000, '9') + R"(,"cmd":"status"})",
-                           std::string(R"({"v":1,"id":1,"cmd":"wait","args":{"timeout_ms":-1e400}})")}) {
+  for (std::string line :
+       {std::string(R"({"v":1,"id":1e999999,"cmd":"status"})"),
+        R"({"v":1,"id":)" + std::string(60000, '9') + R"(,"cmd":"status"})",
+        std::string(R"({"v":1,"id":1,"cmd":"wait","args":{"timeout_ms":-1e400}})")}) {
     SCOPED_TRACE(line.substr(0, 60));
     RequestError e = parse_error(line);
     EXPECT_EQ(e.error.code, ErrorCode::bad_request) << e.error.message;
@@ -293,8 +294,15 @@ TEST(Protocol, LineBufferSplitsAndCaps) {
 }
 
 TEST(Protocol, InstanceStatusSchemaRoundTrips) {
-  InstanceStatus s{"web.2",      "web", InstanceState::backoff,     std::nullopt,
-                   std::nullopt, 3,     "exit code 1, retry in 2s", true, {}};
+  InstanceStatus s{"web.2",
+                   "web",
+                   InstanceState::backoff,
+                   std::nullopt,
+                   std::nullopt,
+                   3,
+                   "exit code 1, retry in 2s",
+                   true,
+                   {}};
   json j = to_json(s);
   EXPECT_EQ(j, json::parse(
                    R"({"name":"web.2","program":"web","state":"backoff","pid":null,"uptime_ms":null,

@@ -128,7 +128,7 @@ TEST(SocketPath, ADirectoryOthersCanWriteIsRefusedUnlessStickyAndThePathIsOurs) 
   EXPECT_EQ(check_socket_directory(path, me), std::nullopt);
   std::ofstream(path) << "";
   EXPECT_EQ(check_socket_directory(path, me), std::nullopt);  // ours
-  error = check_socket_directory(path, me + 1);  // someone else's file at the path
+  error = check_socket_directory(path, me + 1);               // someone else's file at the path
   ASSERT_TRUE(error);
   EXPECT_NE(error->find("belongs to uid " + std::to_string(me)), std::string::npos) << *error;
 
