@@ -369,10 +369,7 @@ class ControlServer::Session final : public Responder {
     if (what & BEV_EVENT_EOF) {
       // A half-close (shutdown(SHUT_WR), like `socat` or `nc -N`) still wants its answers; a
       // closed peer (POLLHUP) does not.
-      pollfd p{bufferevent_getfd(bev_), 0, 0};
-      if (closing_ || (::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))) {
-        return drop("client went away");
-      }
+      if (closing_ || hung_up()) return drop("client went away");
       peer_eof_ = true;
       process_input();
     }
@@ -405,11 +402,19 @@ class ControlServer::Session final : public Responder {
       return;
     }
     if (static_cast<std::size_t>(eol.pos) > protocol::kMaxLineBytes) return reject_long_line();
+    if (hung_up()) return drop("client went away");  // its requests are not worth running
     std::string line(static_cast<std::size_t>(eol.pos), '\0');
     evbuffer_remove(input, line.data(), line.size());
     evbuffer_drain(input, eol_len);
     handle_line(line);
     if (!call_active_) resume_later();
+  }
+
+  // Both directions closed (POLLHUP): unlike a half-close (shutdown(SHUT_WR), like `socat` or
+  // `nc -N`), the client wants no answers.
+  bool hung_up() const {
+    pollfd p{bufferevent_getfd(bev_), 0, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
   }
 
   // The next request (or the end of input) on a later loop turn.
