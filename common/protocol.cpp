@@ -83,7 +83,7 @@ RequestError bad(std::optional<std::int64_t> id, ErrorCode code, std::string mes
 }
 
 // nlohmann's messages start with "[json.exception.parse_error.101] "; the user needs the rest.
-std::string describe_parse_error(const json::parse_error& e) {
+std::string describe_parse_error(const json::exception& e) {
   std::string what = e.what();
   if (auto close = what.find("] ");
       what.rfind("[json.exception", 0) == 0 && close != std::string::npos) {
@@ -228,6 +228,13 @@ std::variant<Request, RequestError> parse_request(std::string_view line) noexcep
       return bad(std::nullopt, ErrorCode::line_too_long, std::move(message));
     }
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    // The JSON parser would take a NUL for the end of input and ignore what follows it.
+    if (auto nul = line.find('\0'); nul != std::string_view::npos) {
+      std::string message = "request contains a NUL byte (at byte ";
+      message += std::to_string(nul);
+      message += "); send one JSON object per line, without NUL bytes";
+      return bad(std::nullopt, ErrorCode::bad_request, std::move(message));
+    }
     if (line.find_first_not_of(" \t") == std::string_view::npos) {
       return bad(std::nullopt, ErrorCode::bad_request,
                  "empty request line: send one JSON object per line");
@@ -238,6 +245,11 @@ std::variant<Request, RequestError> parse_request(std::string_view line) noexcep
       doc = parse_limited(line);
     } catch (const json::parse_error& e) {
       std::string message = "invalid JSON: ";
+      message += describe_parse_error(e);
+      return bad(std::nullopt, ErrorCode::bad_request, std::move(message));
+    } catch (const json::out_of_range& e) {
+      // A number beyond a double's range (1e999999, a 60,000-digit integer).
+      std::string message = "invalid JSON: a number is out of range: ";
       message += describe_parse_error(e);
       return bad(std::nullopt, ErrorCode::bad_request, std::move(message));
     } catch (const TooDeep&) {

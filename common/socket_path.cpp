@@ -1,7 +1,9 @@
 #include "common/socket_path.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -69,6 +71,42 @@ std::optional<std::string> check_socket_path(std::string_view path) {
     return error;
   }
   return std::nullopt;
+}
+
+std::optional<std::string> check_socket_directory(const std::string& path, uid_t euid) {
+  std::size_t slash = path.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return std::nullopt;
+  bool trusted_owner = st.st_uid == 0 || st.st_uid == euid;
+  bool shared = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+  if (trusted_owner && !shared) return std::nullopt;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  if (trusted_owner && (st.st_mode & S_ISVTX)) {
+    struct stat existing {};
+    if (::lstat(path.c_str(), &existing) != 0 || existing.st_uid == euid) return std::nullopt;
+    std::string error = "the control socket path ";
+    error += path;
+    error += " already exists in the shared directory ";
+    error += dir;
+    error += " and belongs to uid ";
+    error += std::to_string(existing.st_uid);
+    error += ", not to this daemon (uid ";
+    error += std::to_string(euid);
+    error += "); choose a path in a directory only you can write (e.g. $XDG_RUNTIME_DIR)";
+    return error;
+  }
+  std::string error = "the control socket's directory ";
+  error += dir;
+  error += " (mode ";
+  error += mode;
+  error += ", owner uid ";
+  error += std::to_string(st.st_uid);
+  error += ") lets others replace the socket; choose a directory only root or uid ";
+  error += std::to_string(euid);
+  error += " can write (e.g. $XDG_RUNTIME_DIR or /run/gardien), or a sticky one like /tmp";
+  return error;
 }
 
 bool make_socket_address(std::string_view path, sockaddr_un& addr, socklen_t& length) {

@@ -41,6 +41,12 @@ SocketPathInputs socket_path_inputs(std::string option, std::string config = {})
 // nullopt when `path` fits in a sockaddr_un; otherwise the error.
 std::optional<std::string> check_socket_path(std::string_view path);
 
+// nullopt when no one but `euid` and root can replace a socket at `path`: its directory belongs
+// to one of them and is not writable by its group or others, or it is sticky (like /tmp) and
+// `path` is free or belongs to `euid`. Otherwise the error, naming the directory and the fix.
+// A directory that cannot be inspected is left to bind() to report.
+std::optional<std::string> check_socket_directory(const std::string& path, uid_t euid);
+
 // Fills `addr` for `path`; false when it does not fit (check_socket_path says why).
 bool make_socket_address(std::string_view path, sockaddr_un& addr, socklen_t& length);
 

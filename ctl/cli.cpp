@@ -166,6 +166,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   nlohmann::json& args = inv.args;
   if (chosen == status || chosen == logs) {
     if (!o.names.empty()) args["names"] = o.names;
+    if (chosen == status && o.json) args["processes"] = true;  // counting walks /proc: on demand
     if (chosen == logs) {
       if (o.follow) args["follow"] = true;
       if (o.lines >= 0) args["lines"] = o.lines;

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -22,6 +23,32 @@ extern "C" void on_interrupt(int) {
 }
 
 }  // namespace
+
+std::optional<std::string> check_server(int fd, const std::string& path, uid_t euid) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    std::string error = "refusing to use the socket ";
+    error += path;
+    error += ": cannot read who serves it (";
+    error += std::strerror(errno);
+    error += ")";
+    return error;
+  }
+  if (cred.uid == 0 || cred.uid == euid) return std::nullopt;
+  std::string error = "refusing to talk to the process behind ";
+  error += path;
+  error += ": it runs as uid ";
+  error += std::to_string(cred.uid);
+  error += " (pid ";
+  error += std::to_string(cred.pid);
+  error += "), neither root nor you (uid ";
+  error += std::to_string(euid);
+  error +=
+      "), so it may not be gardien; check who created the socket, or use another with "
+      "--socket or GARDIEN_SOCKET";
+  return error;
+}
 
 void install_interrupt_handlers() {
   struct sigaction sa {};
@@ -63,6 +90,10 @@ std::optional<Client> Client::connect(const std::string& path, std::string& erro
     if (err == ENOENT || err == ECONNREFUSED)
       error += " (is gardien running? --socket or GARDIEN_SOCKET name another socket)";
     if (err == EACCES) error += " (the socket's mode or group does not let this user in)";
+    return std::nullopt;
+  }
+  if (auto refusal = check_server(fd.get(), path, ::geteuid())) {
+    error = std::move(*refusal);
     return std::nullopt;
   }
   return Client(std::move(fd));

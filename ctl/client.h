@@ -2,6 +2,8 @@
 // a deadline. Ctrl-C (SIGINT/SIGTERM) interrupts a read instead of killing the process.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -10,6 +12,10 @@
 #include "common/protocol.h"
 
 namespace gardien::ctl {
+
+// nullopt when the server behind connected socket `fd` may be trusted: it runs as root or as
+// `euid` (SO_PEERCRED). Otherwise the refusal, naming the socket, the server's uid and the fix.
+std::optional<std::string> check_server(int fd, const std::string& path, uid_t euid);
 
 // Installs handlers (without SA_RESTART) that make a blocked read return `interrupted`.
 void install_interrupt_handlers();

@@ -401,7 +401,9 @@ Commands::Commands(EventLoop& loop, ControlTarget* target) : loop_(loop), target
     };
   };
   verbs_ = {
-      {"status", true, "status [NAME...]: state, pid, uptime, restarts and info of each instance",
+      {"status", true,
+       "status [NAME...]: state, pid, uptime, restarts and info of each instance (and with "
+       "\"processes\", the size of its process tree)",
        bind(&Commands::status)},
       {"start", false, "start NAME...: start instances and wait until they run",
        bind(&Commands::start)},
@@ -501,27 +503,29 @@ ControlTarget* Commands::target_for(Responder& responder, bool refuse_when_shutt
 }
 
 void Commands::status(const protocol::Request& request, Responder& responder) {
-  ArgReader args(request, {"names"});
+  ArgReader args(request, {"names", "processes"});
   std::vector<std::string> names = args.names(false);
+  bool processes = args.boolean("processes", false);
   if (!args.ok()) return responder.fail(args.error());
   ControlTarget* target = target_for(responder);
   if (!target) return;
   std::vector<InstanceStatus> all = target->instances();
-  json list = json::array();
-  if (names.empty()) {
-    for (const InstanceStatus& s : all) list.push_back(protocol::to_json(s));
-  } else {
+  if (!names.empty()) {
     auto selected = select_instances(all, names);
     if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
     const auto& wanted = std::get<std::vector<std::string>>(selected);
     std::size_t next = 0;  // both lists are in display order
-    for (const InstanceStatus& s : all) {
+    std::erase_if(all, [&](const InstanceStatus& s) {
       if (next < wanted.size() && wanted[next] == s.name) {
-        list.push_back(protocol::to_json(s));
         ++next;
+        return false;
       }
-    }
+      return true;
+    });
   }
+  if (processes) target->count_processes(all);
+  json list = json::array();
+  for (const InstanceStatus& s : all) list.push_back(protocol::to_json(s));
   responder.reply({{"instances", std::move(list)}});
 }
 

@@ -45,6 +45,12 @@ class Responder {
   // client of `shutdown` learns the daemon is gone when it reads end-of-file.
   virtual void linger() = 0;
   virtual bool answered() const = 0;
+  // True while the client has not read enough of what was sent: a handler that streams much
+  // (logs) stops producing and asks when_drained() to be called back.
+  virtual bool backlogged() const { return false; }
+  // Calls `fn` once, from the loop, when the client has read its backlog; a later call
+  // replaces it. Forgotten with the request.
+  virtual void when_drained(std::function<void()> fn) { (void)fn; }
 };
 
 struct Verb {

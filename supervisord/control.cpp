@@ -3,6 +3,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <poll.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <utility>
 
 #include "common/fd.h"
 #include "common/socket_path.h"
@@ -27,6 +29,9 @@ namespace {
 
 constexpr int kListenBacklog = 128;
 constexpr Duration kAcceptRetry = std::chrono::milliseconds(100);
+// Input read ahead of the request being answered: past this, the kernel's buffer holds the rest
+// (the client's writes block) until the session catches up.
+constexpr std::size_t kMaxReadAhead = 2 * protocol::kMaxLineBytes;
 
 std::string errno_text(int err) {
   return std::strerror(err);
@@ -193,8 +198,16 @@ class ControlServer::Session final : public Responder {
  public:
   Session(ControlServer& server, bufferevent* bev, std::uint64_t serial, PeerCredentials peer,
           Access access)
-      : server_(server), bev_(bev), serial_(serial), peer_(std::move(peer)), access_(access) {
+      : server_(server),
+        bev_(bev),
+        serial_(serial),
+        peer_(std::move(peer)),
+        access_(access),
+        resume_(server.loop_, [this] { guard(this, [](Session& s) { s.process_input(); }); }) {
     bufferevent_setcb(bev_, on_read, on_write, on_event, this);
+    bufferevent_setwatermark(bev_, EV_READ, 0, kMaxReadAhead);
+    // on_write runs once the answers drained to half the bound: requests resume from there.
+    bufferevent_setwatermark(bev_, EV_WRITE, backlog_limit(), 0);
   }
   ~Session() override {
     pending_.reset();
@@ -242,9 +255,24 @@ class ControlServer::Session final : public Responder {
     log::debug("control connection closed", {{"client", serial_}, {"reason", why}});
     closed_ = true;
     end_call();
+    resume_.cancel();
+    // Requests it sent and we have not answered die with it.
+    evbuffer* input = bufferevent_get_input(bev_);
+    evbuffer_drain(input, evbuffer_get_length(input));
     bufferevent_disable(bev_, EV_READ | EV_WRITE);
     bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
     server_.retire_session(this);
+  }
+
+  uid_t uid() const { return peer_.uid; }
+
+  // Idle means: no request in progress and not lingering, or (read-only, short of slots) a call
+  // in progress. Writes that make no progress for the same time end the connection in every
+  // state.
+  void update_timeouts() {
+    if (closed_) return;
+    timeval tv = to_timeval(server_.options_.idle_timeout);
+    bufferevent_set_timeouts(bev_, idle() ? &tv : nullptr, &tv);
   }
 
   // ---- Responder ----
@@ -277,6 +305,12 @@ class ControlServer::Session final : public Responder {
     update_timeouts();
   }
   bool answered() const override { return answered_ || !call_active_; }
+  bool backlogged() const override {
+    return evbuffer_get_length(bufferevent_get_output(bev_)) > backlog_limit();
+  }
+  void when_drained(std::function<void()> fn) override {
+    if (call_active_ && !answered_ && !closed_) on_drained_ = std::move(fn);
+  }
 
  private:
   static void on_read(bufferevent*, void* self) noexcept {
@@ -284,8 +318,13 @@ class ControlServer::Session final : public Responder {
   }
   static void on_write(bufferevent*, void* self) noexcept {
     guard(self, [](Session& s) {
-      if (s.closing_ && evbuffer_get_length(bufferevent_get_output(s.bev_)) == 0)
-        s.drop("closed after the last answer");
+      if (s.closing_) {
+        if (evbuffer_get_length(bufferevent_get_output(s.bev_)) == 0)
+          s.drop("closed after the last answer");
+        return;
+      }
+      if (s.on_drained_ && !s.backlogged()) std::exchange(s.on_drained_, nullptr)();
+      s.process_input();  // answers waited for the client to read
     });
   }
   static void on_event(bufferevent*, short what, void* self) noexcept {
@@ -313,7 +352,15 @@ class ControlServer::Session final : public Responder {
       if ((what & BEV_EVENT_WRITING) || closing_) return drop("not reading its answers");
       std::string message = "closing the connection after ";
       message += format_duration(server_.options_.idle_timeout);
-      message += " without a request";
+      if (call_active_) {
+        message += " of ";
+        message += call_cmd_;
+        message += ": the daemon is short of connection slots (more than three quarters of ";
+        message += std::to_string(server_.options_.max_clients);
+        message += " in use); ask again later";
+      } else {
+        message += " without a request";
+      }
       send(protocol::encode_error(std::nullopt,
                                   Error{ErrorCode::timeout, std::move(message), nullptr}));
       return close_after_flush();
@@ -322,17 +369,17 @@ class ControlServer::Session final : public Responder {
     if (what & BEV_EVENT_EOF) {
       // A half-close (shutdown(SHUT_WR), like `socat` or `nc -N`) still wants its answers; a
       // closed peer (POLLHUP) does not.
-      pollfd p{bufferevent_getfd(bev_), 0, 0};
-      if (closing_ || (::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))) {
-        return drop("client went away");
-      }
+      if (closing_ || hung_up()) return drop("client went away");
       peer_eof_ = true;
       process_input();
     }
   }
 
+  // Answers at most one request, then lets the loop serve everything else before the next one:
+  // a client pipelining thousands of requests cannot hold the daemon. Requests also wait while
+  // the client has not read half the output bound of earlier answers.
   void process_input() {
-    if (processing_ || closed_) return;
+    if (processing_ || closed_ || closing_) return;
     processing_ = true;
     struct Reset {
       bool& flag;
@@ -340,27 +387,44 @@ class ControlServer::Session final : public Responder {
     } reset{processing_};
 
     evbuffer* input = bufferevent_get_input(bev_);
-    while (!closed_ && !closing_ && !call_active_) {
-      std::size_t eol_len = 0;
-      evbuffer_ptr eol = evbuffer_search_eol(input, nullptr, &eol_len, EVBUFFER_EOL_LF);
-      if (eol.pos < 0) {
-        if (evbuffer_get_length(input) > protocol::kMaxLineBytes) return reject_long_line();
-        // A half line at end of input is dropped; a lingering client waits for the exit.
-        if (peer_eof_ && !lingering_) return close_after_flush();
-        return;
-      }
-      if (static_cast<std::size_t>(eol.pos) > protocol::kMaxLineBytes) return reject_long_line();
-      std::string line(static_cast<std::size_t>(eol.pos), '\0');
-      evbuffer_remove(input, line.data(), line.size());
-      evbuffer_drain(input, eol_len);
-      handle_line(line);
+    if (call_active_) {
+      // Requests queued behind one in progress (a `wait`) are bounded too.
+      if (evbuffer_get_length(input) > protocol::kMaxLineBytes) return reject_queue_overflow();
+      return;
     }
-    // Requests queued behind one in progress are bounded too.
-    if (!closed_ && !closing_ && call_active_ &&
-        evbuffer_get_length(input) > protocol::kMaxLineBytes) {
-      return reject_long_line();
+    if (backlogged()) return;  // on_write resumes once the client has read
+    std::size_t eol_len = 0;
+    evbuffer_ptr eol = evbuffer_search_eol(input, nullptr, &eol_len, EVBUFFER_EOL_LF);
+    if (eol.pos < 0) {
+      if (evbuffer_get_length(input) > protocol::kMaxLineBytes) return reject_long_line();
+      // A half line at end of input is dropped; a lingering client waits for the exit.
+      if (peer_eof_ && !lingering_) return close_after_flush();
+      return;
     }
+    if (static_cast<std::size_t>(eol.pos) > protocol::kMaxLineBytes) return reject_long_line();
+    if (hung_up()) return drop("client went away");  // its requests are not worth running
+    std::string line(static_cast<std::size_t>(eol.pos), '\0');
+    evbuffer_remove(input, line.data(), line.size());
+    evbuffer_drain(input, eol_len);
+    handle_line(line);
+    if (!call_active_) resume_later();
   }
+
+  // Both directions closed (POLLHUP): unlike a half-close (shutdown(SHUT_WR), like `socat` or
+  // `nc -N`), the client wants no answers.
+  bool hung_up() const {
+    pollfd p{bufferevent_getfd(bev_), 0, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+  }
+
+  // The next request (or the end of input) on a later loop turn.
+  void resume_later() {
+    if (closed_ || closing_) return;
+    evbuffer* input = bufferevent_get_input(bev_);
+    if ((evbuffer_get_length(input) > 0 || peer_eof_) && !resume_.armed()) resume_.arm(Duration(0));
+  }
+
+  std::size_t backlog_limit() const { return server_.options_.max_output_bytes / 2; }
 
   void handle_line(const std::string& line) {
     auto parsed = protocol::parse_request(line);
@@ -373,6 +437,7 @@ class ControlServer::Session final : public Responder {
     call_active_ = true;
     answered_ = false;
     call_id_ = request.id;
+    call_cmd_ = request.cmd;
     update_timeouts();
     server_.commands_.dispatch(request, access_, *this);
     if (call_active_ && !answered_ && !pending_ && !closed_) {
@@ -380,14 +445,31 @@ class ControlServer::Session final : public Responder {
     }
   }
 
+  void reject_queue_overflow() {
+    std::string message = "more than ";
+    message += std::to_string(protocol::kMaxLineBytes);
+    message += " bytes of requests queued behind request ";
+    message += std::to_string(call_id_);
+    message += " (";
+    message += call_cmd_;
+    message +=
+        "), which is still in progress; send the next request after its answer, or use "
+        "another connection; closing the connection";
+    send_final_error(Error{ErrorCode::bad_request, std::move(message), nullptr});
+  }
+
   void reject_long_line() {
     std::string message = "request line longer than ";
     message += std::to_string(protocol::kMaxLineBytes);
     message += " bytes; closing the connection";
+    send_final_error(Error{ErrorCode::line_too_long, std::move(message), nullptr});
+  }
+
+  // An error about the connection itself, then the end of it.
+  void send_final_error(const Error& error) {
     evbuffer* input = bufferevent_get_input(bev_);
     evbuffer_drain(input, evbuffer_get_length(input));
-    send(protocol::encode_error(std::nullopt,
-                                Error{ErrorCode::line_too_long, std::move(message), nullptr}));
+    send(protocol::encode_error(std::nullopt, error));
     close_after_flush();
   }
 
@@ -404,11 +486,12 @@ class ControlServer::Session final : public Responder {
     end_call();
     if (closed_) return;
     update_timeouts();
-    if (!processing_) process_input();  // requests queued behind this one, or a half-close
+    resume_later();  // requests queued behind this one, or a half-close
   }
 
   void end_call() {
     call_active_ = false;
+    on_drained_ = nullptr;
     if (pending_) server_.retire(std::shared_ptr<PendingCall>(std::move(pending_)));
   }
 
@@ -417,19 +500,17 @@ class ControlServer::Session final : public Responder {
     if (closed_ || closing_) return;
     closing_ = true;
     end_call();
+    resume_.cancel();
     bufferevent_disable(bev_, EV_READ);
+    bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);  // on_write when everything is written
     update_timeouts();
     if (evbuffer_get_length(bufferevent_get_output(bev_)) == 0)
       drop("closed after the last answer");
   }
 
-  // Idle means: no request in progress and not lingering. Writes that make no progress for the
-  // same time end the connection in every state.
-  void update_timeouts() {
-    if (closed_) return;
-    timeval tv = to_timeval(server_.options_.idle_timeout);
-    bool idle = !call_active_ && !lingering_ && !closing_;
-    bufferevent_set_timeouts(bev_, idle ? &tv : nullptr, &tv);
+  bool idle() const {
+    if (lingering_ || closing_) return false;
+    return !call_active_ || (access_ != Access::control && server_.short_of_slots());
   }
 
   ControlServer& server_;
@@ -438,7 +519,10 @@ class ControlServer::Session final : public Responder {
   PeerCredentials peer_;
   Access access_;
   std::unique_ptr<PendingCall> pending_;
+  Timer resume_;  // the next request, on the next loop turn
+  std::function<void()> on_drained_;
   std::int64_t call_id_ = 0;
+  std::string call_cmd_;
   bool call_active_ = false;
   bool answered_ = false;
   bool processing_ = false;
@@ -461,10 +545,8 @@ ControlServer::ControlServer(EventLoop& loop, ControlOptions options, Commands& 
   policy_ = AccessPolicy{::geteuid(), options_.group, options_.readers};
   const std::string& path = options_.path;
 
-  sockaddr_un addr{};
-  socklen_t addr_len = 0;
   if (auto error = check_socket_path(path)) throw ControlError(*error);
-  make_socket_address(path, addr, addr_len);
+  if (auto error = check_socket_directory(path, ::geteuid())) throw ControlError(*error);
 
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
@@ -472,6 +554,9 @@ ControlServer::ControlServer(EventLoop& loop, ControlOptions options, Commands& 
       throw ControlError(
           concat(path, " exists and is not a socket; remove it or choose another socket path"));
     }
+    sockaddr_un addr{};
+    socklen_t addr_len = 0;
+    make_socket_address(path, addr, addr_len);
     if (probe_socket(path, addr, addr_len) == Probe::stale) {
       log::info("replacing a stale control socket", {{"socket", path}});
       if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
@@ -482,7 +567,18 @@ ControlServer::ControlServer(EventLoop& loop, ControlOptions options, Commands& 
   } else if (errno != ENOENT) {
     throw ControlError(concat("cannot inspect ", path, ": ", errno_text(errno)));
   }
+  listen();
+  watch_socket_file();
+  log::info("control socket ready", {{"socket", path}});
+}
 
+// Creates the socket file and starts accepting on it.
+void ControlServer::listen() {
+  const std::string& path = options_.path;
+  socket_file_.reset();  // a deleted file's record: its inode number may come back
+  sockaddr_un addr{};
+  socklen_t addr_len = 0;
+  make_socket_address(path, addr, addr_len);
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) throw ControlError(concat("cannot create the control socket: ", errno_text(errno)));
   // Created 0600 from the first instant; the configured mode and group come after.
@@ -499,6 +595,7 @@ ControlServer::ControlServer(EventLoop& loop, ControlOptions options, Commands& 
     if (bind_errno == EADDRINUSE) message += " (another daemon created it meanwhile)";
     throw ControlError(message);
   }
+  struct stat st {};
   if (::lstat(path.c_str(), &st) != 0)
     throw ControlError(concat("cannot inspect ", path, ": ", errno_text(errno)));
   socket_file_ = std::make_unique<SocketFile>(path, st.st_dev, st.st_ino);
@@ -518,15 +615,56 @@ ControlServer::ControlServer(EventLoop& loop, ControlOptions options, Commands& 
         concat("cannot set the mode of the control socket ", path, ": ", errno_text(errno)));
   }
 
-  listener_ =
+  evconnlistener* listener =
       evconnlistener_new(loop_.base(), on_accept, this,
                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, kListenBacklog, fd.get());
-  if (!listener_)
+  if (!listener)
     throw ControlError(
         concat("cannot listen on the control socket ", path, ": ", errno_text(errno)));
   fd.release();
-  evconnlistener_set_error_cb(listener_, on_accept_error);
-  log::info("control socket ready", {{"socket", path}});
+  evconnlistener_set_error_cb(listener, on_accept_error);
+  if (listener_) evconnlistener_free(listener_);
+  listener_ = listener;
+}
+
+// Watches the socket's directory so that a socket file deleted (or renamed away) under the
+// running daemon is created again at once. Best effort: without inotify, nothing is watched.
+void ControlServer::watch_socket_file() {
+  const std::string& path = options_.path;
+  std::size_t slash = path.find_last_of('/');
+  std::string dir(slash == std::string::npos ? std::string_view(".")
+                                             : std::string_view(path).substr(0, slash + 1));
+  directory_watch_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!directory_watch_ || ::inotify_add_watch(directory_watch_.get(), dir.c_str(),
+                                               IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR) < 0) {
+    log::warn("control socket: cannot watch its directory; a deleted socket file is not recreated",
+              {{"socket", path}, {"error", errno_text(errno)}});
+    directory_watch_.reset();
+    return;
+  }
+  directory_event_ = std::make_unique<FdEvent>(loop_, directory_watch_.get(), EV_READ,
+                                               [this](short) { on_directory_change(); });
+  directory_event_->enable();
+}
+
+void ControlServer::on_directory_change() {
+  alignas(inotify_event) char buffer[4096];
+  while (::read(directory_watch_.get(), buffer, sizeof buffer) > 0) {
+  }
+  restore_socket_file();
+}
+
+bool ControlServer::restore_socket_file() {
+  struct stat st {};
+  if (::lstat(options_.path.c_str(), &st) == 0 || errno != ENOENT) return false;
+  try {
+    listen();
+  } catch (const ControlError& e) {
+    log::error("control socket deleted and not recreated", {{"error", e.what()}});
+    return false;
+  }
+  log::warn("control socket recreated: its file was deleted", {{"socket", options_.path}});
+  return true;
 }
 
 ControlServer::~ControlServer() {
@@ -554,7 +692,11 @@ void ControlServer::on_accept_error(evconnlistener* listener, void* self) noexce
   auto* server = static_cast<ControlServer*>(self);
   int err = EVUTIL_SOCKET_ERROR();
   try {
-    log::warn("control socket: accept failed", {{"error", errno_text(err)}});
+    // Once per burst: the retries of one shortage are counted, and logged when it ends.
+    if (server->accept_failures_++ == 0) {
+      log::warn("control socket: accept failed; retrying every 100ms",
+                {{"error", errno_text(err)}});
+    }
     // Out of fds or memory: the listening socket stays readable, so pause instead of spinning.
     evconnlistener_disable(listener);
     server->resume_accept_timer_.arm(kAcceptRetry);
@@ -564,13 +706,9 @@ void ControlServer::on_accept_error(evconnlistener* listener, void* self) noexce
 
 void ControlServer::accept(int raw_fd) {
   Fd fd(raw_fd);  // accepted non-blocking and close-on-exec by the listener
-  if (sessions_.size() >= options_.max_clients) {
-    refusal_log().write("control connection refused: too many clients",
-                        {{"limit", options_.max_clients}});
-    std::string message = "too many clients (";
-    message += std::to_string(options_.max_clients);
-    message += " connected); try again later";
-    return refuse(fd.get(), Error{ErrorCode::too_many_clients, std::move(message), nullptr});
+  if (accept_failures_ > 0) {
+    log::info("control socket: accepting again", {{"failed attempts", accept_failures_}});
+    accept_failures_ = 0;
   }
   auto peer = peer_credentials(fd.get());
   if (!peer) {
@@ -578,6 +716,11 @@ void ControlServer::accept(int raw_fd) {
     return;
   }
   Access access = decide_access(*peer, policy_);
+  if (auto error = over_limit(*peer, access)) {
+    refusal_log().write("control connection refused: too many clients",
+                        {{"uid", peer->uid}, {"pid", peer->pid}, {"error", error->message}});
+    return refuse(fd.get(), *error);
+  }
   bufferevent* bev = bufferevent_socket_new(loop_.base(), fd.get(), BEV_OPT_CLOSE_ON_FREE);
   if (!bev) {
     log::error("control socket: cannot allocate a connection");
@@ -586,8 +729,50 @@ void ControlServer::accept(int raw_fd) {
   fd.release();
   auto session = std::make_unique<Session>(*this, bev, next_serial_++, std::move(*peer), access);
   Session* raw = session.get();
+  bool was_short = short_of_slots();
   sessions_.emplace(raw, std::move(session));
+  ++sessions_per_uid_[peer->uid];
   raw->begin();
+  slots_changed(was_short);
+}
+
+// Everyone shares max_clients; the last control_reserve slots are for users who may control;
+// users other than root and the daemon's own get max_clients_per_uid each.
+std::optional<Error> ControlServer::over_limit(const PeerCredentials& peer, Access access) const {
+  std::size_t in_use = sessions_.size();
+  std::string message;
+  if (in_use >= options_.max_clients) {
+    message = "too many clients (";
+    message += std::to_string(in_use);
+    message += " connected); try again later";
+  } else if (access != Access::control &&
+             in_use + std::min(options_.control_reserve, options_.max_clients) >=
+                 options_.max_clients) {
+    message = "too many clients (";
+    message += std::to_string(in_use);
+    message += " connected of ";
+    message += std::to_string(options_.max_clients);
+    message += "; the last ";
+    message += std::to_string(options_.control_reserve);
+    message += " are kept for users who may control the daemon); try again later";
+  } else if (peer.uid != 0 && peer.uid != policy_.daemon_uid) {
+    auto it = sessions_per_uid_.find(peer.uid);
+    if (it == sessions_per_uid_.end() || it->second < options_.max_clients_per_uid)
+      return std::nullopt;
+    message = "too many connections from uid ";
+    message += std::to_string(peer.uid);
+    message += " (";
+    message += std::to_string(it->second);
+    message += ", the limit per user); close some, e.g. finished `gardienctl wait` or `logs -f`";
+  } else {
+    return std::nullopt;
+  }
+  return Error{ErrorCode::too_many_clients, std::move(message), nullptr};
+}
+
+void ControlServer::slots_changed(bool was_short) {
+  if (short_of_slots() == was_short) return;
+  for (auto& entry : sessions_) entry.second->update_timeouts();
 }
 
 // One best-effort line, without a session: the kernel buffer of a fresh socket takes it.
@@ -605,7 +790,13 @@ void ControlServer::retire_session(Session* session) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
   std::shared_ptr<Session> owned(std::move(it->second));
+  bool was_short = short_of_slots();
   sessions_.erase(it);
+  if (auto count = sessions_per_uid_.find(owned->uid());
+      count != sessions_per_uid_.end() && --count->second == 0) {
+    sessions_per_uid_.erase(count);
+  }
+  slots_changed(was_short);
   retire(std::move(owned));
 }
 

@@ -78,7 +78,10 @@ class ControlTarget {
   // Every instance in display order (programs by name, then instance index). Names are unique;
   // a program's instances all carry its name in `program`. The verbs resolve NAME arguments
   // (program, instance "web.2", glob "web*", "all") against this list themselves.
+  // Leaves `processes` unset: counting costs a walk over /proc (see count_processes).
   virtual std::vector<protocol::InstanceStatus> instances() const = 0;
+  // Fills `processes` of each status taken from instances(), when a client asks for it.
+  virtual void count_processes(std::vector<protocol::InstanceStatus>& statuses) const = 0;
 
   // Actions on instance names taken from instances(). Each starts the action and returns at
   // once with one result per name, in order: `state`/`pid` as they are right after the call,

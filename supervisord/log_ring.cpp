@@ -90,6 +90,7 @@ void LogRing::evict_oldest() {
   std::size_t size = sizeof h + h.bytes;
   tail_ = advance(tail_, size);
   used_ -= size;
+  ++first_group_;
 }
 
 std::size_t LogRing::count_lines_at(std::size_t pos, std::size_t n) const noexcept {
@@ -120,6 +121,7 @@ void LogRing::store(std::int64_t time_ns, Stream stream, std::span<const std::st
     std::size_t grown = std::max<std::size_t>(buffer_.size() * 2, 16384);
     buffer_.resize(std::min(std::max(grown, used_ + need), capacity_));
     head_ = used_;  // it may have wrapped to 0 when the last group ended exactly at the end
+    ++layout_;
   }
   while (used_ + need > buffer_.size()) evict_oldest();
   GroupHeader h{time_ns, static_cast<std::uint32_t>(bytes), static_cast<std::uint8_t>(stream), {}};
@@ -131,6 +133,7 @@ void LogRing::store(std::int64_t time_ns, Stream stream, std::span<const std::st
   }
   head_ = pos;
   used_ += need;
+  ++end_group_;
 }
 
 void LogRing::store_chunks(std::int64_t time_ns, Stream stream,
@@ -255,6 +258,111 @@ std::vector<LogRecord> LogRing::tail(std::size_t n, std::optional<Stream> only) 
   return out;
 }
 
+std::vector<LogRecord> LogRing::read(LogCursor& cursor, std::uint64_t end, std::size_t max_bytes,
+                                     std::optional<Stream> only) const {
+  std::vector<LogRecord> out;
+  if (cursor.group < first_group_ || cursor.layout != layout_) {
+    std::uint64_t wanted = std::max(cursor.group, first_group_);
+    if (wanted != cursor.group) cursor.line = 0;
+    cursor.group = first_group_;
+    cursor.pos = tail_;
+    cursor.layout = layout_;
+    while (cursor.group < wanted && cursor.group < end_group_) {
+      GroupHeader h;
+      copy_out(cursor.pos, &h, sizeof h);
+      cursor.pos = advance(cursor.pos, sizeof h + h.bytes);
+      ++cursor.group;
+    }
+  }
+  end = std::min(end, end_group_);
+  std::size_t bytes = 0;
+  std::string text;
+  while (cursor.group < end && bytes < max_bytes) {
+    GroupHeader h;
+    copy_out(cursor.pos, &h, sizeof h);
+    if (!only || static_cast<Stream>(h.stream) == *only) {
+      text.resize(h.bytes);
+      copy_out(advance(cursor.pos, sizeof h), text.data(), h.bytes);
+      std::size_t start = 0;
+      for (std::size_t line = 0; start < text.size(); ++line) {
+        std::size_t eol = text.find('\n', start);
+        if (eol == std::string::npos) eol = text.size();
+        if (line >= cursor.line) {
+          if (bytes >= max_bytes) {
+            cursor.line = line;
+            return out;
+          }
+          out.push_back({from_ns(h.time_ns), static_cast<Stream>(h.stream), instance_,
+                         text.substr(start, eol - start)});
+          bytes += eol - start + 1;
+        }
+        start = eol + 1;
+      }
+    }
+    cursor.pos = advance(cursor.pos, sizeof h + h.bytes);
+    ++cursor.group;
+    cursor.line = 0;
+  }
+  return out;
+}
+
+std::vector<LogCursor> LogRing::tail_cursors(const std::vector<std::shared_ptr<LogRing>>& rings,
+                                             std::size_t n, std::optional<Stream> only) {
+  struct Group {
+    std::uint64_t number;
+    std::size_t pos;
+    std::int64_t time_ns;
+    std::uint32_t bytes;
+  };
+  std::vector<std::vector<Group>> groups(rings.size());
+  std::vector<LogCursor> out(rings.size());
+  for (std::size_t r = 0; r < rings.size(); ++r) {
+    const LogRing& ring = *rings[r];
+    out[r] = LogCursor{ring.end_group_, 0, ring.head_, ring.layout_};
+    std::size_t pos = ring.tail_;
+    for (std::uint64_t g = ring.first_group_; g < ring.end_group_; ++g) {
+      GroupHeader h;
+      ring.copy_out(pos, &h, sizeof h);
+      if (!only || static_cast<Stream>(h.stream) == *only)
+        groups[r].push_back({g, pos, h.time_ns, h.bytes});
+      pos = ring.advance(pos, sizeof h + h.bytes);
+    }
+  }
+  // Every line holds at least its '\n': asked for as many lines as there are bytes, they want
+  // everything, and nothing needs counting.
+  std::size_t bytes = 0;
+  for (const auto& list : groups) {
+    for (const Group& g : list) bytes += g.bytes;
+  }
+  if (n >= bytes) {
+    for (std::size_t r = 0; r < rings.size(); ++r) {
+      if (!groups[r].empty())
+        out[r] = LogCursor{groups[r][0].number, 0, groups[r][0].pos, rings[r]->layout_};
+    }
+    return out;
+  }
+  // Newest first across the rings (on equal times the later ring's lines come last, as in
+  // merge_tails), counting lines until there are n.
+  std::vector<std::size_t> left(rings.size());
+  for (std::size_t r = 0; r < rings.size(); ++r) left[r] = groups[r].size();
+  std::size_t lines = 0;
+  while (lines < n) {
+    std::optional<std::size_t> newest;
+    for (std::size_t r = 0; r < rings.size(); ++r) {
+      if (left[r] == 0) continue;
+      if (!newest || groups[r][left[r] - 1].time_ns >= groups[*newest][left[*newest] - 1].time_ns)
+        newest = r;
+    }
+    if (!newest) break;
+    std::size_t r = *newest;
+    const Group& g = groups[r][--left[r]];
+    const LogRing& ring = *rings[r];
+    lines += ring.count_lines_at(ring.advance(g.pos, sizeof(GroupHeader)), g.bytes);
+    out[r] = LogCursor{g.number, lines > n ? lines - n : 0, g.pos, ring.layout_};
+  }
+  return out;
+}
+
 void LogRing::set_capacity(std::size_t capacity_bytes) {
   capacity_bytes = std::max(capacity_bytes, kEntryOverhead + 1);
   if (capacity_bytes == capacity_) return;
@@ -262,6 +370,8 @@ void LogRing::set_capacity(std::size_t capacity_bytes) {
   buffer_.clear();
   buffer_.shrink_to_fit();
   head_ = tail_ = used_ = 0;
+  first_group_ = end_group_;  // readers start again at the oldest kept line
+  ++layout_;
   capacity_ = capacity_bytes;
   std::vector<std::string> owned;
   std::vector<std::string_view> views;

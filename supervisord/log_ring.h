@@ -38,6 +38,17 @@ struct LogRecord {
 
 class LogRing;
 
+// A reader's place in a ring (LogRing::read): the next group of lines and how many of its lines
+// were read already. Groups are numbered from 0, the first ever stored, so a place survives
+// appends; a place whose lines were evicted moves on to the oldest kept.
+struct LogCursor {
+  std::uint64_t group = 0;
+  std::size_t line = 0;
+  // Where that group sits in the ring, valid for `layout` (set by the ring).
+  std::size_t pos = 0;
+  std::uint64_t layout = ~std::uint64_t(0);
+};
+
 // Unsubscribes when destroyed; harmless after the ring is gone.
 class LogSubscription {
  public:
@@ -77,6 +88,19 @@ class LogRing : public std::enable_shared_from_this<LogRing> {
   // The last `n` lines (all when n is 0), oldest first, optionally of one stream.
   std::vector<LogRecord> tail(std::size_t n, std::optional<Stream> only = std::nullopt) const;
 
+  // Reading in pieces, for an answer built as the client takes it: copies the lines from
+  // `cursor` up to `end` (a group number; end() when taken) of stream `only`, stopping once
+  // `max_bytes` of text are out, and moves the cursor past them.
+  std::vector<LogRecord> read(LogCursor& cursor, std::uint64_t end, std::size_t max_bytes,
+                              std::optional<Stream> only = std::nullopt) const;
+  std::uint64_t end() const noexcept { return end_group_; }
+  // The oldest line kept.
+  LogCursor begin() const noexcept { return LogCursor{first_group_, 0, tail_, layout_}; }
+  // Where the last `n` lines of `rings` merged by time start in each ring (as merge_tails
+  // counts them); a ring with none of them gets its end. Reads group headers, copies no text.
+  static std::vector<LogCursor> tail_cursors(const std::vector<std::shared_ptr<LogRing>>& rings,
+                                             std::size_t n, std::optional<Stream> only);
+
   // Keeps the newest lines that fit.
   void set_capacity(std::size_t capacity_bytes);
 
@@ -106,6 +130,9 @@ class LogRing : public std::enable_shared_from_this<LogRing> {
   std::size_t head_ = 0;  // where the next entry goes
   std::size_t tail_ = 0;  // the oldest entry
   std::size_t used_ = 0;
+  std::uint64_t first_group_ = 0;        // the number of the oldest group kept
+  std::uint64_t end_group_ = 0;          // the number the next group gets
+  std::uint64_t layout_ = 0;             // changes when positions move (growth, set_capacity)
   std::vector<std::string_view> group_;  // the pieces of the group being stored
 
   struct Subscription {

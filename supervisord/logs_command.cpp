@@ -1,6 +1,7 @@
 #include "supervisord/logs_command.h"
 
 #include <algorithm>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,8 +16,10 @@ using protocol::ErrorCode;
 
 namespace {
 
-// One answer line must stay well under what a client accepts (protocol::kMaxResponseBytes).
-constexpr std::size_t kMaxSnapshotBytes = 8u << 20;
+// Text per answer line: a few of these are in flight per client, whatever `lines` asks for.
+constexpr std::size_t kLinesPerAnswerBytes = 64u << 10;
+// Text copied out of one ring at a time while merging.
+constexpr std::size_t kReadBytes = 16u << 10;
 // How often a follower looks for rings that appeared (a first start) or were replaced (a reload).
 constexpr Duration kRingPoll = std::chrono::milliseconds(200);
 
@@ -64,87 +67,138 @@ std::optional<Error> read_args(const json& args, LogsArgs& out) {
   return std::nullopt;
 }
 
-// The last lines of `rings` merged by time, newest kept within kMaxSnapshotBytes.
-json snapshot(const std::vector<std::shared_ptr<LogRing>>& rings, const LogsArgs& args) {
-  json lines = json::array();
-  if (args.lines == 0) return lines;
-  std::vector<LogRecord> records = merge_tails(rings, args.lines, args.only);
-  std::size_t first = records.size();
-  std::size_t bytes = 0;
-  while (first > 0 && bytes + records[first - 1].text.size() + 64 <= kMaxSnapshotBytes) {
-    --first;
-    bytes += records[first].text.size() + 64;
-  }
-  for (std::size_t i = first; i < records.size(); ++i) {
-    const LogRecord& r = records[i];
-    lines.push_back(log_line_json(r.time, r.instance, r.stream, r.text));
-  }
-  return lines;
-}
-
-// `logs` with "follow": streams every new line of the selected instances until the client goes.
-class LogFollower final : public PendingCall {
+// `logs`: the recent lines of the selected rings merged by time, read out of the rings piece by
+// piece as the client takes them (never more than a few answer lines in memory, whatever
+// `lines` asks for); with "follow", then every new line, until the client goes.
+class LogStream final : public PendingCall {
  public:
-  LogFollower(EventLoop& loop, OutputHub& hub, Responder& responder, std::vector<std::string> names,
-              std::optional<Stream> only, std::size_t name_width)
-      : hub_(hub), responder_(responder), only_(only), name_width_(name_width), poll_(loop, [this] {
-          watch_rings(false);
-        }) {
-    for (std::string& name : names) watched_.push_back(Watched{std::move(name), {}, {}});
+  LogStream(EventLoop& loop, OutputHub& hub, Responder& responder, std::vector<std::string> names,
+            const LogsArgs& args, std::size_t name_width)
+      : hub_(hub),
+        responder_(responder),
+        only_(args.only),
+        follow_(args.follow),
+        name_width_(name_width),
+        again_(loop, [this] { pump(); }),
+        poll_(loop, [this] { find_rings(); }) {
+    std::vector<std::shared_ptr<LogRing>> rings;
+    for (std::string& name : names) {
+      Source& source = sources_.emplace_back();
+      source.name = std::move(name);
+      source.ring = hub.ring(source.name);
+      if (source.ring) rings.push_back(source.ring);
+    }
+    std::vector<LogCursor> starts = LogRing::tail_cursors(rings, args.lines, only_);
+    std::size_t next = 0;
+    for (Source& source : sources_) {
+      if (!source.ring) continue;
+      source.cursor = starts[next++];
+      // Without "follow" the answer ends with the lines there were when it was asked.
+      source.end = follow_ ? kLive : source.ring->end();
+    }
   }
 
-  // Subscribes to the rings that exist now; the others are looked for every kRingPoll.
-  void start() { watch_rings(true); }
+  // Sends what it can now; false when the answer is complete already.
+  bool start() {
+    if (follow_) find_rings();
+    pump();
+    return !done_;
+  }
 
  private:
-  struct Watched {
+  static constexpr std::uint64_t kLive = ~std::uint64_t(0);
+
+  struct Source {
     std::string name;
-    std::weak_ptr<LogRing> ring;
-    LogSubscription subscription;
+    std::shared_ptr<LogRing> ring;  // null until the instance has one
+    LogCursor cursor;
+    std::uint64_t end = kLive;
+    std::deque<LogRecord> ahead;  // read, not sent yet
+    LogSubscription wakeup;       // following: a new line in `ring` wakes the pump
+    bool subscribed = false;
   };
 
-  void watch_rings(bool first) {
-    if (gone_) return;
-    for (Watched& w : watched_) {
-      std::shared_ptr<LogRing> ring = hub_.ring(w.name);
-      if (!ring || ring == w.ring.lock()) continue;
-      // A ring that appeared after the request (a first start, a reload): all of it is new.
-      if (!first) {
-        LogsArgs all;
-        all.lines = ring->size();
-        all.only = only_;
-        if (all.lines > 0 && !send(snapshot({ring}, all))) return;
+  // Lines out until the client's buffer is full (then again when it has read) or nothing is left.
+  void pump() {
+    while (!done_) {
+      if (responder_.backlogged()) return responder_.when_drained([this] { pump(); });
+      json lines = json::array();
+      std::size_t bytes = 0;
+      while (bytes < kLinesPerAnswerBytes) {
+        Source* oldest = next_source();
+        if (!oldest) break;
+        LogRecord& r = oldest->ahead.front();
+        bytes += r.text.size() + 64;
+        lines.push_back(log_line_json(r.time, r.instance, r.stream, r.text));
+        oldest->ahead.pop_front();
       }
-      w.ring = ring;
-      w.subscription = ring->subscribe([this](const LogEntry& e) { on_line(e); });
+      bool more = bytes >= kLinesPerAnswerBytes;
+      if (!follow_ && !more) {
+        done_ = true;
+        return responder_.reply({{"name_width", name_width_}, {"lines", std::move(lines)}});
+      }
+      if (!lines.empty() &&
+          !responder_.progress({{"name_width", name_width_}, {"lines", std::move(lines)}})) {
+        return stop();  // the client left or was dropped for not reading
+      }
+      if (!more) return;  // caught up: a new line wakes the pump
+    }
+  }
+
+  // The source whose next line is the oldest (on equal times the first source), after reading
+  // ahead in each; null when every source is exhausted for now.
+  Source* next_source() {
+    Source* oldest = nullptr;
+    for (Source& s : sources_) {
+      if (s.ahead.empty() && s.ring) {
+        for (LogRecord& r : s.ring->read(s.cursor, s.end, kReadBytes, only_))
+          s.ahead.push_back(std::move(r));
+      }
+      if (!s.ahead.empty() && (!oldest || s.ahead.front().time < oldest->ahead.front().time))
+        oldest = &s;
+    }
+    return oldest;
+  }
+
+  // Follows rings that appeared (a first start) or were replaced (a reload): all of a new ring
+  // is new.
+  void find_rings() {
+    if (done_) return;
+    for (Source& s : sources_) {
+      std::shared_ptr<LogRing> ring = hub_.ring(s.name);
+      if (!ring || (ring == s.ring && s.subscribed)) continue;
+      if (ring != s.ring) {
+        s.ring = ring;
+        s.cursor = ring->begin();
+        s.ahead.clear();
+      }
+      s.wakeup = ring->subscribe([this](const LogEntry&) { wake(); });
+      s.subscribed = true;
     }
     poll_.arm(kRingPoll);
+    wake();
   }
 
-  void on_line(const LogEntry& e) {
-    if (gone_ || (only_ && e.stream != *only_)) return;
-    json lines = json::array();
-    lines.push_back(log_line_json(e.time, e.instance, e.stream, e.text));
-    send(std::move(lines));
+  void wake() {
+    if (!done_ && !again_.armed()) again_.arm(Duration(0));
   }
 
-  bool send(json lines) {
-    if (responder_.progress({{"name_width", name_width_}, {"lines", std::move(lines)}}))
-      return true;
-    // The client left or was dropped for not reading: stop producing.
-    gone_ = true;
+  void stop() {
+    done_ = true;
+    again_.cancel();
     poll_.cancel();
-    for (Watched& w : watched_) w.subscription.reset();
-    return false;
+    for (Source& s : sources_) s.wakeup.reset();
   }
 
   OutputHub& hub_;
   Responder& responder_;
   std::optional<Stream> only_;
+  bool follow_;
   std::size_t name_width_;
-  std::vector<Watched> watched_;
+  std::vector<Source> sources_;
+  Timer again_;  // a new line: pump on the next loop turn, once per batch of lines
   Timer poll_;
-  bool gone_ = false;
+  bool done_ = false;
 };
 
 void logs(EventLoop& loop, OutputHub& hub, const OutputVerbs& verbs,
@@ -159,19 +213,9 @@ void logs(EventLoop& loop, OutputHub& hub, const OutputVerbs& verbs,
     if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
     names = std::get<std::vector<std::string>>(std::move(selected));
   }
-  std::vector<std::shared_ptr<LogRing>> rings;
-  for (const std::string& name : names) {
-    if (auto ring = hub.ring(name)) rings.push_back(std::move(ring));
-  }
   std::size_t width = hub.prefix_stdout().style().name_width;
-  json lines = snapshot(rings, args);
-  if (!args.follow) return responder.reply({{"name_width", width}, {"lines", std::move(lines)}});
-  if (!lines.empty() && !responder.progress({{"name_width", width}, {"lines", std::move(lines)}}))
-    return;
-  auto follower =
-      std::make_unique<LogFollower>(loop, hub, responder, std::move(names), args.only, width);
-  follower->start();
-  responder.keep(std::move(follower));
+  auto stream = std::make_unique<LogStream>(loop, hub, responder, std::move(names), args, width);
+  if (stream->start()) responder.keep(std::move(stream));
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "supervisord/logs_command.h"
 #include "supervisord/output_hub.h"
 #include "supervisord/run_record.h"
+#include "supervisord/spawn.h"
 #include "supervisord/supervisor.h"
 
 namespace {
@@ -165,6 +166,7 @@ int run_mode(const std::string& config_path, std::vector<std::string>& command,
 int main(int argc, char** argv) {
   ensure_standard_fds();
   gardien::record_start_directory();
+  gardien::raise_fd_limit();
   CLI::App app{"gardien: a process supervisor and container init"};
   app.set_version_flag("-V,--version", "gardien " GARDIEN_VERSION);
   std::string config_path;

@@ -90,8 +90,9 @@ struct ChildArgs {
   std::vector<rlimit> limits;
   int stdin_fd;
   int error_fd;
-  int max_fd;  // for the close() fallback
-  pid_t parent;
+  int max_fd;                    // for the close() fallback
+  pid_t parent;                  // the daemon, for PR_SET_PDEATHSIG
+  std::optional<rlimit> nofile;  // the daemon's original RLIMIT_NOFILE, when it raised its own
 };
 
 std::vector<char*> pointers(const std::vector<std::string>& strings) {
@@ -179,6 +180,8 @@ bool child_close_from_3(int error_fd, int max_fd) noexcept {
   if (!plan.directory.empty() && ::chdir(plan.directory.c_str()) != 0)
     child_fail(a.error_fd, Stage::chdir);
   if (plan.umask) ::umask(*plan.umask);
+  if (a.nofile && ::setrlimit(RLIMIT_NOFILE, &*a.nofile) != 0)
+    child_fail(a.error_fd, Stage::setrlimit, -1);
   for (std::size_t i = 0; i < a.limits.size(); ++i) {
     if (::setrlimit(static_cast<__rlimit_resource_t>(plan.rlimits[i].resource), &a.limits[i]) != 0)
       child_fail(a.error_fd, Stage::setrlimit, static_cast<int>(i));
@@ -207,6 +210,9 @@ int dev_null() {
   if (!fd) fd.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   return fd.get();
 }
+
+// What raise_fd_limit() found: the children start with it again.
+std::optional<rlimit> g_original_nofile;
 
 // The highest fd number + 1 the close() fallback has to cover (kernels without close_range).
 int fd_limit() {
@@ -260,7 +266,7 @@ std::string describe(const ChildReport& r, const SpawnPlan& plan) {
       out = "setrlimit ";
       out += r.index >= 0 && static_cast<std::size_t>(r.index) < plan.rlimits.size()
                  ? rlimit_name(plan.rlimits[static_cast<std::size_t>(r.index)].resource)
-                 : "?";
+                 : "RLIMIT_NOFILE (back to the daemon's original soft limit)";
       break;
     case Stage::setgroups:
       out = "setgroups";
@@ -363,6 +369,13 @@ std::optional<std::string> find_executable(const std::string& name,
   return std::nullopt;
 }
 
+void raise_fd_limit() noexcept {
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur >= nofile.rlim_max) return;
+  rlimit raised{nofile.rlim_max, nofile.rlim_max};
+  if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) g_original_nofile = nofile;
+}
+
 std::optional<SpawnPlan> make_spawn_plan(const ProgramConfig& config, const std::string& instance,
                                          char* const* daemon_environ, std::string& error) {
   if (config.command.empty() || config.command[0].empty()) {
@@ -400,7 +413,8 @@ std::optional<SpawnedProcess> spawn_process(const SpawnPlan& plan, std::string& 
     return std::nullopt;
   }
   ChildArgs args{plan,     pointers(plan.argv), pointers(plan.envp), {},
-                 stdin_fd, report.write.get(),  fd_limit(),          ::getpid()};
+                 stdin_fd, report.write.get(),  fd_limit(),          ::getpid(),
+                 g_original_nofile};
   for (const ResourceLimit& l : plan.rlimits) args.limits.push_back(rlimit{l.soft, l.hard});
 
   // With every signal blocked, libevent's handler cannot run in the child before it resets them.

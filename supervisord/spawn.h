@@ -57,6 +57,11 @@ std::optional<std::string> find_executable(const std::string& name,
                                            const std::optional<std::string>& path_var,
                                            std::string& error);
 
+// Raises the daemon's soft RLIMIT_NOFILE to its hard limit (thousands of programs hold thousands
+// of pipes); every child spawned afterwards gets the original soft limit back, before its own
+// `rlimits`. Call once at start, before any spawn.
+void raise_fd_limit() noexcept;
+
 // Builds the plan for one instance of `config`; nullopt with `error` set when it cannot run
 // (command not found in PATH, empty command).
 std::optional<SpawnPlan> make_spawn_plan(const ProgramConfig& config, const std::string& instance,

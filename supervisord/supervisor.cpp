@@ -195,9 +195,15 @@ std::vector<protocol::InstanceStatus> Supervisor::instances() const {
   std::stable_sort(sorted.begin(), sorted.end(), [](const Program* a, const Program* b) {
     return a->config().name < b->config().name;
   });
+  for (const Program* p : sorted) out.push_back(instance_status(*p, now, waiting_for(*p)));
+  return out;
+}
+
+void Supervisor::count_processes(std::vector<protocol::InstanceStatus>& statuses) const {
   std::optional<std::unordered_map<pid_t, int>> groups;  // one pass over /proc, when needed
-  for (const Program* p : sorted) {
-    protocol::InstanceStatus status = instance_status(*p, now, waiting_for(*p));
+  for (protocol::InstanceStatus& status : statuses) {
+    const Program* p = instance(status.name);
+    if (!p) continue;
     if (const Cgroup* cgroup = p->cgroup()) {
       status.processes = static_cast<std::int64_t>(cgroup->pids().size());
     } else if (p->pgid() != 0) {
@@ -207,9 +213,7 @@ std::vector<protocol::InstanceStatus> Supervisor::instances() const {
     } else {
       status.processes = 0;
     }
-    out.push_back(std::move(status));
   }
-  return out;
 }
 
 std::optional<protocol::InstanceStatus> Supervisor::find(std::string_view name) const {

@@ -42,6 +42,7 @@ class Supervisor final : public ControlTarget {
 
   // --- ControlTarget (docs: control_target.h). Names are instance names. ---
   std::vector<protocol::InstanceStatus> instances() const override;
+  void count_processes(std::vector<protocol::InstanceStatus>& statuses) const override;
   // Starts the instances once their dependencies (started too if needed) are running.
   std::vector<protocol::InstanceResult> start(const std::vector<std::string>& names) override;
   std::vector<protocol::InstanceResult> stop(const std::vector<std::string>& names) override;

@@ -2,6 +2,7 @@
 // concurrency and hostile clients.
 #include <grp.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -410,6 +411,48 @@ TEST_F(CtlTest, HostileClientsDoNotHurtTheDaemon) {
   EXPECT_EQ(daemon.ctl({"status"}).status, 0);
   EXPECT_TRUE(poll_until([&] { return fd_count(daemon.pid()) <= baseline; }, 5s))
       << "baseline " << baseline << ", now " << fd_count(daemon.pid());
+}
+
+}  // namespace
+}  // namespace gardien::test
+
+namespace gardien::test {
+namespace {
+
+// The daemon raises its soft fd limit to the hard one; its programs get the original back.
+TEST_F(CtlTest, TheDaemonRaisesItsFdLimitAndItsProgramsGetTheOriginal) {
+  rlimit original{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
+  if (original.rlim_max != RLIM_INFINITY && original.rlim_max <= 256)
+    GTEST_SKIP() << "the hard fd limit leaves no room to raise the soft one";
+  rlimit lowered{256, original.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  fs::path out = dir / "limit";
+  start("[program.show]\ncommand = \"ulimit -Sn > " + out.string() +
+        "; exec sleep 600\"\nstart-seconds = \"0\"\n");
+  ::setrlimit(RLIMIT_NOFILE, &original);
+  ASSERT_TRUE(poll_until([&] { return read_file(out).find('\n') != std::string::npos; }, 10s));
+  EXPECT_EQ(read_file(out), "256\n");
+  std::string limits = read_file("/proc/" + std::to_string(daemon.pid()) + "/limits");
+  std::string hard =
+      original.rlim_max == RLIM_INFINITY ? "unlimited" : std::to_string(original.rlim_max);
+  std::istringstream in(limits);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Max open files", 0) != 0) continue;
+    std::istringstream fields(line.substr(14));
+    std::string soft_text, hard_text;
+    fields >> soft_text >> hard_text;
+    EXPECT_EQ(soft_text, hard) << line;
+    EXPECT_EQ(hard_text, hard) << line;
+  }
+}
+
+// Counting processes walks /proc, so the daemon does it when asked: `status --json` asks.
+TEST_F(CtlTest, StatusCountsProcessesOnlyForJson) {
+  start(sleeper("a"));
+  ASSERT_TRUE(poll_until([&] { return status_map(daemon)["a"]["state"] == "running"; }, 10s));
+  EXPECT_EQ(status_map(daemon)["a"]["processes"], 1);
 }
 
 }  // namespace

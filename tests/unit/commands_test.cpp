@@ -172,6 +172,22 @@ TEST_F(CommandsTest, StatusListsEveryInstanceInOrder) {
   EXPECT_EQ(list[1], protocol::to_json(*target.find("web.0")));
 }
 
+// Counting an instance's processes walks /proc: only a status that asks for it pays for it.
+TEST_F(CommandsTest, StatusCountsProcessesOnlyWhenAsked) {
+  auto& plain = call("status", {{"names", {"db"}}});
+  ASSERT_TRUE(plain.result);
+  EXPECT_TRUE(plain.result->at("instances")[0].at("processes").is_null());
+  auto& counted = call("status", {{"names", {"web", "worker.0"}}, {"processes", true}});
+  ASSERT_TRUE(counted.result) << counted.error->message;
+  const json& list = counted.result->at("instances");
+  EXPECT_EQ(names_in(list), (std::vector<std::string>{"web.0", "web.1", "web.2", "worker.0"}));
+  EXPECT_EQ(list[0].at("processes"), 1);
+  EXPECT_EQ(list[3].at("processes"), 0);
+  auto& wrong = call("status", {{"processes", "yes"}});
+  ASSERT_TRUE(wrong.error);
+  EXPECT_EQ(wrong.error->code, ErrorCode::bad_request);
+}
+
 TEST_F(CommandsTest, StatusSelectsByProgramInstanceGlobAndAll) {
   auto names_of = [&](std::vector<std::string> names) {
     auto& r = call("status", {{"names", names}});

@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,6 +20,7 @@
 #include "common/socket_path.h"
 #include "ctl/client.h"
 #include "fake_control_target.h"
+#include "supervisord/log.h"
 
 using namespace gardien;
 using namespace std::chrono_literals;
@@ -396,6 +398,69 @@ TEST_F(ControlTest, BadPathsAreClearErrors) {
       ControlError);
 }
 
+TEST_F(ControlTest, ASocketInADirectoryOthersCanWriteIsRefused) {
+  ASSERT_EQ(::chmod(dir_.c_str(), 0777), 0);
+  try {
+    start();
+    FAIL() << "started in a world-writable directory";
+  } catch (const ControlError& e) {
+    EXPECT_NE(std::string(e.what()).find("lets others replace the socket"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(path_));
+  ASSERT_EQ(::chmod(dir_.c_str(), 01777), 0);  // sticky, like /tmp: our own path is fine
+  start();
+  expect_still_answers();
+}
+
+TEST_F(ControlTest, ADeletedSocketFileIsRecreated) {
+  start();
+  TestClient before(path_);  // connections made before keep working
+  ASSERT_EQ(::unlink(path_.c_str()), 0);
+  ASSERT_TRUE(pump_until([&] { return std::filesystem::exists(path_); }));
+  struct stat st {};
+  ASSERT_EQ(::lstat(path_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  expect_still_answers();
+  send(before, request_line(5, "version"));
+  EXPECT_EQ(read_response(before).id, 5);
+  server_.reset();
+  EXPECT_FALSE(std::filesystem::exists(path_));
+}
+
+// gardienctl checks who serves the socket before it trusts an answer.
+TEST_F(ControlTest, TheClientRefusesAServerRunByAnotherUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a server as another user";
+  ASSERT_EQ(::chown(dir_.c_str(), kNobody, kNobody), 0);
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  pid_t squatter = ::fork();
+  if (squatter == 0) {
+    if (::setgid(kNobody) != 0 || ::setuid(kNobody) != 0) _exit(99);
+    sockaddr_un addr{};
+    socklen_t len = 0;
+    make_socket_address(path_, addr, len);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd, 4) != 0) _exit(98);
+    ::chmod(path_.c_str(), 0666);
+    (void)!::write(ready[1], "x", 1);
+    ::pause();
+    _exit(0);
+  }
+  ::close(ready[1]);
+  char byte;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  ::close(ready[0]);
+  std::string error;
+  auto client = ctl::Client::connect(path_, error);
+  ::kill(squatter, SIGKILL);
+  ::waitpid(squatter, nullptr, 0);
+  EXPECT_FALSE(client);
+  EXPECT_NE(error.find("it runs as uid 65534"), std::string::npos) << error;
+  EXPECT_NE(error.find("neither root nor you"), std::string::npos) << error;
+}
+
 TEST_F(ControlTest, MalformedRequestsAreAnsweredAndTheConnectionStaysUsable) {
   start();
   TestClient c(path_);
@@ -497,6 +562,159 @@ TEST_F(ControlTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_TRUE(r.ok && !r.more);
   EXPECT_EQ(read_response(c).id, 2);
   EXPECT_EQ(read_response(c).id, 3);
+}
+
+// Clients pipelining thousands of requests are served one request per loop turn: a status from
+// another client is answered while they are at it, after a few of theirs, not thousands.
+TEST_F(ControlTest, PipeliningClientsDoNotHoldTheLoop) {
+  start();
+  constexpr int kFlooders = 20;
+  constexpr int kRequests = 2000;
+  std::string batch;
+  for (int i = 1; i <= kRequests; ++i) batch += request_line(i, "status");
+  std::vector<std::unique_ptr<TestClient>> flooders;
+  std::vector<int> answers(kFlooders, 0);
+  auto read_flooders = [&] {
+    for (int k = 0; k < kFlooders; ++k) {
+      flooders[k]->read_available();
+      while (flooders[k]->next_line()) ++answers[k];
+    }
+  };
+  for (int k = 0; k < kFlooders; ++k) flooders.push_back(std::make_unique<TestClient>(path_));
+  std::vector<std::size_t> sent(kFlooders, 0);
+  ASSERT_TRUE(pump_until(
+      [&] {
+        read_flooders();
+        bool all = true;
+        for (int k = 0; k < kFlooders; ++k) {
+          sent[k] += flooders[k]->send_some(std::string_view(batch).substr(sent[k]));
+          all = all && sent[k] == batch.size();
+        }
+        return all;
+      },
+      20s));
+
+  TestClient probe(path_);
+  std::size_t before = target_.instances_calls;
+  send(probe, request_line(7, "status"));
+  std::optional<std::string> line;
+  ASSERT_TRUE(pump_until(
+      [&] {
+        read_flooders();
+        probe.read_available();
+        line = probe.next_line();
+        return line.has_value();
+      },
+      20s));
+  std::size_t flood_answered_meanwhile = target_.instances_calls - before;
+  EXPECT_LT(flood_answered_meanwhile, std::size_t(kFlooders * 10));
+  EXPECT_NE(line->find(R"("id":7)"), std::string::npos) << *line;
+
+  // Nobody was dropped: every flooder gets all its answers.
+  ASSERT_TRUE(pump_until(
+      [&] {
+        read_flooders();
+        return std::all_of(answers.begin(), answers.end(), [](int n) { return n == kRequests; });
+      },
+      60s));
+}
+
+// A client that pipelines requests and hangs up: what it left unanswered is dropped, not done.
+TEST_F(ControlTest, AClosedClientsPendingRequestsAreDropped) {
+  start();
+  std::string batch;
+  for (int i = 1; i <= 2000; ++i) batch += request_line(i, "status");
+  {
+    TestClient c(path_);
+    ASSERT_EQ(c.send_some(batch), batch.size());
+    c.close();
+  }
+  ASSERT_TRUE(pump_until([&] { return server_->client_count() == 0; }));
+  EXPECT_LT(target_.instances_calls, 200u);
+  expect_still_answers();
+}
+
+// Answers wait for a client that does not read them instead of piling up; it is not dropped.
+TEST_F(ControlTest, AnswersToAClientThatDoesNotReadWaitInsteadOfPilingUp) {
+  ControlOptions o = options();
+  o.max_output_bytes = 64 * 1024;
+  start(o);
+  target_.add("many", 200);
+  std::string batch;
+  for (int i = 1; i <= 400; ++i) batch += request_line(i, "status");
+  TestClient c(path_);
+  send(c, batch);
+  pump_for(300ms);
+  EXPECT_EQ(server_->client_count(), 1u);
+  // The kernel's buffers hold some; the daemon's share stays within the bound.
+  std::size_t taken = target_.instances_calls;
+  EXPECT_LT(taken, 400u);
+  int answered = 0;
+  ASSERT_TRUE(pump_until(
+      [&] {
+        c.read_available();
+        while (c.next_line()) ++answered;
+        return answered == 400;
+      },
+      30s));
+}
+
+// Requests sent behind one still in progress are bounded, and the error says what overflowed.
+TEST_F(ControlTest, RequestsQueuedBehindAWaitAreBoundedAndTheErrorSaysSo) {
+  start();
+  TestClient c(path_);
+  send(c, request_line(3, "wait", {{"names", {"db"}}, {"for", "stopped"}}));
+  ASSERT_TRUE(pump_until([&] { return target_.state_changes().listener_count() == 1; }));
+  std::string more;
+  while (more.size() <= protocol::kMaxLineBytes) more += request_line(4, "version");
+  send(c, more);
+  protocol::Response r = read_response(c);
+  EXPECT_TRUE(r.is(ErrorCode::bad_request)) << r.error_code;
+  EXPECT_NE(r.error_message.find("queued behind request 3 (wait)"), std::string::npos)
+      << r.error_message;
+  EXPECT_TRUE(wait_eof(c));
+  EXPECT_EQ(target_.state_changes().listener_count(), 0u);
+}
+
+// A NUL byte is refused; what follows it is not silently accepted as the request.
+TEST_F(ControlTest, ANulByteInARequestIsRefused) {
+  start();
+  TestClient c(path_);
+  std::string line = request_line(1, "version");
+  line.insert(line.size() - 1, std::string("\0junk", 5));
+  send(c, line);
+  protocol::Response r = read_response(c);
+  EXPECT_TRUE(r.is(ErrorCode::bad_request)) << r.error_code;
+  EXPECT_NE(r.error_message.find("NUL byte"), std::string::npos) << r.error_message;
+  send(c, request_line(2, "version"));
+  EXPECT_TRUE(read_response(c).ok);
+}
+
+// Out of fds, accepting is retried every 100 ms; the log says so once, and once when it recovers.
+TEST_F(ControlTest, AnAcceptFailureIsLoggedOncePerBurst) {
+  start();
+  std::vector<std::string> lines;
+  log::set_line_writer([&](std::string_view line) { lines.emplace_back(line); });
+  struct Restore {
+    ~Restore() { log::set_line_writer(nullptr); }
+  } restore;
+  TestClient c(path_);  // waits in the backlog
+  rlimit original{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
+  rlimit none_left{static_cast<rlim_t>(open_fds().back() + 1), original.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &none_left), 0);
+  std::vector<Fd> holes;  // fd numbers below the limit that are free
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) holes.emplace_back(fd);
+  pump_for(700ms);
+  holes.clear();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &original), 0);
+  ASSERT_TRUE(pump_until([&] { return server_->client_count() == 1; }));
+  auto count = [&](const std::string& what) {
+    return std::count_if(lines.begin(), lines.end(),
+                         [&](const std::string& l) { return l.find(what) != std::string::npos; });
+  };
+  EXPECT_EQ(count("accept failed"), 1) << ::testing::PrintToString(lines);
+  EXPECT_EQ(count("accepting again"), 1) << ::testing::PrintToString(lines);
 }
 
 TEST_F(ControlTest, IdleConnectionsTimeOutButWaitingOnesDoNot) {
@@ -673,6 +891,132 @@ TEST_F(ControlTest, ReadersReadAndGroupMembersControl) {
   EXPECT_EQ(code, 0);
   EXPECT_EQ(target_.calls, std::vector<std::string>{"stop"});
   expect_still_answers();
+}
+
+// A child as `uid` in the readers group: opens `count` connections, asks `version` on each,
+// writes what each got ("ok" or the error code) to `report`, keeps them until `go` closes.
+static pid_t fork_holder(const std::string& path, uid_t uid, gid_t readers, int count,
+                         int report[2], int go[2]) {
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  ::close(report[0]);
+  ::close(go[1]);
+  if (::setgroups(1, &readers) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0) _exit(99);
+  std::vector<ctl::Client> held;
+  std::string answers;
+  for (int i = 0; i < count; ++i) {
+    std::string error, line;
+    auto client = ctl::Client::connect(path, error);
+    if (!client) _exit(98);
+    if (!client->send(request_line(1, "version"), error)) _exit(97);
+    if (client->read_line(line, std::chrono::steady_clock::now() + 5s, error) !=
+        ctl::Client::Read::line)
+      _exit(96);
+    auto r = std::get<protocol::Response>(protocol::parse_response(line));
+    answers += r.ok ? "ok" : r.error_code + ":" + r.error_message;
+    answers += '\n';
+    if (r.ok) held.push_back(std::move(*client));
+  }
+  answers += "end\n";
+  (void)!::write(report[1], answers.data(), answers.size());
+  char byte;
+  (void)!::read(go[0], &byte, 1);
+  _exit(0);
+}
+
+TEST_F(ControlTest, ReadersCannotTakeTheSlotsKeptForControlNorMoreThanTheirShare) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run clients as other users";
+  constexpr gid_t kReaders = 4242;
+  ControlOptions o = options();
+  o.mode = 0666;
+  o.readers = kReaders;
+  o.max_clients = 6;
+  o.control_reserve = 2;
+  o.max_clients_per_uid = 3;
+  ::chmod(dir_.c_str(), 0755);
+  start(o);
+  auto holder = [&](uid_t uid, int count, int go[2]) {
+    int report[2];
+    EXPECT_EQ(::pipe2(report, O_CLOEXEC | O_NONBLOCK), 0);
+    pid_t pid = fork_holder(path_, uid, kReaders, count, report, go);
+    ::close(report[1]);
+    std::string text;
+    EXPECT_TRUE(pump_until(
+        [&] {
+          char buf[4096];
+          ssize_t n = ::read(report[0], buf, sizeof buf);
+          if (n > 0) text.append(buf, static_cast<std::size_t>(n));
+          return text.find("end\n") != std::string::npos;
+        },
+        15s));
+    ::close(report[0]);
+    return std::make_pair(pid, text);
+  };
+  int go[2];
+  ASSERT_EQ(::pipe2(go, O_CLOEXEC), 0);
+  auto [first, first_text] = holder(kNobody, 4, go);
+  EXPECT_EQ(first_text.rfind("ok\nok\nok\ntoo_many_clients:too many connections from uid 65534 "
+                             "(3, the limit per user)",
+                             0),
+            0u)
+      << first_text;
+  auto [second, second_text] = holder(kNobody - 1, 2, go);
+  EXPECT_EQ(second_text.rfind("ok\ntoo_many_clients:", 0), 0u) << second_text;
+  EXPECT_NE(second_text.find("the last 2 are kept for users who may control"), std::string::npos)
+      << second_text;
+  EXPECT_EQ(server_->client_count(), 4u);
+  protocol::Response r = ask("version");  // root gets a kept slot
+  EXPECT_TRUE(r.ok) << r.error_message;
+  ::close(go[0]);
+  ::close(go[1]);
+  int status = 0;
+  EXPECT_TRUE(pump_until([&] { return ::waitpid(first, &status, WNOHANG) == first; }, 15s));
+  EXPECT_TRUE(pump_until([&] { return ::waitpid(second, &status, WNOHANG) == second; }, 15s));
+  EXPECT_TRUE(pump_until([&] { return server_->client_count() == 0; }));
+}
+
+// When slots run short, a reader's long wait counts as idle: it cannot hold its slot forever.
+TEST_F(ControlTest, WaitsOfReadersCountAsIdleWhenSlotsRunShort) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run clients as other users";
+  constexpr gid_t kReaders = 4242;
+  ControlOptions o = options();
+  o.mode = 0666;
+  o.readers = kReaders;
+  o.max_clients = 8;
+  o.control_reserve = 0;
+  o.max_clients_per_uid = 8;
+  o.idle_timeout = 300ms;
+  ::chmod(dir_.c_str(), 0755);
+  start(o);
+  std::string path = path_;
+  int code = run_as(kNobody, kNobody, {kReaders}, [&] {
+    std::vector<ctl::Client> waits;
+    for (int i = 0; i < 7; ++i) {  // 7 of 8: more than three quarters
+      std::string error;
+      auto client = ctl::Client::connect(path, error);
+      if (!client) return 10;
+      if (!client->send(request_line(1, "wait", {{"names", {"db"}}, {"for", "fatal"}}), error))
+        return 11;
+      waits.push_back(std::move(*client));
+    }
+    // Once one has gone the slots are no longer short: the others may stay.
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (auto& client : waits) {
+        std::string error, line;
+        auto read = client.read_line(line, std::chrono::steady_clock::now() + 10ms, error);
+        if (read == ctl::Client::Read::timeout) continue;
+        if (read != ctl::Client::Read::line) return 12;
+        auto r = std::get<protocol::Response>(protocol::parse_response(line));
+        if (!r.is(ErrorCode::timeout)) return 13;
+        if (r.error_message.find("short of connection slots") == std::string::npos) return 14;
+        return 0;
+      }
+    }
+    return 15;
+  });
+  EXPECT_EQ(code, 0);
+  EXPECT_TRUE(pump_until([&] { return target_.state_changes().listener_count() == 0; }));
 }
 
 TEST(ControlAccess, Rules) {

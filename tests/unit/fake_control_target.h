@@ -73,7 +73,14 @@ class FakeControlTarget : public ControlTarget {
   }
 
   // ---- ControlTarget ----
-  std::vector<protocol::InstanceStatus> instances() const override { return instances_; }
+  std::vector<protocol::InstanceStatus> instances() const override {
+    ++instances_calls;
+    return instances_;
+  }
+
+  void count_processes(std::vector<protocol::InstanceStatus>& statuses) const override {
+    for (auto& s : statuses) s.processes = s.pid ? 1 : 0;
+  }
 
   std::vector<protocol::InstanceResult> start(const std::vector<std::string>& names) override {
     calls.push_back("start");
@@ -164,10 +171,11 @@ class FakeControlTarget : public ControlTarget {
   bool shutting_down() const override { return shutting_down_; }
 
   std::vector<std::string> calls;
-  std::string refuse;            // an instance name whose actions are refused
-  bool spawn_fails = false;      // start goes starting -> fatal inside the call
-  bool stop_is_instant = false;  // stop goes stopping -> stopped inside the call
-  bool auto_run = true;          // with a loop: a start reaches running by itself
+  mutable std::size_t instances_calls = 0;  // snapshots taken: what a verb cost
+  std::string refuse;                       // an instance name whose actions are refused
+  bool spawn_fails = false;                 // start goes starting -> fatal inside the call
+  bool stop_is_instant = false;             // stop goes stopping -> stopped inside the call
+  bool auto_run = true;                     // with a loop: a start reaches running by itself
   ReloadOutcome reload_outcome;
   std::function<void()> on_shutdown;
   bool shutting_down_ = false;

@@ -97,8 +97,10 @@ TEST(GardienctlCli, GlobalOptionsBeforeOrAfterTheVerb) {
     ASSERT_TRUE(p.command_line.invocation) << p.err;
     EXPECT_EQ(p.inv().socket, "/tmp/g.sock");
     EXPECT_TRUE(p.inv().json);
-    EXPECT_EQ(p.inv().args, json({{"names", {"web"}}}));
+    // --json shows processes: the daemon counts them only when asked.
+    EXPECT_EQ(p.inv().args, json({{"names", {"web"}}, {"processes", true}}));
   }
+  EXPECT_EQ(parse({"status", "web"}).inv().args, json({{"names", {"web"}}}));
 }
 
 TEST(GardienctlCli, UsageErrorsExit2) {

@@ -224,3 +224,46 @@ TEST(LogRing, ChunksOfManyLinesKeepWhatOneLinePerViewKeeps) {
     }
   }
 }
+
+// Reading in pieces: a cursor survives appends, growth and a group split across pieces; lines
+// evicted under it are skipped, not read twice or out of order.
+TEST(LogRing, CursorsReadInPiecesAcrossAppendsAndEvictions) {
+  auto ring = LogRing::create("a", 4096);
+  for (int i = 0; i < 10; ++i) ring->append(at(i), Stream::out, "line " + std::to_string(i));
+  std::vector<LogCursor> start = LogRing::tail_cursors({ring}, 4, std::nullopt);
+  LogCursor cursor = start[0];
+  EXPECT_EQ(texts(ring->read(cursor, ring->end(), 1)), (std::vector<std::string>{"line 6"}));
+  ring->append(at(10), Stream::err, "line 10");
+  EXPECT_EQ(texts(ring->read(cursor, ring->end(), 1 << 20, Stream::out)),
+            (std::vector<std::string>{"line 7", "line 8", "line 9"}));
+  EXPECT_TRUE(ring->read(cursor, ring->end(), 1 << 20).empty());  // line 10 was passed over
+
+  // Lines of one group read across pieces.
+  auto grouped = LogRing::create("g", 1 << 20);
+  std::string chunk = "x1\nx2\nx3\n";
+  std::string_view view(chunk);
+  grouped->append(LineBatch{"g", Stream::out, at(1), false, std::span(&view, 1)});
+  LogCursor g = grouped->begin();
+  EXPECT_EQ(texts(grouped->read(g, grouped->end(), 1)), (std::vector<std::string>{"x1"}));
+  EXPECT_EQ(texts(grouped->read(g, grouped->end(), 1)), (std::vector<std::string>{"x2"}));
+  EXPECT_EQ(texts(grouped->read(g, grouped->end(), 9)), (std::vector<std::string>{"x3"}));
+
+  // Evicted under the cursor: it moves to the oldest line kept.
+  LogCursor old = ring->begin();
+  for (int i = 100; i < 400; ++i) ring->append(at(i), Stream::out, "line " + std::to_string(i));
+  std::vector<LogRecord> rest = ring->read(old, ring->end(), 1 << 20);
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.back().text, "line 399");
+  EXPECT_NE(rest.front().text, "line 0");
+  for (std::size_t i = 1; i < rest.size(); ++i) EXPECT_LT(rest[i - 1].time, rest[i].time);
+
+  // A cursor taken before the ring grew still reads the right lines.
+  auto growing = LogRing::create("grow", 1 << 20);
+  growing->append(at(1), Stream::out, "first");
+  LogCursor after_first = LogRing::tail_cursors({growing}, 0, std::nullopt)[0];
+  for (int i = 0; i < 2000; ++i) growing->append(at(2 + i), Stream::out, std::string(40, 'y'));
+  growing->append(at(5000), Stream::out, "last");
+  std::vector<LogRecord> all = growing->read(after_first, growing->end(), 1 << 30);
+  ASSERT_EQ(all.size(), 2001u);
+  EXPECT_EQ(all.back().text, "last");
+}

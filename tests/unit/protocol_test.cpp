@@ -117,6 +117,33 @@ TEST(Protocol, EveryMalformedLineGetsAPreciseError) {
   }
 }
 
+// A NUL byte used to end the parse early: what followed it was silently ignored.
+TEST(Protocol, NulByteIsAnErrorNotTheEndOfInput) {
+  using namespace std::string_literals;
+  for (std::string line : {"{\"v\":1,\"id\":3,\"cmd\":\"status\"}\0garbage"s,
+                           "{\"v\":1,\"id\":3,\"cmd\":\"status\"}\0"s,
+                           "{\"v\":1,\"id\":3,\"cmd\":\"sta\0tus\"}"s, "\0"s}) {
+    SCOPED_TRACE(json(line).dump());
+    RequestError e = parse_error(line);
+    EXPECT_EQ(e.error.code, ErrorCode::bad_request);
+    EXPECT_NE(e.error.message.find("NUL byte"), std::string::npos) << e.error.message;
+  }
+}
+
+// Numbers too large for a double are the client's mistake, not the daemon's.
+TEST(Protocol, OverflowingNumbersAreBadRequests) {
+  for (std::string line :
+       {std::string(R"({"v":1,"id":1e999999,"cmd":"status"})"),
+        R"({"v":1,"id":)" + std::string(60000, '9') + R"(,"cmd":"status"})",
+        std::string(R"({"v":1,"id":1,"cmd":"wait","args":{"timeout_ms":-1e400}})")}) {
+    SCOPED_TRACE(line.substr(0, 60));
+    RequestError e = parse_error(line);
+    EXPECT_EQ(e.error.code, ErrorCode::bad_request) << e.error.message;
+    EXPECT_NE(e.error.message.find("number"), std::string::npos) << e.error.message;
+    EXPECT_LT(e.error.message.size(), 300u);
+  }
+}
+
 TEST(Protocol, LineLimitIsExact) {
   std::string prefix = R"({"v":1,"id":1,"cmd":"status")";
   std::string at_limit = prefix + std::string(kMaxLineBytes - prefix.size() - 1, ' ') + "}";
@@ -267,8 +294,15 @@ TEST(Protocol, LineBufferSplitsAndCaps) {
 }
 
 TEST(Protocol, InstanceStatusSchemaRoundTrips) {
-  InstanceStatus s{"web.2",      "web", InstanceState::backoff,     std::nullopt,
-                   std::nullopt, 3,     "exit code 1, retry in 2s", true, {}};
+  InstanceStatus s{"web.2",
+                   "web",
+                   InstanceState::backoff,
+                   std::nullopt,
+                   std::nullopt,
+                   3,
+                   "exit code 1, retry in 2s",
+                   true,
+                   {}};
   json j = to_json(s);
   EXPECT_EQ(j, json::parse(
                    R"({"name":"web.2","program":"web","state":"backoff","pid":null,"uptime_ms":null,

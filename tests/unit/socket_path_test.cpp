@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 using namespace gardien;
 
@@ -100,4 +105,38 @@ TEST(SocketPath, InputsComeFromTheEnvironment) {
   in = socket_path_inputs("");
   EXPECT_TRUE(in.env.empty());
   EXPECT_TRUE(in.xdg_runtime_dir.empty());
+}
+
+// Whoever can write the socket's directory can replace the socket with their own.
+TEST(SocketPath, ADirectoryOthersCanWriteIsRefusedUnlessStickyAndThePathIsOurs) {
+  char tmpl[] = "/tmp/gardien-sockdir-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  std::string path = dir + "/ctl.sock";
+  uid_t me = ::geteuid();
+  EXPECT_EQ(check_socket_directory(path, me), std::nullopt);  // 0700, ours
+
+  ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
+  auto error = check_socket_directory(path, me);
+  ASSERT_TRUE(error);
+  EXPECT_NE(error->find(dir + " (mode 0777"), std::string::npos) << *error;
+  EXPECT_NE(error->find("lets others replace the socket"), std::string::npos) << *error;
+  ASSERT_EQ(::chmod(dir.c_str(), 0770), 0);
+  EXPECT_TRUE(check_socket_directory(path, me));
+
+  ASSERT_EQ(::chmod(dir.c_str(), 01777), 0);  // like /tmp
+  EXPECT_EQ(check_socket_directory(path, me), std::nullopt);
+  std::ofstream(path) << "";
+  EXPECT_EQ(check_socket_directory(path, me), std::nullopt);  // ours
+  error = check_socket_directory(path, me + 1);               // someone else's file at the path
+  ASSERT_TRUE(error);
+  EXPECT_NE(error->find("belongs to uid " + std::to_string(me)), std::string::npos) << *error;
+
+  ASSERT_EQ(::chmod(dir.c_str(), 0700), 0);
+  if (me == 0 && ::chown(dir.c_str(), 65534, 65534) == 0) {  // owned by another user
+    error = check_socket_directory(path, me);
+    ASSERT_TRUE(error);
+    EXPECT_NE(error->find("owner uid 65534"), std::string::npos) << *error;
+  }
+  std::filesystem::remove_all(dir);
 }
