@@ -69,7 +69,9 @@ DurationParse read_duration(std::string_view text) {
   return {Duration{total}, false};
 }
 
-std::optional<Duration> parse_duration(std::string_view text) { return read_duration(text).value; }
+std::optional<Duration> parse_duration(std::string_view text) {
+  return read_duration(text).value;
+}
 
 std::string format_duration(Duration d) {
   std::int64_t ms = d.count();

@@ -19,8 +19,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b, std::size_t li
     row[0] = i;
     std::size_t row_min = row[0];
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      row[j] = std::min({previous[j] + 1, row[j - 1] + 1,
-                         previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      row[j] = std::min(
+          {previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
         row[j] = std::min(row[j], before[j - 2] + 1);
       row_min = std::min(row_min, row[j]);

@@ -381,9 +381,11 @@ command = "true"
 environment = { PORT = 8080, DEBUG = true, QUIET = false, NAME = "web", NEG = -1 }
 )");
   ASSERT_EQ(c.programs.size(), 1u);
-  EXPECT_EQ(c.programs[0].environment,
-            (std::map<std::string, std::string>{
-                {"DEBUG", "true"}, {"NAME", "web"}, {"NEG", "-1"}, {"PORT", "8080"}, {"QUIET", "false"}}));
+  EXPECT_EQ(c.programs[0].environment, (std::map<std::string, std::string>{{"DEBUG", "true"},
+                                                                           {"NAME", "web"},
+                                                                           {"NEG", "-1"},
+                                                                           {"PORT", "8080"},
+                                                                           {"QUIET", "false"}}));
   expect_errors(R"([program.web]
 command = "true"
 environment = { RATIO = 0.5, LIST = [1] }

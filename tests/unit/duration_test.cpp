@@ -29,8 +29,7 @@ TEST(Duration, SaysWhenADurationIsOutOfRange) {
 
 TEST(Duration, RejectsGarbage) {
   for (const char* bad : {"", "10", "s", "-1s", "1x", "1.s", "ten seconds", "1s ", " 1s", "1s  2s",
-                          "1s 2", "1D",
-                          "99999999999999999999h"}) {
+                          "1s 2", "1D", "99999999999999999999h"}) {
     EXPECT_EQ(parse_duration(bad), std::nullopt) << bad;
   }
 }
