@@ -49,7 +49,9 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# Only the daemon and the client: the test suite is `make test`'s to build.
+run: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target gardien gardienctl
 	exec $(BUILD)/supervisord/gardien -c $(CONFIG)
 
 test: build

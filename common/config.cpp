@@ -32,6 +32,7 @@
 #include <tuple>
 
 #include "common/signals.h"
+#include "common/suggest.h"
 
 namespace gardien {
 
@@ -118,6 +119,20 @@ std::string_view to_string(LogLevel level) {
   return "?";
 }
 
+std::optional<LogLevel> parse_log_level(std::string_view text) {
+  for (LogLevel level : {LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error}) {
+    if (to_string(level) == text) return level;
+  }
+  return std::nullopt;
+}
+
+std::optional<LogFormat> parse_log_format(std::string_view text) {
+  for (LogFormat format : {LogFormat::text, LogFormat::json}) {
+    if (to_string(format) == text) return format;
+  }
+  return std::nullopt;
+}
+
 std::string Diagnostic::to_string() const {
   std::string out = file;
   if (line > 0) {
@@ -162,43 +177,6 @@ constexpr int kMaxInstances = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Small pure helpers.
-
-// The edit distance of `a` and `b` when it is below `limit`, else `limit`. Stops as soon as it
-// cannot get below it: suggestions compare every unknown name with every known one, and a full
-// distance per pair made 2000 unknown depends-on names take minutes under the fuzz build.
-std::size_t edit_distance(std::string_view a, std::string_view b, std::size_t limit) {
-  std::size_t length_gap = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
-  if (length_gap >= limit) return limit;
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    std::size_t row_min = row[0];
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-      row_min = std::min(row_min, row[j]);
-    }
-    if (row_min >= limit) return limit;  // every later row is at least this
-  }
-  return std::min(row[b.size()], limit);
-}
-
-// The closest candidate within edit distance 2, or empty.
-std::string_view closest(std::string_view word, const std::vector<std::string_view>& candidates) {
-  std::string_view best;
-  std::size_t best_distance = 3;
-  for (std::string_view c : candidates) {
-    std::size_t d = edit_distance(word, c, best_distance);
-    if (d < best_distance) {
-      best = c;
-      best_distance = d;
-    }
-  }
-  return best;
-}
 
 std::string quote(std::string_view s) {
   std::string out = "\"";
@@ -572,6 +550,7 @@ class Loader {
   // Values.
   std::optional<std::string> expand(const std::string& text, const Field& f, int depth = 0);
   std::optional<std::string> get_string(const Field& f, std::string_view what = "a string");
+  std::optional<std::string> get_env_value(const Field& f);
   std::optional<std::string> get_path(const Field& f);
   std::optional<bool> get_bool(const Field& f);
   std::optional<std::int64_t> get_int(const Field& f, std::int64_t min, std::int64_t max);
@@ -632,6 +611,28 @@ void TableReader::finish(std::string_view hint) {
 // ---------------------------------------------------------------------------------------------
 // Values
 
+// The variables gardien puts in each program's own environment, which the loader never sees.
+bool set_for_programs(std::string_view name) {
+  return name == "GARDIEN_PROGRAM" || name == "GARDIEN_INSTANCE" ||
+         name == "GARDIEN_INSTANCE_INDEX";
+}
+
+// ${NAME} is expanded when the config is loaded; $NAME (or $${NAME}) is left to the program.
+std::string unset_variable_message(const std::string& name) {
+  std::string message = "${";
+  message += name;
+  message += "} is not set in gardien's environment when the config is loaded";
+  message += set_for_programs(name) ? " (gardien sets it for each program)" : "";
+  message += "; set it, give a default (${";
+  message += name;
+  message += ":-default}), or write $";
+  message += name;
+  message += " or $${";
+  message += name;
+  message += "} to leave it to the program's shell";
+  return message;
+}
+
 std::optional<std::string> Loader::expand(const std::string& text, const Field& f, int depth) {
   constexpr int kMaxDepth = 8;
   if (depth > kMaxDepth) {
@@ -680,12 +681,7 @@ std::optional<std::string> Loader::expand(const std::string& text, const Field& 
     std::optional<std::string> value = env_(name);
     if (text[j] == '}') {
       if (!value) {
-        std::string message = "${";
-        message += name;
-        message += "} is not set in the environment; set it, or give a default: ${";
-        message += name;
-        message += ":-default}";
-        error(f, std::move(message));
+        error(f, unset_variable_message(name));
         return std::nullopt;
       }
       out += *value;
@@ -711,6 +707,13 @@ std::optional<std::string> Loader::expand(const std::string& text, const Field& 
     i = k + 1;
   }
   return out;
+}
+
+// As compose does: PORT = 8080 and DEBUG = true are the strings "8080" and "true".
+std::optional<std::string> Loader::get_env_value(const Field& f) {
+  if (f.node->is_integer()) return std::to_string(f.node->as_integer()->get());
+  if (f.node->is_boolean()) return f.node->as_boolean()->get() ? "true" : "false";
+  return get_string(f, "a string, an integer or true/false (write other values in quotes)");
 }
 
 std::optional<std::string> Loader::get_string(const Field& f, std::string_view what) {
@@ -775,15 +778,19 @@ std::optional<Duration> Loader::get_duration(const Field& f) {
   }
   auto text = expand(f.node->as_string()->get(), f);
   if (!text) return std::nullopt;
-  auto d = parse_duration(*text);
-  if (!d) {
+  DurationParse d = read_duration(*text);
+  if (d.out_of_range) {
+    std::string message = "duration out of range: at most about 35,000 years, got ";
+    message += quote(*text);
+    error(f, std::move(message));
+  } else if (!d.value) {
     std::string message = "expected ";
     message += kWhat;
-    message += " (units ms, s, m, h), got ";
+    message += " (units ms, s, m, h, d), got ";
     message += quote(*text);
     error(f, std::move(message));
   }
-  return d;
+  return d.value;
 }
 
 std::optional<int> Loader::get_signal(const Field& f) {
@@ -1290,6 +1297,9 @@ void Loader::read_supervisor(const Field& f, SupervisorConfig& out) {
   r.finish();
 }
 
+// `all` names every program in gardienctl, so no program may be called that.
+constexpr std::string_view kReservedProgramName = "all";
+
 bool valid_program_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxProgramName) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
@@ -1309,6 +1319,10 @@ ProgramConfig Loader::read_program(const ProgramEntry& entry, ProgramPlaces& pla
     message += quote(entry.name);
     message += ": use letters, digits, '_' and '-' (at most 64 characters)";
     error(entry.place, path, std::move(message));
+  } else if (entry.name == kReservedProgramName) {
+    error(entry.place, path,
+          "the program name \"all\" is reserved (gardienctl's `all` names every program); "
+          "pick another name");
   }
   const toml::table* table = entry.node->as_table();
   if (!table) {
@@ -1362,7 +1376,7 @@ ProgramConfig Loader::read_program(const ProgramEntry& entry, ProgramPlaces& pla
                 "an environment variable name must be non-empty and must not contain '='");
           continue;
         }
-        if (auto s = get_string(value)) p.environment[name] = *s;
+        if (auto s = get_env_value(value)) p.environment[name] = *s;
       }
     } else {
       expected(*v, "a table like { NAME = \"value\" }");
@@ -1624,6 +1638,7 @@ LoadResult Loader::load_main(const std::string& name, const fs::path& display_di
       d.message = "cannot read the config file: ";
       d.message += file.error;
       result.diagnostics.push_back(std::move(d));
+      result.unreadable = true;
       return result;
     }
     contents = std::move(file.text);

@@ -116,6 +116,9 @@ std::string_view to_string(RestartPolicy policy);
 std::string_view to_string(KillMode mode);
 std::string_view to_string(LogFormat format);
 std::string_view to_string(LogLevel level);
+// The inverse of to_string: nullopt for anything else ("3", "WARN").
+std::optional<LogLevel> parse_log_level(std::string_view text);
+std::optional<LogFormat> parse_log_format(std::string_view text);
 
 // One problem found in a config file. `line`/`column` are 0 when the problem has no place.
 struct Diagnostic {
@@ -133,6 +136,7 @@ struct Diagnostic {
 struct LoadResult {
   std::optional<Config> config;  // set only when there is no error (warnings allowed)
   std::vector<Diagnostic> diagnostics;
+  bool unreadable = false;  // the main file could not be read (the one diagnostic says why)
   bool ok() const { return config.has_value(); }
 };
 

@@ -12,23 +12,26 @@ struct Unit {
   std::string_view suffix;
   std::int64_t ms;
 };
-constexpr Unit kUnits[] = {{"ms", 1}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}};
-constexpr std::int64_t kMaxMs = std::int64_t{1} << 50;  // ~35000 years: far beyond any use
+constexpr Unit kUnits[] = {
+    {"ms", 1}, {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}};
+constexpr std::int64_t kMaxMs = kMaxDuration.count();
 
 }  // namespace
 
-std::optional<Duration> parse_duration(std::string_view text) {
-  if (text == "0") return Duration{0};
-  if (text.empty()) return std::nullopt;
+DurationParse read_duration(std::string_view text) {
+  if (text == "0") return {Duration{0}, false};
+  if (text.empty()) return {};
+  constexpr DurationParse kTooLarge{std::nullopt, true};
   std::int64_t total = 0;
   std::size_t i = 0;
   while (i < text.size()) {
     // A number: digits, optionally a fraction.
     std::int64_t whole = 0;
     std::size_t start = i;
+    bool too_large = false;
     while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-      whole = whole * 10 + (text[i] - '0');
-      if (whole > kMaxMs) return std::nullopt;
+      if (!too_large) whole = whole * 10 + (text[i] - '0');
+      too_large = too_large || whole > kMaxMs;
       ++i;
     }
     std::int64_t frac_num = 0, frac_den = 1;
@@ -42,9 +45,10 @@ std::optional<Duration> parse_duration(std::string_view text) {
         }
         ++i;
       }
-      if (i == frac_start) return std::nullopt;
+      if (i == frac_start) return {};
     }
-    if (i == start) return std::nullopt;
+    if (i == start) return {};
+    while (i < text.size() && text[i] == ' ') ++i;  // "10 s", as sizes take "50 MB"
     const Unit* unit = nullptr;
     for (const Unit& u : kUnits) {
       if (text.substr(i, u.suffix.size()) == u.suffix) {
@@ -52,13 +56,21 @@ std::optional<Duration> parse_duration(std::string_view text) {
         break;
       }
     }
-    if (!unit) return std::nullopt;
+    if (!unit) return {};
     i += unit->suffix.size();
-    if (whole > kMaxMs / unit->ms) return std::nullopt;  // before the product can overflow
+    // One space between parts ("1h 30m"), never at the end.
+    if (i + 1 < text.size() && text[i] == ' ' &&
+        std::isdigit(static_cast<unsigned char>(text[i + 1])))
+      ++i;
+    if (too_large || whole > kMaxMs / unit->ms) return kTooLarge;  // before the product overflows
     total += whole * unit->ms + frac_num * unit->ms / frac_den;
-    if (total > kMaxMs) return std::nullopt;
+    if (total > kMaxMs) return kTooLarge;
   }
-  return Duration{total};
+  return {Duration{total}, false};
+}
+
+std::optional<Duration> parse_duration(std::string_view text) {
+  return read_duration(text).value;
 }
 
 std::string format_duration(Duration d) {
@@ -76,7 +88,7 @@ std::string format_duration(Duration d) {
     while (frac.back() == '0') frac.pop_back();
     return out + std::to_string(ms / 1000) + "." + frac + "s";
   }
-  for (const Unit& u : {kUnits[1], kUnits[2], kUnits[3], kUnits[0]}) {
+  for (const Unit& u : {kUnits[2], kUnits[3], kUnits[4], kUnits[0]}) {  // hours at most
     if (ms >= u.ms) {
       out += std::to_string(ms / u.ms) + std::string(u.suffix);
       ms %= u.ms;

@@ -1,9 +1,11 @@
 #include "ctl/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 
 #include "common/protocol.h"
 #include "common/signals.h"
+#include "common/suggest.h"
 
 namespace gardien::ctl {
 
@@ -11,16 +13,16 @@ namespace {
 
 constexpr const char* kFooter =
     "NAME is a program (all its instances), an instance (web.2), a glob (\"web*\") or all.\n"
-    "Socket: --socket, else $GARDIEN_SOCKET, else /run/gardien.sock (root) or\n"
-    "$XDG_RUNTIME_DIR/gardien.sock.\n"
+    "Socket: --socket, else the socket of the config given with -c, else $GARDIEN_SOCKET, else\n"
+    "/run/gardien.sock (root) or $XDG_RUNTIME_DIR/gardien.sock.\n"
     "Exit codes: 0 ok; 1 failed; 2 usage; status: 3 not running, 4 unknown name;\n"
     "69 daemon unreachable; 130 interrupted. See docs/ctl.md.";
 
 struct Options {
   std::string socket;
+  std::string config;
   bool json = false;
   std::vector<std::string> names;
-  std::string name;
   std::string signal;
   std::string state;
   std::string timeout;
@@ -32,11 +34,63 @@ struct Options {
   bool timestamps = false;
 };
 
-// --socket and --json on the main app; subcommands fall through to it, so they work after the
-// verb too.
+// --socket, --config and --json on the main app; subcommands fall through to it, so they work
+// after the verb too.
 void add_globals(CLI::App& app, Options& o) {
   app.add_option("-s,--socket", o.socket, "Control socket path (default: see below)");
+  app.add_option("-c,--config", o.config, "Use the socket of this gardien config file")
+      ->type_name("FILE");
   app.add_flag("--json", o.json, "Print the daemon's JSON lines as they come");
+}
+
+// The global options that take a value: the word after them is not a verb.
+bool takes_value(std::string_view arg) {
+  return arg == "-s" || arg == "--socket" || arg == "-c" || arg == "--config";
+}
+
+// The first word that is neither an option nor an option's value: the verb, if any.
+std::optional<std::string> first_word(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") return std::nullopt;
+    if (takes_value(arg)) {
+      ++i;
+    } else if (arg.empty() || arg[0] != '-') {
+      return std::string(arg);
+    }
+  }
+  return std::nullopt;
+}
+
+// "unknown verb "stpo"; did you mean `stop`?", or nullopt when `word` is a verb.
+std::optional<std::string> unknown_verb(const CLI::App& app, const std::string& word) {
+  std::vector<std::string> verbs;
+  for (const CLI::App* sub : app.get_subcommands({})) verbs.push_back(sub->get_name());
+  if (std::find(verbs.begin(), verbs.end(), word) != verbs.end()) return std::nullopt;
+  std::string message = "unknown verb ";
+  message += protocol::quote(word);
+  std::vector<std::string_view> candidates(verbs.begin(), verbs.end());
+  if (std::string_view guess = closest(word, candidates); !guess.empty()) {
+    message += "; did you mean `";
+    message += guess;
+    message += "`?";
+  } else {
+    message += "; the verbs are listed by gardienctl --help";
+  }
+  return message;
+}
+
+// CLI11's own messages, prefixed like every other error of gardienctl.
+std::string failure_message(const CLI::App* app, const CLI::Error& e) {
+  if (dynamic_cast<const CLI::RequiredError*>(&e) && app->get_parent() == nullptr &&
+      app->get_subcommands().empty())
+    return "gardienctl: a verb is required, as in `gardienctl status` (gardienctl --help lists "
+           "them)\n";
+  std::string message = "gardienctl: ";
+  message += e.what();
+  message += '\n';
+  if (app->get_help_ptr() != nullptr) message += "Run with --help for more information.\n";
+  return message;
 }
 
 CLI::App* verb(CLI::App& app, const char* name, const char* help) {
@@ -109,7 +163,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   add_names(signal, o, true);
 
   CLI::App* pid = verb(app, "pid", "Print the daemon's pid, or the pids of NAME's instances");
-  pid->add_option("NAME", o.name, "A program, an instance or a glob");
+  add_names(pid, o, false);
 
   CLI::App* wait = verb(app, "wait", "Wait until instances are in a state");
   add_names(wait, o, true);
@@ -144,7 +198,14 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
 
   app.require_subcommand(1);
   app.footer(kFooter);
+  app.failure_message(failure_message);
 
+  if (auto word = first_word(argc, argv)) {
+    if (auto error = unknown_verb(app, *word)) {
+      err << "gardienctl: " << *error << '\n';
+      return CommandLine{std::nullopt, kExitUsage};
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -156,6 +217,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   Invocation inv;
   inv.verb = chosen->get_name();
   inv.socket = o.socket;
+  inv.config = o.config;
   inv.json = o.json;
   if (auto error = check(inv.verb, o, inv)) {
     err << "gardienctl " << inv.verb << ": " << *error
@@ -181,7 +243,12 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     args["signal"] = o.signal;
     args["names"] = o.names;
   } else if (chosen == pid) {
-    if (!o.name.empty()) args["name"] = o.name;
+    // The pids of named instances come from their status: one request for any number of names.
+    if (!o.names.empty()) {
+      inv.verb = "status";
+      inv.pids_only = true;
+      args["names"] = o.names;
+    }
   } else if (chosen == wait) {
     args["names"] = o.names;
     args["for"] = o.state;

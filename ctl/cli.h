@@ -24,10 +24,12 @@ struct Invocation {
   std::string verb;                                // the protocol's "cmd"
   nlohmann::json args = nlohmann::json::object();  // the protocol's "args"
   std::string socket;                              // --socket; empty: the default rule
+  std::string config;                              // -c: the socket of this config file
   bool json = false;                               // --json: print the daemon's lines as they are
   bool wait_for_exit = false;                      // shutdown: wait until the daemon is gone
   std::optional<Duration> timeout;                 // --timeout (also sent as args.timeout_ms)
   bool timestamps = false;                         // logs -t: print each line's time
+  bool pids_only = false;                          // pid NAME...: a status, printed as pids
 };
 
 struct CommandLine {

@@ -10,7 +10,42 @@ namespace gardien::ctl {
 
 using protocol::InstanceState;
 
-std::string render_log_lines(const nlohmann::json& result, bool timestamps, bool colour) {
+std::string for_terminal(std::string text, bool terminal) {
+  if (!terminal) return text;
+  auto is_c1 = [&](std::size_t i) {
+    return static_cast<unsigned char>(text[i]) == 0xc2 && i + 1 < text.size() &&
+           static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+           static_cast<unsigned char>(text[i + 1]) <= 0x9f;
+  };
+  auto is_control = [&](std::size_t i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    return (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f || is_c1(i);
+  };
+  std::size_t first = 0;
+  while (first < text.size() && !is_control(first)) ++first;
+  if (first == text.size()) return text;  // the usual case: nothing to escape, no copy
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = text.substr(0, first);
+  for (std::size_t i = first; i < text.size(); ++i) {
+    if (!is_control(i)) {
+      out += text[i];
+      continue;
+    }
+    auto c = static_cast<unsigned char>(text[i]);
+    if (is_c1(i)) {
+      c = static_cast<unsigned char>(text[++i]);
+      out += "\\u00";
+    } else {
+      out += "\\x";
+    }
+    out += kHex[c >> 4];
+    out += kHex[c & 0xf];
+  }
+  return out;
+}
+
+std::string render_log_lines(const nlohmann::json& result, bool timestamps, bool colour,
+                             bool terminal) {
   std::string out;
   if (!result.is_object()) return out;
   auto lines = result.find("lines");
@@ -32,7 +67,7 @@ std::string render_log_lines(const nlohmann::json& result, bool timestamps, bool
       out += ' ';
     }
     append_line_prefix(out, style, name->get_ref<const std::string&>(), nullptr);
-    out += text->get_ref<const std::string&>();
+    out += for_terminal(text->get_ref<const std::string&>(), terminal);
     out += '\n';
   }
   return out;
@@ -79,22 +114,56 @@ int status_exit_code(const std::vector<protocol::InstanceStatus>& instances) {
   return all_up ? kExitOk : kExitNotRunning;
 }
 
-std::string render_instance_result(const protocol::InstanceResult& r,
-                                   const std::string& signal_name) {
-  std::string line = r.name;
-  line += ": ";
-  if (!r.ok) {
-    line += "failed: ";
-    line += protocol::state_name(r.state);
-    if (!r.info.empty()) {
-      line += " (";
-      line += r.info;
-      line += ")";
-    }
+namespace {
+
+// "it is running", "it has exited": the state as the end of a sentence.
+std::string state_phrase(InstanceState state) {
+  switch (state) {
+    case InstanceState::exited:
+      return "it has exited";
+    case InstanceState::backoff:
+      return "it is in backoff";
+    case InstanceState::fatal:
+    case InstanceState::stopped:
+    case InstanceState::starting:
+    case InstanceState::running:
+    case InstanceState::stopping:
+      break;
+  }
+  return "it is " + std::string(protocol::state_name(state));
+}
+
+// "did not start", "did not become stopped": what a failed result did not do.
+std::string missed(const ResultContext& context) {
+  const std::string& verb = context.verb;
+  if (verb == "start" || verb == "restart" || verb == "stop") return "did not " + verb;
+  if (verb == "wait" && !context.goal.empty()) return "did not become " + context.goal;
+  return "did not get there";
+}
+
+std::string render_failure(const protocol::InstanceResult& r, const ResultContext& context) {
+  if (!context.signal_name.empty()) {
+    std::string line = r.name + ": " + context.signal_name + " not sent";
+    if (!r.info.empty()) line += ": " + r.info;
     return line;
   }
-  if (!signal_name.empty()) {
-    line += signal_name;
+  std::string line = r.name + " " + missed(context);
+  if (r.info == "timed out") return line + " in time: " + state_phrase(r.state);
+  line += ": ";
+  line += state_phrase(r.state);
+  if (!r.info.empty()) line += " (" + r.info + ")";
+  return line;
+}
+
+}  // namespace
+
+std::string render_instance_result(const protocol::InstanceResult& r,
+                                   const ResultContext& context) {
+  if (!r.ok) return render_failure(r, context);
+  std::string line = r.name;
+  line += ": ";
+  if (!context.signal_name.empty()) {
+    line += context.signal_name;
     line += " sent";
   } else {
     line += protocol::state_name(r.state);

@@ -18,18 +18,33 @@ int status_exit_code(const std::vector<protocol::InstanceStatus>& instances);
 // Uptime as the table shows it: whole seconds, "1h2m3s"; "-" when there is none.
 std::string render_uptime(const std::optional<Duration>& uptime);
 
-// One line per instance of start/stop/restart/wait/signal: "web.0: running (pid 42)",
-// "web.1: failed: backoff (exit code 1)". `signal_name` is set for `signal`.
+// What an instance result answers: the verb, the signal sent (`signal`), the state waited for
+// (`wait`).
+struct ResultContext {
+  std::string verb;
+  std::string signal_name;
+  std::string goal;
+};
+
+// One line per instance of start/stop/restart/wait/signal: "web.0: running (pid 42)" when it
+// got there, a sentence when not: "web.1 did not start: it is in backoff (exit code 1)",
+// "web.0 did not stop in time: it is running", "db: SIGHUP not sent: no process".
 std::string render_instance_result(const protocol::InstanceResult& result,
-                                   const std::string& signal_name = {});
+                                   const ResultContext& context = {});
+
+// `text` with its control characters (C0 but tab and newline, DEL, C1) written as \xNN or
+// \u00NN when `terminal`, so a program's output cannot drive the user's terminal; as is when not.
+std::string for_terminal(std::string text, bool terminal);
 
 // The `reload` result: the plan (or what a dry run would do) and warnings.
 std::string render_reload(const protocol::ReloadPlan& plan, bool dry_run);
 
 // The lines of a `logs` answer ({"name_width", "lines": [{time, name, stream, text}]}) as the
 // `prefix` sink writes them: "NAME<pad> | text", with `timestamps` the time first, with `colour`
-// the name coloured. Malformed entries are skipped.
-std::string render_log_lines(const nlohmann::json& result, bool timestamps, bool colour);
+// the name coloured, with `terminal` the text's control characters escaped (for_terminal).
+// Malformed entries are skipped.
+std::string render_log_lines(const nlohmann::json& result, bool timestamps, bool colour,
+                             bool terminal = false);
 
 // Exit code for an error response to `verb` (unknown names: 4 for status, else 1; too many
 // clients: unreachable).

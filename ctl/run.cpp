@@ -1,10 +1,12 @@
 #include "ctl/run.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <iostream>
 #include <set>
 
+#include "common/config.h"
 #include "common/signals.h"
 #include "common/socket_path.h"
 #include "ctl/client.h"
@@ -27,6 +29,27 @@ bool is_action(const std::string& verb) {
   return verb == "start" || verb == "stop" || verb == "restart";
 }
 
+// What a path that cannot be a socket is instead, for the error message; empty for a socket or
+// a path that does not exist (connect says why then).
+std::string not_a_socket(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || S_ISSOCK(st.st_mode)) return {};
+  if (S_ISREG(st.st_mode)) return "a regular file";
+  if (S_ISDIR(st.st_mode)) return "a directory";
+  return "not a socket";
+}
+
+// `-c FILE`: the socket that config gives the daemon (nullopt, with `error`, when it can't be
+// read); empty when the config sets none.
+std::optional<std::string> socket_of_config(const std::string& path, std::string& error) {
+  LoadResult loaded = load_config(path);
+  if (loaded.ok()) return loaded.config->supervisor.socket;
+  for (const Diagnostic& d : loaded.diagnostics) error += d.to_string() + "\n";
+  error += "gardienctl: " + path + ": cannot take the socket path from this config";
+  if (!loaded.unreadable) error += " (it has errors; gardien check -c " + path + " lists them)";
+  return std::nullopt;
+}
+
 bool waits(const Invocation& inv) {
   if (is_action(inv.verb)) return inv.args.value("wait", true);
   if (inv.verb == "wait") return true;
@@ -38,18 +61,34 @@ class Run {
  public:
   Run(const Invocation& inv, std::ostream& out, std::ostream& err)
       : inv_(inv), out_(out), err_(err) {
+    context_.verb = inv_.verb;
     if (inv_.verb == "signal") {
       if (auto signo = parse_signal(inv_.args.value("signal", "")))
-        signal_name_ = gardien::signal_name(*signo);
+        context_.signal_name = gardien::signal_name(*signo);
     }
+    if (inv_.verb == "wait") context_.goal = inv_.args.value("for", std::string());
   }
 
   int operator()() {
-    SocketPath socket = resolve_socket_path(socket_path_inputs(inv_.socket));
+    std::string error;
+    std::string config_socket;
+    if (!inv_.config.empty()) {
+      auto from_config = socket_of_config(inv_.config, error);
+      if (!from_config) {
+        err_ << error << '\n';
+        return kExitUsage;
+      }
+      config_socket = *from_config;
+    }
+    SocketPath socket = resolve_socket_path(socket_path_inputs(inv_.socket, config_socket));
     if (!socket.ok()) return complain(kExitUsage, socket.error);
     path_ = socket.path;
 
-    std::string error;
+    if (std::string what = not_a_socket(path_); !what.empty()) {
+      return complain(kExitUnreachable, "cannot connect to the daemon at " + path_ + ": " + what +
+                                            ", not a socket (--socket, -c or GARDIEN_SOCKET " +
+                                            "must name gardien's control socket)");
+    }
     auto client = Client::connect(path_, error);
     if (!client) return complain(interrupted() ? kExitInterrupted : kExitUnreachable, error);
     if (!client->send(protocol::encode_request({kRequestId, inv_.verb, inv_.args}), error)) {
@@ -127,13 +166,13 @@ class Run {
     auto result = protocol::instance_result_from_json(item, error);
     if (!result) return;
     if (!printed_.insert(result->name).second) return;
-    out_ << render_instance_result(*result, signal_name_) << '\n' << std::flush;
+    out_ << for_terminal(render_instance_result(*result, context_), out_tty_) << '\n' << std::flush;
   }
 
   void progress(const json& result) {
     if (is_action(inv_.verb) || inv_.verb == "wait") return print_result_line(result);
     if (inv_.verb == "logs") {
-      out_ << render_log_lines(result, inv_.timestamps, colour_) << std::flush;
+      out_ << render_log_lines(result, inv_.timestamps, colour_, out_tty_) << std::flush;
       return;
     }
     if (!result.is_null())
@@ -149,13 +188,13 @@ class Run {
         }
         if (auto it = details.find("diagnostics"); it != details.end() && it->is_array()) {
           for (const json& d : *it) {
-            if (d.is_string()) err_ << d.get<std::string>() << '\n';
+            if (d.is_string()) err_ << for_terminal(d.get<std::string>(), err_tty_) << '\n';
           }
         }
       }
-      err_ << "gardienctl: " << response.error_message << '\n';
+      err_ << "gardienctl: " << for_terminal(response.error_message, err_tty_) << '\n';
     }
-    return exit_code_for_error(inv_.verb, response);
+    return exit_code_for_error(inv_.pids_only ? "pid" : inv_.verb, response);
   }
 
   int malformed(const std::string& error) {
@@ -174,7 +213,8 @@ class Run {
         if (!s) return malformed(error);
         instances.push_back(std::move(*s));
       }
-      if (!inv_.json) out_ << render_status_table(instances);
+      if (inv_.pids_only) return print_pids(instances);
+      if (!inv_.json) out_ << for_terminal(render_status_table(instances), out_tty_);
       return status_exit_code(instances);
     }
     if (inv_.json) {
@@ -189,7 +229,7 @@ class Run {
       return kExitOk;
     }
     if (inv_.verb == "logs") {
-      out_ << render_log_lines(result, inv_.timestamps, colour_) << std::flush;
+      out_ << render_log_lines(result, inv_.timestamps, colour_, out_tty_) << std::flush;
       return kExitOk;
     }
     if (inv_.verb == "pid") {
@@ -206,10 +246,10 @@ class Run {
       if (!plan) return malformed(error.empty() ? "no \"plan\"" : error);
       if (result.contains("warnings") && result.at("warnings").is_array()) {
         for (const json& w : result.at("warnings")) {
-          if (w.is_string()) err_ << w.get<std::string>() << '\n';
+          if (w.is_string()) err_ << for_terminal(w.get<std::string>(), err_tty_) << '\n';
         }
       }
-      out_ << render_reload(*plan, result.value("dry_run", false));
+      out_ << for_terminal(render_reload(*plan, result.value("dry_run", false)), out_tty_);
       return kExitOk;
     }
     if (inv_.verb == "version") {
@@ -228,7 +268,21 @@ class Run {
     return kExitOk;
   }
 
-  // `pid NAME`: one pid per line; an instance without a process makes the exit code 1.
+  // `pid NAME...`: one pid per line; an instance without a process makes the exit code 1.
+  int print_pids(const std::vector<protocol::InstanceStatus>& instances) {
+    int code = kExitOk;
+    for (const protocol::InstanceStatus& s : instances) {
+      if (!s.pid) {
+        if (!inv_.json) err_ << "gardienctl: " << s.name << " is not running\n";
+        code = kExitFailed;
+      } else if (!inv_.json) {
+        out_ << *s.pid << '\n';
+      }
+    }
+    return code;
+  }
+
+  // `pid NAME` answered by the daemon's own pid verb.
   int pid_exit_code(const json& result, bool print) {
     int code = kExitOk;
     if (!result.is_object() || !result.contains("instances") ||
@@ -277,9 +331,12 @@ class Run {
   std::ostream& out_;
   std::ostream& err_;
   std::string path_;
-  std::string signal_name_;
+  ResultContext context_;
+  // Program output and daemon text reach a terminal with their control characters escaped.
+  bool out_tty_ = &out_ == &std::cout && ::isatty(STDOUT_FILENO) == 1;
+  bool err_tty_ = &err_ == &std::cerr && ::isatty(STDERR_FILENO) == 1;
   // `logs` colours names like the prefix sink: only on a terminal.
-  bool colour_ = &out_ == &std::cout && ::isatty(STDOUT_FILENO) == 1;
+  bool colour_ = out_tty_;
   std::set<std::string> printed_;
 };
 

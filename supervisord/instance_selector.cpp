@@ -2,6 +2,8 @@
 
 #include <fnmatch.h>
 
+#include "common/suggest.h"
+
 namespace gardien {
 
 namespace {
@@ -37,11 +39,23 @@ std::variant<std::vector<std::string>, protocol::Error> select_instances(
     if (!any && name != "all") unknown.push_back(name);
   }
   if (!unknown.empty()) {
+    std::vector<std::string_view> known;
+    for (const protocol::InstanceStatus& s : instances) {
+      known.push_back(s.name);
+      if (s.program != s.name) known.push_back(s.program);
+    }
+    bool suggested = false;
     std::string message =
         unknown.size() == 1 ? "unknown program or instance " : "unknown programs or instances ";
     for (std::size_t i = 0; i < unknown.size(); ++i) {
       if (i > 0) message += ", ";
       message += protocol::quote(unknown[i]);
+      if (std::string_view guess = closest(unknown[i], known); !guess.empty()) {
+        message += " (did you mean ";
+        message += protocol::quote(std::string(guess));
+        message += "?)";
+        suggested = true;
+      }
       if (i == 7 && unknown.size() > 8) {
         message += " and ";
         message += std::to_string(unknown.size() - 8);
@@ -49,7 +63,7 @@ std::variant<std::vector<std::string>, protocol::Error> select_instances(
         break;
       }
     }
-    message += " (see gardienctl status)";
+    if (!suggested) message += " (see gardienctl status)";
     return protocol::Error{
         protocol::ErrorCode::unknown_program, std::move(message), {{"unknown", unknown}}};
   }

@@ -17,15 +17,21 @@ LineWriter g_writer;
 
 const char* level_name(LogLevel level) {
   switch (level) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warn: return "warn";
-    case LogLevel::error: return "error";
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warn:
+      return "warn";
+    case LogLevel::error:
+      return "error";
   }
   return "?";
 }
 
-std::string timestamp() { return format_rfc3339(WallClock::now()); }
+std::string timestamp() {
+  return format_rfc3339(WallClock::now());
+}
 
 // One write(2) per line so concurrent writers never interleave mid-line.
 void emit(const std::string& line) {
@@ -40,37 +46,55 @@ void emit(const std::string& line) {
   }
 }
 
+std::string json_line(LogLevel level, std::string_view message, const Fields& fields) {
+  Fields obj = {{"time", timestamp()}, {"level", level_name(level)}, {"msg", message}};
+  if (fields.is_object()) obj.update(fields);
+  return obj.dump(-1, ' ', false, Fields::error_handler_t::replace);
+}
+
+// Bare when unambiguous, else quoted: `reason="exit code 1"`.
+std::string text_value(const Fields& value) {
+  if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    if (!text.empty() && text.find_first_of(" \"=") == std::string::npos) return text;
+  }
+  return value.dump(-1, ' ', false, Fields::error_handler_t::replace);
+}
+
+std::string text_line(LogLevel level, std::string_view message, const Fields& fields) {
+  std::string line = timestamp() + " " + level_name(level) + ": ";
+  if (fields.is_object()) {
+    auto program = fields.find("program");
+    if (program != fields.end()) line += text_value(*program) + ": ";
+  }
+  line += message;
+  if (!fields.is_object()) return line;
+  for (const auto& [key, value] : fields.items()) {
+    if (key == "event" || key == "program") continue;
+    line += " " + key + "=" + text_value(value);
+  }
+  return line;
+}
+
 }  // namespace
 
-void set_line_writer(LineWriter writer) { g_writer = std::move(writer); }
+void set_line_writer(LineWriter writer) {
+  g_writer = std::move(writer);
+}
 
 void configure(LogLevel level, LogFormat format) {
   g_level = level;
   g_format = format;
 }
 
-bool enabled(LogLevel level) { return static_cast<int>(level) >= static_cast<int>(g_level); }
+bool enabled(LogLevel level) {
+  return static_cast<int>(level) >= static_cast<int>(g_level);
+}
 
-void write(LogLevel level, std::string_view message, const nlohmann::json& fields) {
+void write(LogLevel level, std::string_view message, const Fields& fields) {
   if (!enabled(level)) return;
-  std::string line;
-  if (g_format == LogFormat::json) {
-    nlohmann::json obj = {{"time", timestamp()}, {"level", level_name(level)}, {"msg", message}};
-    if (fields.is_object()) obj.update(fields);
-    line = obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  } else {
-    line = timestamp() + " " + level_name(level) + ": " + std::string(message);
-    if (fields.is_object()) {
-      for (const auto& [key, value] : fields.items()) {
-        line += " " + key + "=";
-        // Bare when unambiguous, else quoted: `reason="exit code 1"`.
-        bool bare = value.is_string() && !value.get_ref<const std::string&>().empty() &&
-                    value.get_ref<const std::string&>().find_first_of(" \"=") == std::string::npos;
-        line += bare ? value.get<std::string>()
-                     : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      }
-    }
-  }
+  std::string line = g_format == LogFormat::json ? json_line(level, message, fields)
+                                                 : text_line(level, message, fields);
   line += '\n';
   if (g_writer) {
     g_writer(line);

@@ -12,8 +12,12 @@ namespace gardien::log {
 void configure(LogLevel level, LogFormat format);
 bool enabled(LogLevel level);
 
-// `fields` is a JSON object of extra key/values ({"program": "web.0", "pid": 42}).
-void write(LogLevel level, std::string_view message, const nlohmann::json& fields = nullptr);
+// `fields` is a JSON object of extra key/values ({"event": "spawn", "program": "web.0",
+// "pid": 42}), kept in the order written. JSON lines carry every field after time, level and
+// msg; text lines read "TIME LEVEL: PROGRAM: message key=value ...", without `event` (the
+// message says it in words).
+using Fields = nlohmann::ordered_json;
+void write(LogLevel level, std::string_view message, const Fields& fields = nullptr);
 
 // Where finished lines (each ending in '\n') go. Default (empty): one write(2) to stderr. The
 // output hub installs its non-blocking stderr queue so logging never blocks the loop and never
@@ -21,9 +25,17 @@ void write(LogLevel level, std::string_view message, const nlohmann::json& field
 using LineWriter = std::function<void(std::string_view line)>;
 void set_line_writer(LineWriter writer);
 
-inline void debug(std::string_view m, const nlohmann::json& f = nullptr) { write(LogLevel::debug, m, f); }
-inline void info(std::string_view m, const nlohmann::json& f = nullptr) { write(LogLevel::info, m, f); }
-inline void warn(std::string_view m, const nlohmann::json& f = nullptr) { write(LogLevel::warn, m, f); }
-inline void error(std::string_view m, const nlohmann::json& f = nullptr) { write(LogLevel::error, m, f); }
+inline void debug(std::string_view m, const Fields& f = nullptr) {
+  write(LogLevel::debug, m, f);
+}
+inline void info(std::string_view m, const Fields& f = nullptr) {
+  write(LogLevel::info, m, f);
+}
+inline void warn(std::string_view m, const Fields& f = nullptr) {
+  write(LogLevel::warn, m, f);
+}
+inline void error(std::string_view m, const Fields& f = nullptr) {
+  write(LogLevel::error, m, f);
+}
 
 }  // namespace gardien::log

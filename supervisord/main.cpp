@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <optional>
 
 #include "common/config.h"
@@ -27,6 +26,15 @@ namespace {
 
 constexpr int kExitUsage = 2;
 constexpr int kExitConfig = 1;
+
+// CLI11's own messages, prefixed like every other error of gardien.
+std::string prefixed_failure_message(const CLI::App* app, const CLI::Error& e) {
+  std::string message = "gardien: ";
+  message += e.what();
+  message += '\n';
+  if (app->get_help_ptr() != nullptr) message += "Run with --help for more information.\n";
+  return message;
+}
 
 // Children get /dev/null or the daemon's fds as 0-2, so those must exist before anything opens.
 void ensure_standard_fds() {
@@ -70,6 +78,10 @@ int supervise(const std::string& config_path, const std::string& socket_option,
   log::configure(level.value_or(LogLevel::info), format.value_or(LogFormat::text));
   LoadResult loaded = load_config(config_path);
   if (!loaded.ok()) {
+    if (loaded.unreadable) {
+      std::cerr << "gardien: " << loaded.diagnostics.front().to_string() << '\n';
+      return kExitConfig;
+    }
     for (const Diagnostic& d : loaded.diagnostics) std::cerr << d.to_string() << '\n';
     std::cerr << "gardien: " << config_path << ": the config has errors; nothing was started\n";
     return kExitConfig;
@@ -174,19 +186,12 @@ int main(int argc, char** argv) {
   std::string socket_option;
   app.add_option("-s,--socket", socket_option,
                  "Control socket path (overrides [supervisor] socket; see docs/ctl.md)");
-  std::optional<gardien::LogLevel> log_level;
-  std::optional<gardien::LogFormat> log_format;
-  const std::map<std::string, gardien::LogLevel> levels = {{"debug", gardien::LogLevel::debug},
-                                                           {"info", gardien::LogLevel::info},
-                                                           {"warn", gardien::LogLevel::warn},
-                                                           {"error", gardien::LogLevel::error}};
-  const std::map<std::string, gardien::LogFormat> formats = {{"text", gardien::LogFormat::text},
-                                                             {"json", gardien::LogFormat::json}};
-  app.add_option("--log-level", log_level,
-                 "Override the config's log-level (debug, info, warn, error)")
-      ->transform(CLI::CheckedTransformer(levels));
-  app.add_option("--log-format", log_format, "Override the config's log-format (text, json)")
-      ->transform(CLI::CheckedTransformer(formats));
+  // Words only: a transformer would also take the enum's numbers and print them in --help.
+  std::string log_level_text, log_format_text;
+  app.add_option("--log-level", log_level_text, "Override the config's log-level")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_option("--log-format", log_format_text, "Override the config's log-format")
+      ->check(CLI::IsMember({"text", "json"}));
   // `gardien [OPTIONS] -- CMD ARGS...`: single-command mode (docs/container.md).
   std::vector<std::string> command;
   app.add_option("command", command,
@@ -204,8 +209,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   auto* check = app.add_subcommand("check", "Validate a config file and exit");
-  std::string check_path;
-  check->add_option("-c,--config", check_path, "TOML config file")->required();
+  std::string check_path, check_option;
+  check->add_option("FILE", check_path, "TOML config file");
+  check->add_option("-c,--config", check_option, "TOML config file (the same as FILE)");
+  app.failure_message(prefixed_failure_message);
+  check->failure_message(prefixed_failure_message);
 
   try {
     app.parse(argc, argv);
@@ -213,7 +221,17 @@ int main(int argc, char** argv) {
     int code = app.exit(e);  // prints help, the version or the error
     return code == 0 ? 0 : kExitUsage;
   }
-  if (check->parsed()) return gardien::run_check(check_path, std::cout, std::cerr);
+  if (check->parsed()) {
+    if (check_path.empty() == check_option.empty()) {
+      std::cerr << "gardien check: give one config file: gardien check FILE\n";
+      return kExitUsage;
+    }
+    return gardien::run_check(check_path.empty() ? check_option : check_path, std::cout, std::cerr);
+  }
+  std::optional<gardien::LogLevel> log_level;
+  std::optional<gardien::LogFormat> log_format;
+  if (!log_level_text.empty()) log_level = gardien::parse_log_level(log_level_text);
+  if (!log_format_text.empty()) log_format = gardien::parse_log_format(log_format_text);
   try {
     return run_mode(config_path, command, grace_text, forward_to, socket_option, log_level,
                     log_format);

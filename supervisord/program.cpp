@@ -120,18 +120,21 @@ void Program::apply(const LifecycleDecision& d, State before) {
   }
   if (status_.state != State::stopping) group_poll_.cancel();
   if (status_.state != before) {
-    nlohmann::json fields = {{"event", "state"},
-                             {"program", name_},
-                             {"from", to_string(before)},
-                             {"to", to_string(status_.state)}};
+    nlohmann::ordered_json fields = {{"event", "state"},
+                                     {"program", name_},
+                                     {"from", to_string(before)},
+                                     {"to", to_string(status_.state)}};
     if (!status_.reason.empty()) fields["reason"] = status_.reason;
     if (status_.state == State::backoff) {
       // The delay decided, not the time left: a busy loop must not make the log say 99 ms.
       fields["delay"] = format_duration(armed);
       fields["delay_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(armed).count();
     }
-    LogLevel level = status_.state == State::fatal ? LogLevel::error : LogLevel::info;
-    log::write(level, "state", fields);
+    // At info a spawn is one line ("spawned") and an exit one ("exited"), plus the backoff.
+    LogLevel level = status_.state == State::fatal     ? LogLevel::error
+                     : status_.state == State::backoff ? LogLevel::info
+                                                       : LogLevel::debug;
+    log::write(level, "state changed", fields);
     if (on_change_) on_change_(*this, before);
   }
   if (spawn) do_spawn();
@@ -282,7 +285,7 @@ void Program::after_output_drained(pid_t pid, int wait_status) {
     return;
   }
   ExitStatus st = ExitStatus::from_wait_status(wait_status);
-  nlohmann::json fields = {{"event", "exit"}, {"program", name_}, {"pid", pid}};
+  nlohmann::ordered_json fields = {{"event", "exit"}, {"program", name_}, {"pid", pid}};
   if (st.signaled) {
     fields["signal"] = signal_name(st.signal);
   } else {

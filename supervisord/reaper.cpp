@@ -162,7 +162,7 @@ void Reaper::dispatch(pid_t pid, int status) {
   auto it = watched_.find(pid);
   if (it == watched_.end()) {
     if (!log::enabled(LogLevel::debug)) return;  // thousands of orphans: no JSON for nothing
-    nlohmann::json fields = {{"event", "reap"}, {"pid", pid}};
+    nlohmann::ordered_json fields = {{"event", "reap"}, {"pid", pid}};
     if (WIFSIGNALED(status)) {
       fields["signal"] = signal_name(WTERMSIG(status));
     } else {

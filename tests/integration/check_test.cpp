@@ -1,6 +1,9 @@
 // `gardien check` as a user runs it: golden output for the broken configs in tests/data/check,
 // the shipped example configs pass, and --help/--version work for both binaries.
 #include <filesystem>
+#include <iostream>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -53,11 +56,124 @@ TEST(CheckTest, ShippedExampleConfigsPass) {
   EXPECT_EQ(demo.output, "ok: 6 programs (8 instances)\n");
 }
 
+// The ```toml blocks of a Markdown file, each with whether it is marked as a partial snippet
+// (an HTML comment "<!-- partial config -->" on the line before its fence).
+struct TomlBlock {
+  int line = 0;
+  std::string text;
+  bool partial = false;
+};
+
+std::vector<TomlBlock> toml_blocks(const fs::path& markdown) {
+  std::vector<TomlBlock> blocks;
+  std::istringstream in(read_file(markdown));
+  std::string line, previous;
+  std::optional<TomlBlock> open;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (open && line.rfind("```", 0) == 0) {
+      blocks.push_back(std::move(*open));
+      open.reset();
+    } else if (open) {
+      open->text += line + "\n";
+    } else if (line == "```toml") {
+      open = TomlBlock{number, "", previous == "<!-- partial config -->"};
+    }
+    previous = line;
+  }
+  return blocks;
+}
+
+// Every complete config in the docs passes `gardien check`; partial snippets are marked so.
+TEST(CheckTest, DocsExampleConfigsPass) {
+  TempDir dir;
+  int checked = 0, partial = 0;
+  for (const fs::directory_entry& entry : fs::directory_iterator(kSource / "docs")) {
+    if (entry.path().extension() != ".md") continue;
+    for (const TomlBlock& block : toml_blocks(entry.path())) {
+      std::string where = entry.path().filename().string() + ":" + std::to_string(block.line);
+      if (block.partial) {
+        ++partial;
+        continue;
+      }
+      fs::path config = dir / "example.toml";
+      write_file(config, block.text);
+      RunResult got = run({GARDIEN_BIN, "check", "-c", config.string()}, dir.path);
+      EXPECT_EQ(got.status, 0) << where << "\n" << block.text << got.output;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 4);
+  std::cout << checked << " configs checked, " << partial << " partial snippets skipped\n";
+}
+
 TEST(CheckTest, UnreadableConfigIsInvalid) {
   RunResult got = run({GARDIEN_BIN, "check", "-c", "no/such/gardien.toml"}, kData);
   EXPECT_EQ(got.status, 1);
   EXPECT_EQ(got.output,
             "no/such/gardien.toml: cannot read the config file: No such file or directory\n");
+}
+
+// The daemon says what is wrong with a file it cannot read, not that the config has errors.
+TEST(CheckTest, DaemonWithAMissingConfigSaysSo) {
+  RunResult got = run({GARDIEN_BIN, "-c", "no/such/gardien.toml"}, kData);
+  EXPECT_EQ(got.status, 1);
+  EXPECT_EQ(got.output,
+            "gardien: no/such/gardien.toml: cannot read the config file: No such file or "
+            "directory\n");
+}
+
+TEST(CheckTest, CheckTakesTheFileWithOrWithoutDashC) {
+  for (auto argv :
+       std::vector<std::vector<std::string>>{{GARDIEN_BIN, "check", "etc/gardien.toml"},
+                                             {GARDIEN_BIN, "check", "-c", "etc/gardien.toml"},
+                                             {GARDIEN_BIN, "check", "--config=etc/gardien.toml"}}) {
+    RunResult got = run(argv, kSource);
+    EXPECT_EQ(got.status, 0) << argv.back() << "\n" << got.output;
+    EXPECT_EQ(got.output, "ok: 6 programs (8 instances)\n");
+  }
+  RunResult none = run({GARDIEN_BIN, "check"}, kSource);
+  EXPECT_EQ(none.status, 2);
+  EXPECT_EQ(none.output, "gardien check: give one config file: gardien check FILE\n");
+}
+
+// --log-level takes the words only, and --help lists them as words.
+TEST(CheckTest, LogLevelTakesWordsNotNumbers) {
+  RunResult numeric = run({GARDIEN_BIN, "--log-level", "3", "-c", "etc/gardien.toml"}, kSource);
+  EXPECT_EQ(numeric.status, 2);
+  EXPECT_EQ(numeric.output.rfind("gardien: --log-level: 3 not in {debug,info,warn,error}", 0), 0u)
+      << numeric.output;
+  RunResult help = run({GARDIEN_BIN, "--help"}, kSource);
+  EXPECT_EQ(help.output.find("ENUM"), std::string::npos) << help.output;
+  EXPECT_EQ(help.output.find("->"), std::string::npos) << help.output;
+  EXPECT_NE(help.output.find("{debug,info,warn,error}"), std::string::npos) << help.output;
+}
+
+// CLI11's own errors start with the program's name, as gardien's other errors do.
+TEST(CheckTest, UsageErrorsStartWithTheProgramName) {
+  for (auto argv : std::vector<std::vector<std::string>>{{GARDIEN_BIN, "--bogus"},
+                                                         {GARDIEN_BIN, "--forward-to", "x"},
+                                                         {GARDIEN_BIN, "check", "--bogus"}}) {
+    RunResult got = run(argv, kSource);
+    EXPECT_EQ(got.status, 2) << got.output;
+    EXPECT_EQ(got.output.rfind("gardien: ", 0), 0u) << got.output;
+  }
+}
+
+// `make run` builds the daemon and the client, never the test suite.
+TEST(CheckTest, MakeRunBuildsOnlyTheTwoBinaries) {
+  if (::access("/usr/bin/make", X_OK) != 0) GTEST_SKIP() << "no make here";
+  TempDir dir;
+  RunResult got = run_command({"/usr/bin/make", "-n", "-C", kSource.string(), "run",
+                               "BUILD=" + (dir / "build").string(), "CONFIG=x.toml"},
+                              30s, {kSource, {"PATH=/usr/bin:/bin"}});
+  ASSERT_EQ(got.status, 0) << got.output;
+  std::istringstream lines(got.output);
+  std::vector<std::string> builds;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("cmake --build") != std::string::npos) builds.push_back(line);
+  }
+  ASSERT_EQ(builds.size(), 1u) << got.output;
+  EXPECT_NE(builds[0].find("--target gardien gardienctl"), std::string::npos) << builds[0];
 }
 
 TEST(CheckTest, HelpAndVersion) {

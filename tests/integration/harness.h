@@ -267,11 +267,12 @@ class Daemon {
 
   void write_config(const std::string& toml) { write_file(config_path(), toml); }
 
-  // Starts `gardien -c CONFIG --log-format json` plus `extra` arguments.
+  // Starts `gardien -c CONFIG --log-format json --log-level debug` (every state change is an
+  // event) plus `extra` arguments.
   void start(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {GARDIEN_BIN,           "-c",   config_path().string(),
-                                     "--log-format",        "json", "--socket",
-                                     socket_path().string()};
+    std::vector<std::string> argv = {GARDIEN_BIN,    "-c",       config_path().string(),
+                                     "--log-format", "json",     "--log-level",
+                                     "debug",        "--socket", socket_path().string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);

@@ -275,7 +275,7 @@ TEST(InitConfig, CriticalProgramsExitCodeBecomesGardiensAndExitCodeOverrides) {
     RunResult r = run_command(argv);
     EXPECT_EQ(r.status, code) << r.output;
     EXPECT_LT(since(t0), 3s) << "the sidecar is stopped at once, not after its stop-timeout";
-    EXPECT_NE(r.output.find("critical_exit"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("app: a critical program ended"), std::string::npos) << r.output;
   }
 }
 

@@ -352,8 +352,67 @@ TEST(ConfigTest, UndefinedVariableIsAnErrorAtItsValue) {
   expect_errors(R"([program.web]
 command = ["/bin/web", "--db=${DATABASE_URL}"]
 )",
-                {"test.toml:2:24: program.web.command[1]: ${DATABASE_URL} is not set in the "
-                 "environment; set it, or give a default: ${DATABASE_URL:-default}"});
+                {"test.toml:2:24: program.web.command[1]: ${DATABASE_URL} is not set in "
+                 "gardien's environment when the config is loaded; set it, give a default "
+                 "(${DATABASE_URL:-default}), or write $DATABASE_URL or $${DATABASE_URL} to leave "
+                 "it to the program's shell"});
+}
+
+// The variables gardien sets for each program exist only in the program's environment.
+TEST(ConfigTest, UndefinedInstanceVariableSaysHowToLeaveItToTheProgram) {
+  expect_errors(R"([program.web]
+command = "exec web --port-file=/run/${GARDIEN_INSTANCE}"
+)",
+                {"test.toml:2:11: program.web.command: ${GARDIEN_INSTANCE} is not set in "
+                 "gardien's environment when the config is loaded (gardien sets it for each "
+                 "program); set it, give a default (${GARDIEN_INSTANCE:-default}), or write "
+                 "$GARDIEN_INSTANCE or $${GARDIEN_INSTANCE} to leave it to the program's shell"});
+  Config c = expect_ok(R"([program.web]
+command = "exec web --port-file=/run/$${GARDIEN_INSTANCE}"
+)");
+  ASSERT_EQ(c.programs.size(), 1u);
+  EXPECT_EQ(c.programs[0].command[2], "exec web --port-file=/run/${GARDIEN_INSTANCE}");
+}
+
+// Written as compose writes them: the program sees the text.
+TEST(ConfigTest, EnvironmentValuesMayBeIntegersOrBooleans) {
+  Config c = expect_ok(R"([program.web]
+command = "true"
+environment = { PORT = 8080, DEBUG = true, QUIET = false, NAME = "web", NEG = -1 }
+)");
+  ASSERT_EQ(c.programs.size(), 1u);
+  EXPECT_EQ(c.programs[0].environment, (std::map<std::string, std::string>{{"DEBUG", "true"},
+                                                                           {"NAME", "web"},
+                                                                           {"NEG", "-1"},
+                                                                           {"PORT", "8080"},
+                                                                           {"QUIET", "false"}}));
+  expect_errors(R"([program.web]
+command = "true"
+environment = { RATIO = 0.5, LIST = [1] }
+)",
+                {"test.toml:3:25: program.web.environment.RATIO: expected a string, an integer or "
+                 "true/false (write other values in quotes), got float 0.5",
+                 "test.toml:3:37: program.web.environment.LIST: expected a string, an integer or "
+                 "true/false (write other values in quotes), got an array"});
+}
+
+TEST(ConfigTest, DurationsTakeSpacesAndDaysAndSayOutOfRange) {
+  Config c = expect_ok(R"([program.web]
+command = "true"
+stop-timeout = "10 s"
+start-seconds = "1m 30s"
+backoff-max = "2d"
+)");
+  ASSERT_EQ(c.programs.size(), 1u);
+  EXPECT_EQ(c.programs[0].stop_timeout, 10s);
+  EXPECT_EQ(c.programs[0].start_seconds, 90s);
+  EXPECT_EQ(c.programs[0].backoff_max, 48h);
+  expect_errors(R"([program.web]
+command = "true"
+stop-timeout = "9999999999h"
+)",
+                {"test.toml:3:16: program.web.stop-timeout: duration out of range: at most about "
+                 "35,000 years, got \"9999999999h\""});
 }
 
 TEST(ConfigTest, MalformedVariableReferenceIsAnError) {
@@ -446,7 +505,7 @@ start-seconds = "10 seconds"
                 {"test.toml:3:16: program.web.stop-timeout: expected a duration like \"10s\", got "
                  "integer 10",
                  "test.toml:4:17: program.web.start-seconds: expected a duration like \"10s\", "
-                 "\"250ms\" or \"1m30s\" (units ms, s, m, h), got \"10 seconds\""});
+                 "\"250ms\" or \"1m30s\" (units ms, s, m, h, d), got \"10 seconds\""});
 }
 
 TEST(ConfigTest, BadSignal) {
@@ -657,6 +716,28 @@ command = ["/bin/echo", 1]
   ASSERT_EQ(r.diagnostics.size(), 1u);
   EXPECT_NE(r.diagnostics[0].message.find("at most 64 characters"), std::string::npos);
   EXPECT_TRUE(load(named(64)).ok());
+}
+
+// `all` and globs name programs on gardienctl's command line: no program may be called so.
+TEST(ConfigTest, ReservedAndGlobProgramNamesAreRefused) {
+  expect_errors(R"([program.all]
+command = "true"
+[program."web*"]
+command = "true"
+[program."w?b"]
+command = "true"
+[program."[ab]"]
+command = "true"
+)",
+                {"test.toml:1:10: program.all: the program name \"all\" is reserved (gardienctl's "
+                 "`all` names every program); pick another name",
+                 "test.toml:3:10: program.web*: invalid program name \"web*\": use letters, "
+                 "digits, '_' and '-' (at most 64 characters)",
+                 "test.toml:5:10: program.w?b: invalid program name \"w?b\": use letters, digits, "
+                 "'_' and '-' (at most 64 characters)",
+                 "test.toml:7:10: program.[ab]: invalid program name \"[ab]\": use letters, "
+                 "digits, '_' and '-' (at most 64 characters)"});
+  expect_ok("[program.all-web]\ncommand = \"true\"\n[program.ALL]\ncommand = \"true\"\n");
 }
 
 TEST(ConfigTest, DependsOnMissingProgram) {
@@ -897,9 +978,8 @@ TEST(ConfigFuzzRegression, HugeDurationIsAnErrorNotAnOverflow) {
   LoadResult r = load("[program.web]\ncommand = \"x\"\nstop-timeout = \"1125899906842624h\"\n");
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(messages(r), std::vector<std::string>{
-                             "test.toml:3:16: program.web.stop-timeout: expected a duration like "
-                             "\"10s\", \"250ms\" or \"1m30s\" (units ms, s, m, h), got "
-                             "\"1125899906842624h\""});
+                             "test.toml:3:16: program.web.stop-timeout: duration out of range: "
+                             "at most about 35,000 years, got \"1125899906842624h\""});
 }
 
 TEST(ConfigFuzzRegression, HugeRealtimeSignalOffsetIsAnErrorNotAnOverflow) {

@@ -14,11 +14,22 @@ TEST(Duration, ParsesUnitsAndCombinations) {
   EXPECT_EQ(parse_duration("0"), Duration(0));
   EXPECT_EQ(parse_duration("0s"), Duration(0));
   EXPECT_EQ(parse_duration("1h2m3s4ms"), Duration(3'723'004));
+  EXPECT_EQ(parse_duration("1d"), Duration(86'400'000));
+  EXPECT_EQ(parse_duration("10 s"), Duration(10'000));
+  EXPECT_EQ(parse_duration("1h 30m"), Duration(5'400'000));
+  EXPECT_EQ(parse_duration("1 h 30 m"), Duration(5'400'000));
+}
+
+TEST(Duration, SaysWhenADurationIsOutOfRange) {
+  EXPECT_TRUE(read_duration("9999999999h").out_of_range);
+  EXPECT_TRUE(read_duration("99999999999999999999999999h").out_of_range);
+  EXPECT_FALSE(read_duration("1x").out_of_range);
+  EXPECT_FALSE(read_duration("10s").out_of_range);
 }
 
 TEST(Duration, RejectsGarbage) {
-  for (const char* bad : {"", "10", "s", "-1s", "1x", "1.s", "ten seconds", "1s ", " 1s", "1d",
-                          "99999999999999999999h"}) {
+  for (const char* bad : {"", "10", "s", "-1s", "1x", "1.s", "ten seconds", "1s ", " 1s", "1s  2s",
+                          "1s 2", "1D", "99999999999999999999h"}) {
     EXPECT_EQ(parse_duration(bad), std::nullopt) << bad;
   }
 }

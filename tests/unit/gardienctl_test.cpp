@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "common/fd.h"
@@ -61,7 +64,8 @@ TEST(GardienctlCli, VerbsBecomeRequests) {
       {{"signal", "HUP", "web", "w*"}, "signal", {{"signal", "HUP"}, {"names", {"web", "w*"}}}},
       {{"signal", "9", "web"}, "signal", {{"signal", "9"}, {"names", {"web"}}}},
       {{"pid"}, "pid", json::object()},
-      {{"pid", "web.2"}, "pid", {{"name", "web.2"}}},
+      {{"pid", "web.2"}, "status", {{"names", {"web.2"}}}},
+      {{"pid", "web", "db"}, "status", {{"names", {"web", "db"}}}},
       {{"wait", "web", "--for", "running", "--timeout", "2s"},
        "wait",
        {{"names", {"web"}}, {"for", "running"}, {"timeout_ms", 2000}}},
@@ -83,6 +87,10 @@ TEST(GardienctlCli, VerbsBecomeRequests) {
     EXPECT_FALSE(p.inv().json);
     EXPECT_TRUE(p.inv().socket.empty());
   }
+  EXPECT_TRUE(parse({"pid", "web", "db"}).inv().pids_only);
+  EXPECT_FALSE(parse({"pid"}).inv().pids_only);
+  EXPECT_EQ(parse({"-c", "/etc/gardien.toml", "status"}).inv().config, "/etc/gardien.toml");
+  EXPECT_EQ(parse({"status", "--config", "g.toml"}).inv().config, "g.toml");
   EXPECT_TRUE(parse({"shutdown"}).inv().wait_for_exit);
   EXPECT_FALSE(parse({"shutdown", "--no-wait"}).inv().wait_for_exit);
   EXPECT_EQ(parse({"shutdown", "--timeout", "10s"}).inv().timeout, Duration(10000));
@@ -124,6 +132,33 @@ TEST(GardienctlCli, UsageErrorsExit2) {
   EXPECT_NE(bad_timeout.err.find("not a duration: 5x"), std::string::npos) << bad_timeout.err;
 }
 
+TEST(GardienctlCli, AnUnknownVerbSuggestsTheClosestOne) {
+  Parsed p = parse({"stpo"});
+  EXPECT_EQ(p.command_line.exit_code, kExitUsage);
+  EXPECT_EQ(p.err, "gardienctl: unknown verb \"stpo\"; did you mean `stop`?\n");
+  p = parse({"--socket", "/tmp/x.sock", "--json", "stauts", "web"});
+  EXPECT_EQ(p.err, "gardienctl: unknown verb \"stauts\"; did you mean `status`?\n");
+  p = parse({"frobnicate"});
+  EXPECT_EQ(p.err,
+            "gardienctl: unknown verb \"frobnicate\"; the verbs are listed by gardienctl "
+            "--help\n");
+  p = parse({});
+  EXPECT_EQ(p.err,
+            "gardienctl: a verb is required, as in `gardienctl status` (gardienctl --help lists "
+            "them)\n");
+}
+
+// CLI11's own errors read like gardienctl's: prefixed with the program's name.
+TEST(GardienctlCli, UsageErrorsStartWithTheProgramName) {
+  for (auto args : std::vector<std::vector<std::string>>{{"stop", "--bogus", "web"},
+                                                         {"start"},
+                                                         {"wait", "web", "--for", "sleeping"},
+                                                         {"logs", "-n", "-3"}}) {
+    Parsed p = parse(args);
+    EXPECT_EQ(p.err.rfind("gardienctl: ", 0), 0u) << p.err;
+  }
+}
+
 TEST(GardienctlCli, HelpOnEveryVerb) {
   Parsed top = parse({"--help"});
   EXPECT_FALSE(top.command_line.invocation);
@@ -147,8 +182,15 @@ TEST(GardienctlCli, HelpOnEveryVerb) {
 TEST(GardienctlRender, StatusTable) {
   std::vector<protocol::InstanceStatus> list = {
       {"db", "db", State::running, 812, Duration(3723'400), 0, "", true, {}},
-      {"web.0", "web", State::backoff, std::nullopt, std::nullopt, 12, "exit code 1, retry in 4s",
-       true, {}},
+      {"web.0",
+       "web",
+       State::backoff,
+       std::nullopt,
+       std::nullopt,
+       12,
+       "exit code 1, retry in 4s",
+       true,
+       {}},
       {"worker", "worker", State::stopped, std::nullopt, std::nullopt, 0, "", false, {}},
   };
   EXPECT_EQ(render_status_table(list),
@@ -162,7 +204,8 @@ TEST(GardienctlRender, StatusTable) {
 TEST(GardienctlRender, StatusExitCodeCountsOnlyWantedInstances) {
   protocol::InstanceStatus up{"a", "a", State::running, 1, Duration(1), 0, "", true, {}};
   protocol::InstanceStatus stopped_on_purpose{"b", "b", State::stopped, {}, {}, 0, "", false, {}};
-  protocol::InstanceStatus finished_job{"c", "c", State::exited, {}, {}, 0, "exit code 0", false, {}};
+  protocol::InstanceStatus finished_job{"c", "c",           State::exited, {}, {},
+                                        0,   "exit code 0", false,         {}};
   protocol::InstanceStatus crashing{"d", "d", State::backoff, {}, {}, 3, "", true, {}};
   protocol::InstanceStatus starting{"e", "e", State::starting, 5, {}, 0, "", true, {}};
   EXPECT_EQ(status_exit_code({}), kExitOk);
@@ -176,11 +219,10 @@ TEST(GardienctlRender, InstanceLinesAndReloadPlans) {
             "web.0: running (pid 42)");
   EXPECT_EQ(render_instance_result({"db", State::running, 7, true, "already running"}),
             "db: running (pid 7): already running");
-  EXPECT_EQ(render_instance_result({"web.1", State::backoff, {}, false, "exit code 1"}),
-            "web.1: failed: backoff (exit code 1)");
   EXPECT_EQ(render_instance_result({"web.1", State::stopped, {}, true, ""}), "web.1: stopped");
-  EXPECT_EQ(render_instance_result({"web.1", State::running, 9, true, ""}, "SIGHUP"),
-            "web.1: SIGHUP sent (pid 9)");
+  EXPECT_EQ(
+      render_instance_result({"web.1", State::running, 9, true, ""}, {"signal", "SIGHUP", ""}),
+      "web.1: SIGHUP sent (pid 9)");
 
   protocol::ReloadPlan plan;
   plan.added = {"new"};
@@ -197,6 +239,38 @@ TEST(GardienctlRender, InstanceLinesAndReloadPlans) {
   nothing.unchanged = {"a", "b"};
   EXPECT_EQ(render_reload(nothing, false),
             "nothing to do: the config did not change (2 programs unchanged)\n");
+}
+
+// What did not get there reads as a sentence, never "NAME: failed: STATE (STATE ...)".
+TEST(GardienctlRender, FailedInstancesReadAsSentences) {
+  EXPECT_EQ(render_instance_result({"web.1", State::backoff, {}, false, "exit code 1"},
+                                   {"start", "", ""}),
+            "web.1 did not start: it is in backoff (exit code 1)");
+  EXPECT_EQ(
+      render_instance_result({"web.0", State::running, 42, false, "timed out"}, {"stop", "", ""}),
+      "web.0 did not stop in time: it is running");
+  EXPECT_EQ(render_instance_result({"db", State::fatal, {}, false, "exec db: not found"},
+                                   {"restart", "", ""}),
+            "db did not restart: it is fatal (exec db: not found)");
+  EXPECT_EQ(render_instance_result({"job", State::exited, {}, false, "timed out"},
+                                   {"wait", "", "running"}),
+            "job did not become running in time: it has exited");
+  EXPECT_EQ(render_instance_result({"migrate", State::exited, {}, false, "no process"},
+                                   {"signal", "SIGHUP", ""}),
+            "migrate: SIGHUP not sent: no process");
+}
+
+TEST(GardienctlRender, ControlCharactersAreEscapedOnlyForATerminal) {
+  std::string hostile =
+      "ok\tcol\x1b]0;pwned\x07 \x7f \xc2\x9b"
+      "2J caf\xc3\xa9\n";
+  EXPECT_EQ(for_terminal(hostile, false), hostile);
+  EXPECT_EQ(for_terminal(hostile, true), "ok\tcol\\x1b]0;pwned\\x07 \\x7f \\u009b2J caf\xc3\xa9\n");
+  EXPECT_EQ(for_terminal("plain", true), "plain");
+  json logs = {{"name_width", 3},
+               {"lines", {{{"name", "web"}, {"stream", "stdout"}, {"text", "\x1b[31mred"}}}}};
+  EXPECT_EQ(render_log_lines(logs, false, false, true), "web | \\x1b[31mred\n");
+  EXPECT_EQ(render_log_lines(logs, false, false, false), "web | \x1b[31mred\n");
 }
 
 TEST(GardienctlRender, ErrorExitCodes) {
@@ -254,13 +328,15 @@ class GardienctlTest : public ::testing::Test {
 
   // Runs the real gardienctl with `args` (after --socket PATH unless `own_socket`), running the
   // server's loop meanwhile. `meanwhile` is called with the child's pid on every loop turn.
+  // With `terminal`, its stdout is a pseudo-terminal instead of a pipe.
   CtlResult ctl(std::vector<std::string> args, const std::function<void(pid_t)>& meanwhile = {},
-                bool own_socket = false) {
+                bool own_socket = false, bool terminal = false) {
     if (!own_socket) args.insert(args.begin(), {"--socket", path_});
     args.insert(args.begin(), GARDIENCTL_BIN);
     FdPair out, err;
     EXPECT_TRUE(make_pipe(out, O_NONBLOCK));
     EXPECT_TRUE(make_pipe(err, O_NONBLOCK));
+    if (terminal) open_terminal(out);
     pid_t pid = ::fork();
     if (pid == 0) {
       ::dup2(out.write.get(), 1);
@@ -297,6 +373,22 @@ class GardienctlTest : public ::testing::Test {
     return result;
   }
 
+  // Replaces `out` by a pseudo-terminal: read from the master, the child writes to the slave.
+  static void open_terminal(FdPair& out) {
+    Fd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK));
+    ASSERT_TRUE(master) << std::strerror(errno);
+    ASSERT_EQ(::grantpt(master.get()), 0);
+    ASSERT_EQ(::unlockpt(master.get()), 0);
+    Fd slave(::open(::ptsname(master.get()), O_RDWR | O_NOCTTY | O_CLOEXEC));
+    ASSERT_TRUE(slave);
+    termios raw{};
+    ::tcgetattr(slave.get(), &raw);
+    ::cfmakeraw(&raw);  // no "\n" -> "\r\n"
+    ::tcsetattr(slave.get(), TCSANOW, &raw);
+    out.read = std::move(master);
+    out.write = std::move(slave);
+  }
+
   EventLoop loop_;
   FakeControlTarget target_{&loop_};
   Commands commands_{loop_, &target_};
@@ -321,6 +413,50 @@ TEST_F(GardienctlTest, StatusPrintsTheTableAndItsExitCode) {
   r = ctl({"status", "db", "nope"});
   EXPECT_EQ(r.code, kExitUnknown);
   EXPECT_NE(r.err.find("unknown program or instance \"nope\""), std::string::npos) << r.err;
+}
+
+TEST_F(GardienctlTest, AnUnknownNameSuggestsTheClosestOne) {
+  CtlResult r = ctl({"status", "wbe"});
+  EXPECT_EQ(r.code, kExitUnknown);
+  EXPECT_EQ(r.err, "gardienctl: unknown program or instance \"wbe\" (did you mean \"web\"?)\n");
+  r = ctl({"stop", "web.3", "wroker"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_EQ(r.err,
+            "gardienctl: unknown programs or instances \"web.3\" (did you mean \"web.0\"?), "
+            "\"wroker\" (did you mean \"worker\"?)\n");
+  r = ctl({"stop", "zzzzzz"});
+  EXPECT_EQ(r.err, "gardienctl: unknown program or instance \"zzzzzz\" (see gardienctl status)\n");
+}
+
+// Like `supervisorctl -c`: the socket comes from the daemon's own config.
+TEST_F(GardienctlTest, TheSocketCanComeFromAConfig) {
+  std::string config = dir_ + "/gardien.toml";
+  std::ofstream(config) << "[supervisor]\nsocket = \"ctl.sock\"\n[program.web]\ncommand = "
+                           "\"true\"\n";
+  CtlResult r = ctl({"-c", config, "pid"}, {}, true);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, std::to_string(::getpid()) + "\n");
+
+  std::ofstream(config) << "[supervisor]\nsocket = 7\n";
+  r = ctl({"-c", config, "pid"}, {}, true);
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("supervisor.socket: expected a path"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cannot take the socket path from this config"), std::string::npos) << r.err;
+  r = ctl({"-c", dir_ + "/missing.toml", "pid"}, {}, true);
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("cannot read the config file: No such file or directory"), std::string::npos)
+      << r.err;
+}
+
+// A program's text (here an exec error in INFO) cannot drive the user's terminal.
+TEST_F(GardienctlTest, ControlCharactersReachATerminalEscaped) {
+  target_.find("worker")->info = "exec \x1b]0;pwned\x07: not found";
+  CtlResult piped = ctl({"status", "worker"});
+  EXPECT_NE(piped.out.find("exec \x1b]0;pwned\x07: not found"), std::string::npos) << piped.out;
+  CtlResult on_terminal = ctl({"status", "worker"}, {}, false, true);
+  EXPECT_EQ(on_terminal.out.find('\x1b'), std::string::npos) << on_terminal.out;
+  EXPECT_NE(on_terminal.out.find("exec \\x1b]0;pwned\\x07: not found"), std::string::npos)
+      << on_terminal.out;
 }
 
 TEST_F(GardienctlTest, JsonPrintsTheDaemonsLines) {
@@ -354,6 +490,11 @@ TEST_F(GardienctlTest, VersionAndPid) {
   r = ctl({"pid", "worker"});
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_NE(r.err.find("worker is not running"), std::string::npos) << r.err;
+  r = ctl({"pid", "db", "web"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "4242\n4243\n4244\n");
+  r = ctl({"pid", "db", "nope"});
+  EXPECT_EQ(r.code, kExitFailed);
 }
 
 TEST_F(GardienctlTest, ActionsWaitAndPrintALinePerInstance) {
@@ -376,7 +517,7 @@ TEST_F(GardienctlTest, ActionsWaitAndPrintALinePerInstance) {
   target_.spawn_fails = true;
   r = ctl({"start", "web.0"});
   EXPECT_EQ(r.code, kExitFailed);
-  EXPECT_NE(r.out.find("web.0: failed: fatal (exec /nope: No such file or directory)"),
+  EXPECT_NE(r.out.find("web.0 did not start: it is fatal (exec /nope: No such file or directory)"),
             std::string::npos)
       << r.out;
 }
@@ -445,4 +586,12 @@ TEST_F(GardienctlTest, AnUnreachableDaemonHasItsOwnExitCode) {
   r = ctl({"--socket", dir_ + "/" + std::string(120, 'x'), "status"}, {}, true);
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_NE(r.err.find("too long"), std::string::npos) << r.err;
+
+  std::string regular = dir_ + "/regular";
+  std::ofstream(regular) << "not a socket\n";
+  r = ctl({"--socket", regular, "status"}, {}, true);
+  EXPECT_EQ(r.code, kExitUnreachable);
+  EXPECT_EQ(r.err, "gardienctl: cannot connect to the daemon at " + regular +
+                       ": a regular file, not a socket (--socket, -c or GARDIEN_SOCKET must name "
+                       "gardien's control socket)\n");
 }
