@@ -32,6 +32,7 @@ struct Options {
   int lines = -1;
   std::string stream;
   bool timestamps = false;
+  bool processes = false;
 };
 
 // --socket, --config and --json on the main app; subcommands fall through to it, so they work
@@ -145,6 +146,8 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
 
   CLI::App* status = verb(app, "status", "Show NAME STATE PID UPTIME RESTARTS INFO of instances");
   add_names(status, o, false);
+  status->add_flag("--processes", o.processes,
+                   "Also count each instance's processes (PROCS; reads /proc, so only when asked)");
 
   std::vector<CLI::App*> actions;
   for (auto [name, help] :
@@ -228,7 +231,8 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   nlohmann::json& args = inv.args;
   if (chosen == status || chosen == logs) {
     if (!o.names.empty()) args["names"] = o.names;
-    if (chosen == status && o.json) args["processes"] = true;  // counting walks /proc: on demand
+    // Counting walks /proc: only when asked, and for --json (scripts read the field).
+    if (chosen == status && (o.json || o.processes)) args["processes"] = true;
     if (chosen == logs) {
       if (o.follow) args["follow"] = true;
       if (o.lines >= 0) args["lines"] = o.lines;

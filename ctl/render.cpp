@@ -80,24 +80,30 @@ std::string render_uptime(const std::optional<Duration>& uptime) {
 }
 
 std::string render_status_table(const std::vector<protocol::InstanceStatus>& instances) {
-  constexpr std::size_t kColumns = 6;
-  std::vector<std::array<std::string, kColumns>> rows;
-  rows.push_back({"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "INFO"});
+  // PROCS only when the daemon counted them (`status --processes`): counting walks /proc.
+  bool procs = std::any_of(instances.begin(), instances.end(),
+                           [](const auto& s) { return s.processes.has_value(); });
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"NAME", "STATE", "PID"});
+  if (procs) rows.back().push_back("PROCS");
+  rows.back().insert(rows.back().end(), {"UPTIME", "RESTARTS", "INFO"});
   for (const auto& s : instances) {
-    rows.push_back({s.name, std::string(protocol::state_name(s.state)),
-                    s.pid ? std::to_string(*s.pid) : "-", render_uptime(s.uptime),
-                    std::to_string(s.restarts), s.info});
+    std::vector<std::string> row = {s.name, std::string(protocol::state_name(s.state)),
+                                    s.pid ? std::to_string(*s.pid) : "-"};
+    if (procs) row.push_back(s.processes ? std::to_string(*s.processes) : "-");
+    row.insert(row.end(), {render_uptime(s.uptime), std::to_string(s.restarts), s.info});
+    rows.push_back(std::move(row));
   }
-  std::array<std::size_t, kColumns> width{};
+  std::vector<std::size_t> width(rows.front().size());
   for (const auto& row : rows) {
-    for (std::size_t c = 0; c < kColumns; ++c) width[c] = std::max(width[c], row[c].size());
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
   }
   std::string out;
   for (const auto& row : rows) {
     std::string line;
-    for (std::size_t c = 0; c < kColumns; ++c) {
+    for (std::size_t c = 0; c < row.size(); ++c) {
       line += row[c];
-      if (c + 1 < kColumns) line.append(width[c] - row[c].size() + 2, ' ');
+      if (c + 1 < row.size()) line.append(width[c] - row[c].size() + 2, ' ');
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line;

@@ -69,7 +69,7 @@ std::string describe_policy(const AccessPolicy& policy) {
 // log: at most one line per second, with the count of those left out.
 class RefusalLog {
  public:
-  void write(std::string_view message, json fields) {
+  void write(std::string_view message, log::Fields fields) {
     auto now = std::chrono::steady_clock::now();
     if (logged_once_ && now - last_ < std::chrono::seconds(1)) {
       ++suppressed_;

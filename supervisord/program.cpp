@@ -383,8 +383,7 @@ bool Program::send_signal(int signo, bool to_group, std::string& error) {
     return true;
   }
   if (pid_ <= 0) {
-    error = name_;
-    error += " has no process (state ";
+    error = "it has no process (state ";
     error += to_string(status_.state);
     error += ')';
     return false;

@@ -362,10 +362,9 @@ std::optional<std::string> find_executable(const std::string& name,
   }
   error = "exec ";
   error += name;
-  error += denied ? ": Permission denied" : ": No such file or directory";
-  error += " (searched PATH=";
-  error += path;
-  error += ')';
+  // The errno's text stays first: the exit code 127 vs 126 of `gardien -- CMD` reads it.
+  error += denied ? ": Permission denied (found in PATH, not executable)"
+                  : ": No such file or directory (not found in PATH)";
   return std::nullopt;
 }
 

@@ -449,10 +449,13 @@ TEST_F(CtlTest, TheDaemonRaisesItsFdLimitAndItsProgramsGetTheOriginal) {
 }
 
 // Counting processes walks /proc, so the daemon does it when asked: `status --json` asks.
-TEST_F(CtlTest, StatusCountsProcessesOnlyForJson) {
+TEST_F(CtlTest, StatusCountsProcessesOnlyForJsonOrWhenAsked) {
   start(sleeper("a"));
   ASSERT_TRUE(poll_until([&] { return status_map(daemon)["a"]["state"] == "running"; }, 10s));
   EXPECT_EQ(status_map(daemon)["a"]["processes"], 1);
+  EXPECT_FALSE(contains(daemon.ctl({"status"}).output, "PROCS"));
+  RunResult counted = daemon.ctl({"status", "--processes"});
+  EXPECT_TRUE(contains(counted.output, "PROCS")) << counted.output;
 }
 
 }  // namespace

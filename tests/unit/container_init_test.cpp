@@ -20,7 +20,7 @@ TEST(ContainerInit, ShellExitCodes) {
   EXPECT_EQ(shell_exit_code(ExitStatus::exited(42)), 42);
   EXPECT_EQ(shell_exit_code(ExitStatus::killed(SIGKILL)), 137);
   EXPECT_EQ(shell_exit_code(ExitStatus::killed(SIGTERM)), 143);
-  EXPECT_EQ(spawn_failure_exit_code("exec x: No such file or directory (searched PATH=/bin)"), 127);
+  EXPECT_EQ(spawn_failure_exit_code("exec x: No such file or directory (not found in PATH)"), 127);
   EXPECT_EQ(spawn_failure_exit_code("exec /etc/passwd: Permission denied"), 126);
   EXPECT_EQ(spawn_failure_exit_code("exec /bin/x: Exec format error"), 126);
 

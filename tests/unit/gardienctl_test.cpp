@@ -199,6 +199,14 @@ TEST(GardienctlRender, StatusTable) {
             "web.0   backoff  -    -       12        exit code 1, retry in 4s\n"
             "worker  stopped  -    -       0\n");
   EXPECT_EQ(render_status_table({}), "NAME  STATE  PID  UPTIME  RESTARTS  INFO\n");
+  // Counted (status --processes): a PROCS column.
+  list[0].processes = 3;
+  list[1].processes = 0;
+  EXPECT_EQ(render_status_table(list),
+            "NAME    STATE    PID  PROCS  UPTIME  RESTARTS  INFO\n"
+            "db      running  812  3      1h2m3s  0\n"
+            "web.0   backoff  -    0      -       12        exit code 1, retry in 4s\n"
+            "worker  stopped  -    -      -       0\n");
 }
 
 TEST(GardienctlRender, StatusExitCodeCountsOnlyWantedInstances) {
