@@ -20,25 +20,6 @@ namespace gardien {
 
 namespace {
 
-sigset_t sigpipe_set() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGPIPE);
-  return set;
-}
-
-// Blocked, SIGPIPE stays pending for the signalfd; the EPIPE of a write is unaffected.
-Fd open_sigpipe_fd(bool& was_blocked) {
-  sigset_t pipe = sigpipe_set();
-  sigset_t old;
-  if (::sigprocmask(SIG_BLOCK, &pipe, &old) != 0)
-    throw std::runtime_error(std::string("cannot block SIGPIPE: ") + std::strerror(errno));
-  was_blocked = sigismember(&old, SIGPIPE) == 1;
-  Fd fd(::signalfd(-1, &pipe, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!fd) throw std::runtime_error(std::string("signalfd(SIGPIPE): ") + std::strerror(errno));
-  return fd;
-}
-
 std::string& recorded_start_directory() {
   static std::string dir;
   return dir;
@@ -55,20 +36,17 @@ std::vector<int> daemon_signals() {
 }
 
 SentSigpipe::SentSigpipe(EventLoop& loop, std::function<void(int)> on_signal)
-    : fd_(open_sigpipe_fd(was_blocked_)),
-      readable_(loop, fd_.get(), EV_READ, [this](short) { read_all(); }),
+    : fd_(SIGPIPE),
+      readable_(loop, fd_.fd(), EV_READ, [this](short) { read_all(); }),
       on_signal_(std::move(on_signal)) {
   readable_.enable();
 }
 
-SentSigpipe::~SentSigpipe() {
-  sigset_t pipe = sigpipe_set();
-  if (!was_blocked_) ::sigprocmask(SIG_UNBLOCK, &pipe, nullptr);  // pending ones: ignored
-}
+SentSigpipe::~SentSigpipe() = default;  // pending ones, once unblocked: ignored
 
 void SentSigpipe::read_all() {
   signalfd_siginfo info;
-  while (::read(fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+  while (::read(fd_.fd(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
     pid_t sender = static_cast<pid_t>(info.ssi_pid);
     if (is_own_broken_pipe(info.ssi_code, sender)) continue;
     log::debug("SIGPIPE sent by another process",

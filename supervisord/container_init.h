@@ -11,6 +11,7 @@
 #include "common/fd.h"
 #include "supervisord/event_loop.h"
 #include "supervisord/lifecycle.h"
+#include "supervisord/signal_fd.h"
 
 namespace gardien {
 
@@ -40,8 +41,7 @@ class SentSigpipe {
  private:
   void read_all();
 
-  bool was_blocked_ = false;
-  Fd fd_;
+  BlockedSignalFd fd_;  // SIGPIPE, blocked: the EPIPE of a write is unaffected
   FdEvent readable_;
   std::function<void(int)> on_signal_;
 };

@@ -15,19 +15,6 @@ LogLevel g_level = LogLevel::info;
 LogFormat g_format = LogFormat::text;
 LineWriter g_writer;
 
-const char* level_name(LogLevel level) {
-  switch (level) {
-    case LogLevel::debug:
-      return "debug";
-    case LogLevel::info:
-      return "info";
-    case LogLevel::warn:
-      return "warn";
-    case LogLevel::error:
-      return "error";
-  }
-  return "?";
-}
 
 std::string timestamp() {
   return format_rfc3339(WallClock::now());
@@ -47,7 +34,7 @@ void emit(const std::string& line) {
 }
 
 std::string json_line(LogLevel level, std::string_view message, const Fields& fields) {
-  Fields obj = {{"time", timestamp()}, {"level", level_name(level)}, {"msg", message}};
+  Fields obj = {{"time", timestamp()}, {"level", std::string(to_string(level))}, {"msg", message}};
   if (fields.is_object()) obj.update(fields);
   return obj.dump(-1, ' ', false, Fields::error_handler_t::replace);
 }
@@ -62,7 +49,7 @@ std::string text_value(const Fields& value) {
 }
 
 std::string text_line(LogLevel level, std::string_view message, const Fields& fields) {
-  std::string line = timestamp() + " " + level_name(level) + ": ";
+  std::string line = timestamp() + " " + std::string(to_string(level)) + ": ";
   if (fields.is_object()) {
     auto program = fields.find("program");
     if (program != fields.end()) line += text_value(*program) + ": ";

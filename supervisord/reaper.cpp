@@ -20,25 +20,6 @@ namespace gardien {
 
 namespace {
 
-sigset_t sigchld_set() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGCHLD);
-  return set;
-}
-
-// Blocked, SIGCHLD stays pending for the signalfd: no handler runs per child.
-Fd open_sigchld_fd(bool& was_blocked) {
-  sigset_t chld = sigchld_set();
-  sigset_t old;
-  if (::sigprocmask(SIG_BLOCK, &chld, &old) != 0)
-    throw std::runtime_error(std::string("cannot block SIGCHLD: ") + std::strerror(errno));
-  was_blocked = sigismember(&old, SIGCHLD) == 1;
-  Fd fd(::signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!fd) throw std::runtime_error(std::string("signalfd(SIGCHLD): ") + std::strerror(errno));
-  return fd;
-}
-
 Duration until(std::chrono::steady_clock::time_point when) {
   auto left = when - std::chrono::steady_clock::now();
   return std::chrono::ceil<Duration>(std::max(left, std::chrono::steady_clock::duration{}));
@@ -48,8 +29,8 @@ Duration until(std::chrono::steady_clock::time_point when) {
 
 Reaper::Reaper(EventLoop& loop, ReaperTuning tuning)
     : tuning_(tuning),
-      signal_fd_(open_sigchld_fd(sigchld_was_blocked_)),
-      sigchld_(loop, signal_fd_.get(), EV_READ, [this](short) { on_sigchld(); }),
+      signal_fd_(SIGCHLD),
+      sigchld_(loop, signal_fd_.fd(), EV_READ, [this](short) { on_sigchld(); }),
       scan_later_(loop, [this] { scan_when_quiet(); }),
       resume_reading_(loop, [this] { sigchld_.enable(); }) {
   sigchld_.enable();
@@ -59,10 +40,7 @@ Reaper::Reaper(EventLoop& loop, ReaperTuning tuning)
   }
 }
 
-Reaper::~Reaper() {
-  sigset_t chld = sigchld_set();
-  if (!sigchld_was_blocked_) ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
-}
+Reaper::~Reaper() = default;
 
 void Reaper::watch(pid_t pid, std::function<void(int)> on_exit) {
   watched_[pid] = std::move(on_exit);
@@ -97,7 +75,7 @@ bool Reaper::read_sigchlds() {
   bool any = false;
   signalfd_siginfo infos[16];
   for (;;) {
-    ssize_t n = ::read(signal_fd_.get(), infos, sizeof infos);
+    ssize_t n = ::read(signal_fd_.fd(), infos, sizeof infos);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     any = true;

@@ -13,6 +13,7 @@
 
 #include "common/fd.h"
 #include "supervisord/event_loop.h"
+#include "supervisord/signal_fd.h"
 
 namespace gardien {
 
@@ -74,8 +75,7 @@ class Reaper {
   std::function<void()> after_reaping_;
   std::function<void(pid_t, int)> on_stopped_;
   bool reaped_ = false;  // since the last after_reaping_ call
-  bool sigchld_was_blocked_ = false;
-  Fd signal_fd_;
+  BlockedSignalFd signal_fd_;  // SIGCHLD
   FdEvent sigchld_;
   // With thousands of live children a scan walks them all for each zombie it reaps: in a storm
   // of exits, scanning at each SIGCHLD was most of an init's work. Once a scan proves costly
