@@ -356,17 +356,25 @@ TEST(FileSink, DirectoryGoneIsReportedAndWritingResumesWhenItIsBack) {
   EXPECT_EQ(lines.back(), "back");
 }
 
+// A small tmpfs mounted for one test (root only); `error` says why not.
+struct Tmpfs {
+  std::string path;
+  std::string error;
+  Tmpfs(std::string where, const char* options) : path(std::move(where)) {
+    if (::mkdir(path.c_str(), 0700) != 0 ||
+        ::mount("tmpfs", path.c_str(), "tmpfs", 0, options) != 0)
+      error = std::string("cannot mount a tmpfs here (needs root): ") + std::strerror(errno);
+  }
+  ~Tmpfs() {
+    if (error.empty()) ::umount2(path.c_str(), MNT_DETACH);
+  }
+};
+
 TEST(FileSink, TinyTmpfsFillsUpAndWritingResumesOnceSpaceIsFreed) {
   TempDir dir;
-  std::string mnt = dir / "mnt";
-  ASSERT_EQ(::mkdir(mnt.c_str(), 0700), 0);
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k") != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
-  }
-  struct Unmount {
-    std::string path;
-    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } unmount{mnt};
+  Tmpfs tmpfs(dir / "mnt", "size=64k");
+  if (!tmpfs.error.empty()) GTEST_SKIP() << tmpfs.error;
+  std::string mnt = tmpfs.path;
   std::string filler = mnt + "/filler";
   { std::ofstream(filler) << std::string(40 * 1024, 'f'); }
 
@@ -462,15 +470,9 @@ TEST(FileSink, ALongLineQueuedGetsAFileOfItsOwnAndTheNextLinesTheFileAfter) {
 
 TEST(FileSink, FullTmpfsFreedAgainKeepsEveryFileWithinMaxSize) {
   TempDir dir;
-  std::string mnt = dir / "mnt";
-  ASSERT_EQ(::mkdir(mnt.c_str(), 0700), 0);
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1m") != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
-  }
-  struct Unmount {
-    std::string path;
-    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } unmount{mnt};
+  Tmpfs tmpfs(dir / "mnt", "size=1m");
+  if (!tmpfs.error.empty()) GTEST_SKIP() << tmpfs.error;
+  std::string mnt = tmpfs.path;
   std::string filler = mnt + "/filler";
   // Room for about 3.9 files of 100 KB: the disk fills up near the end of the fourth one.
   { std::ofstream(filler) << std::string(636 * 1024, 'f'); }
