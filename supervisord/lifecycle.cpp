@@ -240,6 +240,18 @@ class Decider {
     s().reason = std::move(reason);
   }
 
+  // The daemon could not create the process (no fds, processes or memory left): the program is
+  // not at fault, so the attempt is retried with backoff and not counted.
+  void retry_spawn(std::string reason) {
+    act(Act::cancel_timer);
+    s().main_alive = false;
+    if (!s().restarts_allowed)
+      return finish(State::exited, reason + "; not restarted: shutting down");
+    if (config_.restart == RestartPolicy::never)  // a container's command: no second spawn
+      return finish(State::fatal, reason + "; not retried: restart = never");
+    schedule_restart(reason + "; retrying");
+  }
+
   // A spawn that never reached running: retry with backoff, or give up after start-retries.
   void failed_start(std::string reason) {
     act(Act::cancel_timer);
@@ -286,6 +298,7 @@ class Decider {
     bool during_start = s().state == State::starting;
     if (event_.group_empty) {
       if (event_.kind == Kind::exited) return main_exited_while_up(during_start, event_.status);
+      if (event_.out_of_resources) return retry_spawn(event_.reason);
       return failed_start(event_.reason);
     }
     // What it left behind is stopped first: nothing lives on unmanaged, and no restart spawns

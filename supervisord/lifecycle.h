@@ -49,13 +49,17 @@ struct LifecycleEvent {
   ExitStatus status;        // exited
   std::string reason;       // spawn_failed
   bool group_empty = true;  // exited, spawn_failed: the group was empty when the main was reaped
+  // spawn_failed: the daemon ran out of fds, processes or memory. Not the program's fault: it is
+  // retried with backoff and never counts towards start-retries.
+  bool out_of_resources = false;
 
-  static LifecycleEvent of(Kind kind) { return {kind, {}, {}, true}; }
+  static LifecycleEvent of(Kind kind) { return {kind, {}, {}, true, false}; }
   static LifecycleEvent exit(ExitStatus status, bool group_empty) {
-    return {Kind::exited, status, {}, group_empty};
+    return {Kind::exited, status, {}, group_empty, false};
   }
-  static LifecycleEvent failure(std::string reason, bool group_empty) {
-    return {Kind::spawn_failed, {}, std::move(reason), group_empty};
+  static LifecycleEvent failure(std::string reason, bool group_empty,
+                                bool out_of_resources = false) {
+    return {Kind::spawn_failed, {}, std::move(reason), group_empty, out_of_resources};
   }
 };
 std::string_view to_string(LifecycleEvent::Kind kind);

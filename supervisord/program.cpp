@@ -16,6 +16,15 @@ extern char** environ;
 
 namespace gardien {
 
+namespace {
+
+// What a failed pipe, open or clone says when the daemon, not the program, is short of something.
+bool is_out_of_resources(int error) {
+  return error == EMFILE || error == ENFILE || error == EAGAIN || error == ENOMEM;
+}
+
+}  // namespace
+
 std::optional<std::string> unsupported(const ProgramConfig&) {
   return std::nullopt;  // kill-mode = "cgroup" falls back to "group" where cgroups are missing
 }
@@ -176,13 +185,14 @@ void Program::do_spawn() {
   tree_stop_signal_ = 0;
   std::optional<SpawnedProcess> child;
   if (plan_ && open_output(error)) child = spawn_process(*plan_, error);
+  bool out_of_resources = !child && plan_ && is_out_of_resources(errno);
   // The daemon's copies of the child's ends: EOF comes once the program's side is closed.
   if (output_) output_->close_child_ends();
   if (!child) {
     output_.reset();
     plan_.reset();
     log::warn("spawn failed", {{"event", "spawn_failed"}, {"program", name_}, {"error", error}});
-    feed(LifecycleEvent::failure(error, true));
+    feed(LifecycleEvent::failure(error, true, out_of_resources));
     return;
   }
   pid_ = child->pid;

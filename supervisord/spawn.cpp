@@ -432,6 +432,7 @@ std::optional<SpawnedProcess> spawn_process(const SpawnPlan& plan, std::string& 
   if (pid < 0) {
     error = vforked ? "clone: " : "fork: ";
     error += std::strerror(fork_errno);
+    errno = fork_errno;
     return std::nullopt;
   }
   SpawnedProcess spawned{pid, {}, {}};

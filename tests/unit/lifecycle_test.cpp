@@ -14,13 +14,13 @@ using Kind = LifecycleEvent::Kind;
 using Act = LifecycleAction::Kind;
 
 LifecycleEvent ev(Kind kind) {
-  return LifecycleEvent{kind, {}, {}, true};
+  return LifecycleEvent::of(kind);
 }
 LifecycleEvent exited(ExitStatus st, bool group_empty = true) {
-  return LifecycleEvent{Kind::exited, st, {}, group_empty};
+  return LifecycleEvent::exit(st, group_empty);
 }
 LifecycleEvent spawn_failed(std::string reason) {
-  return LifecycleEvent{Kind::spawn_failed, {}, std::move(reason), true};
+  return LifecycleEvent::failure(std::move(reason), true);
 }
 
 ProgramConfig test_config() {
@@ -500,6 +500,22 @@ TEST(Lifecycle, FailedExecLeavingProcessesIsStoppedThenCounted) {
   d.feed(ev(Kind::group_empty));
   EXPECT_EQ(d.status.state, State::backoff);
   EXPECT_NE(d.status.reason.find("Permission denied"), std::string::npos);
+}
+
+TEST(Lifecycle, ADaemonOutOfFdsRetriesWithBackoffAndNeverGivesUp) {
+  Driver d;
+  d.config.start_retries = 1;
+  d.feed(ev(Kind::start));
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    d.feed(LifecycleEvent::failure("cannot create a pipe: Too many open files", true, true));
+    ASSERT_EQ(d.status.state, State::backoff) << "attempt " << attempt;
+    EXPECT_EQ(d.status.failed_starts, 0);
+    EXPECT_EQ(d.status.reason, "cannot create a pipe: Too many open files; retrying");
+    d.fire_timer();
+  }
+  EXPECT_EQ(d.backoff_delays.back(), 8s) << "backoff grows as for any restart";
+  d.fire_timer();
+  EXPECT_EQ(d.status.state, State::running) << "fds came back";
 }
 
 TEST(Lifecycle, RestartStopsThenStartsAgain) {
