@@ -406,4 +406,16 @@ class Daemon {
   long long started_ms_ = 0;
 };
 
+// A test with its own temp dir and daemon; start() writes the config and starts it.
+class DaemonTest : public ::testing::Test {
+ protected:
+  TempDir dir;
+  Daemon daemon{dir};
+
+  void start(const std::string& toml) {
+    daemon.write_config(toml);
+    daemon.start();
+  }
+};
+
 }  // namespace gardien::test

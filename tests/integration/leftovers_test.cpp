@@ -6,15 +6,8 @@
 namespace gardien::test {
 namespace {
 
-class Leftovers : public ::testing::Test {
+class Leftovers : public DaemonTest {
  protected:
-  TempDir dir;
-  Daemon daemon{dir};
-
-  void start(const std::string& toml) {
-    daemon.write_config(toml);
-    daemon.start();
-  }
 
   // Pids written one per line to `file` by a program, once there are `count`.
   std::vector<pid_t> wait_pids(const fs::path& file, std::size_t count) const {

@@ -8,15 +8,8 @@
 namespace gardien::test {
 namespace {
 
-class Supervise : public ::testing::Test {
+class Supervise : public DaemonTest {
  protected:
-  TempDir dir;
-  Daemon daemon{dir};
-
-  void start(const std::string& toml) {
-    daemon.write_config(toml);
-    daemon.start();
-  }
 
   // SIGTERM, then the exit code within `timeout`.
   std::optional<int> shutdown(Ms timeout = 5s) {
