@@ -153,6 +153,10 @@ bool child_close_from_3(int error_fd, int max_fd) noexcept {
   // Handlers would be reset by exec anyway, but SIG_IGN survives it (SIGPIPE in the daemon).
   // The raw syscall also reaches 32 and 33, which glibc's sigaction() refuses to touch.
   kernel_sigaction dfl{};  // SIG_DFL, no flags, empty mask
+  // SIG_IGN first discards a SIGPIPE the child raised itself, still blocked, before this point
+  // (a sanitizer's warning written to a closed stderr): it would kill the program at exec.
+  kernel_sigaction ign{SIG_IGN, 0, nullptr, 0};
+  ::syscall(SYS_rt_sigaction, SIGPIPE, &ign, nullptr, sizeof ign.mask);
   for (int sig = 1; sig <= kMaxSignal; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP)
       ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
