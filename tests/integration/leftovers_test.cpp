@@ -79,6 +79,19 @@ TEST_F(Leftovers, LeftoversIgnoringTheStopSignalAreKilledAfterStopTimeout) {
   EXPECT_TRUE(poll_until([&] { return !process_alive(left[0]); }, 2s));
 }
 
+TEST_F(Leftovers, AForkingLoopLeftBehindIsKilledToTheLastProcess) {
+  // The loop ignores TERM and forks without pause: SIGKILL races its forks, and the group is
+  // killed again until nothing is left.
+  start(program("forker",
+                {"/bin/sh", "-c", "(trap '' TERM; while :; do /bin/true & done) & exit 0"},
+                "restart = \"never\"\nstart-seconds = \"0\"\nstop-timeout = \"200ms\"\n"));
+  auto exited = daemon.wait_state("forker", "exited", 20s);
+  ASSERT_TRUE(exited) << daemon.log();
+  EXPECT_EQ(exited->value("reason", ""), "exit code 0");
+  RunResult status = daemon.ctl({"status", "--json", "forker"});
+  EXPECT_NE(status.output.find("\"processes\":0"), std::string::npos) << status.output;
+}
+
 TEST_F(Leftovers, ARestartNeverSpawnsBesideWhatTheLastRunLeft) {
   fs::path pids = dir / "pids";
   start(program("loop",
