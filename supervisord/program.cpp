@@ -43,7 +43,8 @@ Program::Program(EventLoop& loop, Reaper& reaper, ProgramConfig config, std::str
         // A process forked while the group was being killed escaped that SIGKILL.
         if (status_.killed) signal_group(SIGKILL);
         group_poll_.arm(kGroupPollInterval);
-      }) {
+      }),
+      group_look_(loop, [this] { recheck_group(); }) {
   status_.state_since = Clock::now();
 }
 
@@ -321,8 +322,17 @@ bool Program::group_empty() {
 
 void Program::recheck_group() {
   if (status_.state != State::stopping || status_.main_alive) return;
+  // kill(-pgid, 0) walks the whole group: in a storm of exits from a big group, look at most
+  // every kGroupLookInterval, and once more after it, so that its end is still seen at once.
+  TimePoint now = Clock::now();
+  if (now < next_group_look_) {
+    if (!group_look_.armed()) group_look_.arm(std::chrono::ceil<Duration>(next_group_look_ - now));
+    return;
+  }
+  next_group_look_ = now + kGroupLookInterval;
   if (group_empty()) {
     group_poll_.cancel();
+    group_look_.cancel();
     feed(LifecycleEvent::of(LifecycleEvent::Kind::group_empty));
   }
 }

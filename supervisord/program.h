@@ -73,6 +73,8 @@ class Program {
   // How long an exit waits for the rest of the program's output (a grandchild may hold the pipe;
   // its later lines are still read).
   static constexpr Duration kOutputDrainWait = std::chrono::seconds(1);
+  // The shortest time between two looks at whether a stopping group is empty.
+  static constexpr Duration kGroupLookInterval = std::chrono::milliseconds(5);
 
   // --- Container init (single-command mode, kill-mode = cgroup). ---
   // kill-mode = "cgroup": each spawn joins this instance's cgroup under `tree` (made at the
@@ -125,6 +127,8 @@ class Program {
   std::string exec_error_;
   Timer timer_;       // start-seconds, backoff or stop grace: one at a time
   Timer group_poll_;  // only while a stop waits for a non-empty group whose main is gone
+  Timer group_look_;  // a look at the group that came too soon after the last one, deferred
+  TimePoint next_group_look_{};
   std::vector<LifecycleEvent> queue_;  // events raised while one is being applied
   bool feeding_ = false;
   bool wanted_ = false;
