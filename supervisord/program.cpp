@@ -114,11 +114,7 @@ void Program::apply(const LifecycleDecision& d, State before) {
       case LifecycleAction::Kind::kill_group:
         log::info("killing",
                   {{"event", "kill"}, {"program", name_}, {"pgid", pgid_}, {"signal", "SIGKILL"}});
-        if (cgroup_) {
-          cgroup_->kill_all();
-        } else {
-          signal_group(SIGKILL);
-        }
+        signal_tree(SIGKILL);
         break;
       case LifecycleAction::Kind::watch_group:
         if (!cgroup_) group_poll_.arm(kGroupPollInterval);  // a cgroup says when it empties
@@ -366,15 +362,16 @@ void Program::signal_stop() {
   }
 }
 
+void Program::signal_tree(int signo) {
+  if (!cgroup_) return signal_group(signo);
+  if (signo == SIGKILL) return cgroup_->kill_all();  // at once, forks included
+  cgroup_->signal_all(signo);
+}
+
 void Program::stop_tree(int signo) {
   tree_stop_signal_ = signo;
-  if (cgroup_) {
-    cgroup_->signal_all(signo);
-    cgroup_->signal_all(SIGCONT);
-  } else {
-    signal_group(signo);
-    signal_group(SIGCONT);
-  }
+  signal_tree(signo);
+  signal_tree(SIGCONT);
 }
 
 void Program::signal_leftovers() {
@@ -395,11 +392,7 @@ bool Program::send_signal(int signo, bool to_group, std::string& error) {
                          {"program", name_},
                          {"pgid", pgid_},
                          {"signal", signal_name(signo)}});
-    if (cgroup_) {
-      cgroup_->signal_all(signo);
-    } else {
-      signal_group(signo);
-    }
+    signal_tree(signo);
     return true;
   }
   if (pid_ <= 0) {

@@ -109,7 +109,9 @@ class Program {
   bool group_empty();
   void signal_group(int signo);
   void signal_stop();
-  // `signo` + SIGCONT to the whole group or cgroup.
+  // `signo` to every process of the cgroup, else of the process group.
+  void signal_tree(int signo);
+  // `signo` + SIGCONT to the whole tree.
   void stop_tree(int signo);
   void signal_leftovers();
 
