@@ -10,6 +10,19 @@
 
 namespace gardien {
 
+namespace {
+
+// What subscribers see when an instance's name goes away (removed, or renamed by scaling).
+StateChange removal_of(const Program& program) {
+  StateChange change;
+  change.status = instance_status(program, Clock::now());
+  change.previous = change.status.state;
+  change.removed = true;
+  return change;
+}
+
+}  // namespace
+
 ReloadOutcome Supervisor::reload(bool dry_run) {
   ReloadOutcome outcome;
   LoadResult result = load_config(config_path_);
@@ -127,10 +140,7 @@ void Supervisor::scale(const ProgramConfig& cfg, const protocol::ScaleChange& ch
 void Supervisor::rename(Program& program, const std::string& to) {
   std::string from = program.name();
   log::info("instance renamed", {{"event", "rename"}, {"program", from}, {"to", to}});
-  StateChange gone;
-  gone.status = instance_status(program, Clock::now());
-  gone.previous = gone.status.state;
-  gone.removed = true;
+  StateChange gone = removal_of(program);
   for (auto* names : {&pending_start_, &restart_pending_}) {
     if (names->erase(from)) names->insert(to);
   }
@@ -200,10 +210,7 @@ void Supervisor::finish_removals() {
         continue;
       }
       if (pos != instances_.end()) {
-        StateChange change;
-        change.status = instance_status(**pos, Clock::now());
-        change.previous = change.status.state;
-        change.removed = true;
+        StateChange change = removal_of(**pos);
         std::unique_ptr<Program> gone = std::move(*pos);
         instances_.erase(pos);
         if (output_) output_->forget(gone->name());
