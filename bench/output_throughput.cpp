@@ -13,7 +13,7 @@
 #include <cstring>
 #include <string>
 
-#include "supervisord/output_hub.h"
+#include "supervisord/output/output_hub.h"
 
 extern char** environ;
 

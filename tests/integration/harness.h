@@ -30,7 +30,7 @@
 
 extern char** environ;
 
-#include "supervisord/process_tree.h"
+#include "supervisord/process/process_tree.h"
 
 namespace gardien::test {
 

@@ -2,7 +2,7 @@
 // single-command mode (exit codes, signal forwarding, descendants, 127/126), critical programs,
 // staying up once every program ended, orphans when not PID 1, and kill-mode = "cgroup".
 #include "harness.h"
-#include "supervisord/container_init.h"
+#include "supervisord/orchestrate/container_init.h"
 
 namespace gardien::test {
 namespace {
@@ -292,10 +292,10 @@ TEST(InitConfig, CriticalProgramThatCannotStartGivesTheSpawnCode) {
 TEST(InitConfig, StaysUpToBeAskedOnceEveryProgramHasEnded) {
   TempDir dir;
   Daemon d(dir);
-  d.write_config(program("a", {"/bin/sh", "-c", "exit 0"},
-                         "restart = \"never\"\nstart-seconds = \"0\"\n") +
-                 program("b", {"no-such-command-xyz"}, "start-retries = 1\nbackoff = \"10ms\"\n") +
-                 program("later", {"sleep", "600"}, "autostart = false\n"));
+  d.write_config(
+      program("a", {"/bin/sh", "-c", "exit 0"}, "restart = \"never\"\nstart-seconds = \"0\"\n") +
+      program("b", {"no-such-command-xyz"}, "start-retries = 1\nbackoff = \"10ms\"\n") +
+      program("later", {"sleep", "600"}, "autostart = false\n"));
   d.start();
   ASSERT_TRUE(d.wait_state("a", "exited", 10s)) << d.log();
   ASSERT_TRUE(d.wait_state("b", "fatal", 10s)) << d.log();
@@ -318,8 +318,8 @@ TEST(InitConfig, WarnsWhenStopTimeoutsCannotFitTheShutdownTimeout) {
                          "restart = \"never\"\nstop-timeout = \"10s\"\n"
                          "start-seconds = \"0\"\ndepends-on = [\"db\"]\n"));
   d.start();
-  auto warning = d.wait_event(
-      [](const Json& e) { return e.value("event", "") == "shutdown_budget"; }, 10s);
+  auto warning =
+      d.wait_event([](const Json& e) { return e.value("event", "") == "shutdown_budget"; }, 10s);
   ASSERT_TRUE(warning) << d.log();
   EXPECT_EQ(warning->value("chain", ""), "web -> db") << d.log();
 }
@@ -378,8 +378,8 @@ TEST(InitNested, TooFewFdsToStartIsAnErrorNotACrash) {
   // From too few fds for libevent to too few for the command's pipes: each limit fails a
   // different step of the start.
   for (int n = 4; n <= 8; ++n) {
-    RunResult r = run_command({"/usr/bin/prlimit", "--nofile=" + std::to_string(n), GARDIEN_BIN,
-                               "--", "/bin/true"});
+    RunResult r = run_command(
+        {"/usr/bin/prlimit", "--nofile=" + std::to_string(n), GARDIEN_BIN, "--", "/bin/true"});
     EXPECT_LT(r.status, 128) << "nofile=" << n << ": died of a signal\n" << r.output;
     if (r.status != 0) {
       EXPECT_FALSE(r.output.empty()) << "nofile=" << n << ": a failure says why";

@@ -1,7 +1,7 @@
 // The Reaper in-process with real children: statuses reach the handler watching each pid,
 // SIGCHLDs that merged still get their children reaped, and in a storm (scans costly) the scan
 // waits for a pause or for its bound, yet no exit is missed.
-#include "supervisord/reaper.h"
+#include "supervisord/process/reaper.h"
 
 #include "harness.h"
 

@@ -1,7 +1,7 @@
 // The Supervisor as the control socket's ControlTarget, in-process with real processes:
 // instances, start (with dependencies), stop, restart, signal, the state-change hub,
 // add/remove, shutdown.
-#include "supervisord/supervisor.h"
+#include "supervisord/orchestrate/supervisor.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "harness.h"
-#include "supervisord/instance_selector.h"
-#include "supervisord/log.h"
+#include "supervisord/control/instance_selector.h"
+#include "supervisord/loop/log.h"
 
 namespace gardien {
 namespace {
@@ -245,7 +245,8 @@ TEST(SupervisorApi, ManyProgramsStartInBatchesThatLeaveTheLoopItsTurns) {
   turn.arm(Duration{0});  // before run(): the first turn of the loop
   Script script(loop, sup,
                 {{[&] { return with_process() == 200; }, [&] { sup.shutdown("test"); }}});
-  sigset_t mask;  // run() leaves every signal blocked; the next test's children must not inherit that
+  sigset_t
+      mask;  // run() leaves every signal blocked; the next test's children must not inherit that
   ::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
   EXPECT_EQ(sup.run(), 0);
   ::pthread_sigmask(SIG_SETMASK, &mask, nullptr);

@@ -1,4 +1,4 @@
-#include "supervisord/cgroup.h"
+#include "supervisord/process/cgroup.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,12 +1,12 @@
 // The verbs against a fake supervisor, without sockets.
-#include "supervisord/commands.h"
+#include "supervisord/control/commands.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include "fake_control_target.h"
-#include "supervisord/instance_selector.h"
-#include "supervisord/state_wait.h"
+#include "supervisord/control/instance_selector.h"
+#include "supervisord/control/state_wait.h"
 
 using namespace gardien;
 using namespace std::chrono_literals;

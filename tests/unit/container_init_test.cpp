@@ -1,4 +1,4 @@
-#include "supervisord/container_init.h"
+#include "supervisord/orchestrate/container_init.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "output_test_util.h"
+#include "supervisord/process/start_directory.h"
 
 namespace gardien {
 namespace {

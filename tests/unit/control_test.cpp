@@ -1,6 +1,6 @@
 // The control server on a real Unix socket in a temp dir, its loop run by the test, a fake
 // supervisor behind it. Hostile and broken clients first, then: does it still answer?
-#include "supervisord/control.h"
+#include "supervisord/control/control.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -20,7 +20,7 @@
 #include "common/socket_path.h"
 #include "ctl/client.h"
 #include "fake_control_target.h"
-#include "supervisord/log.h"
+#include "supervisord/loop/log.h"
 
 using namespace gardien;
 using namespace std::chrono_literals;

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "supervisord/control_target.h"
-#include "supervisord/event_loop.h"
+#include "supervisord/control/control_target.h"
+#include "supervisord/loop/event_loop.h"
 
 namespace gardien::testing {
 

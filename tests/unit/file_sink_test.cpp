@@ -1,4 +1,4 @@
-#include "supervisord/file_sink.h"
+#include "supervisord/output/file_sink.h"
 
 #include <gtest/gtest.h>
 #include <sys/mount.h>
@@ -8,7 +8,7 @@
 #include <regex>
 
 #include "output_test_util.h"
-#include "supervisord/log.h"
+#include "supervisord/loop/log.h"
 
 using namespace gardien;
 using namespace gardien::testing;

@@ -16,7 +16,7 @@
 #include "ctl/cli.h"
 #include "ctl/render.h"
 #include "fake_control_target.h"
-#include "supervisord/control.h"
+#include "supervisord/control/control.h"
 
 using namespace gardien;
 using namespace gardien::ctl;

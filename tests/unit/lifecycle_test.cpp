@@ -1,5 +1,5 @@
 // The state machine without processes: a fake clock, a fake spawner and a fake timer.
-#include "supervisord/lifecycle.h"
+#include "supervisord/process/lifecycle.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
-#include "supervisord/line_framer.h"
+#include "supervisord/output/line_framer.h"
 
-#include "supervisord/line_sink.h"
+#include "supervisord/output/line_sink.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "supervisord/log_ring.h"
+#include "supervisord/output/log_ring.h"
 
 #include <gtest/gtest.h>
 

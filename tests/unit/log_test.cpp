@@ -1,5 +1,5 @@
 // The daemon's own log lines: fields in the order written, the text form without `event`.
-#include "supervisord/log.h"
+#include "supervisord/loop/log.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The `logs` and `reopen-logs` verbs against an OutputHub with real rings (no processes), and
 // gardienctl's rendering of their lines.
-#include "supervisord/logs_command.h"
+#include "supervisord/output/logs_command.h"
 
 #include <gtest/gtest.h>
 

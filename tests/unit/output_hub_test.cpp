@@ -1,4 +1,4 @@
-#include "supervisord/output_hub.h"
+#include "supervisord/output/output_hub.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "common/fd.h"
-#include "supervisord/event_loop.h"
+#include "supervisord/loop/event_loop.h"
 
 extern char** environ;
 

@@ -1,4 +1,4 @@
-#include "supervisord/prefix_writer.h"
+#include "supervisord/output/prefix_writer.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -8,8 +8,8 @@
 #include <regex>
 
 #include "output_test_util.h"
-#include "supervisord/log.h"
-#include "supervisord/output_hub.h"
+#include "supervisord/loop/log.h"
+#include "supervisord/output/output_hub.h"
 
 using namespace gardien;
 using namespace gardien::testing;

@@ -1,4 +1,4 @@
-#include "supervisord/reload_plan.h"
+#include "supervisord/orchestrate/reload_plan.h"
 
 #include <gtest/gtest.h>
 

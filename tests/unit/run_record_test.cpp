@@ -1,5 +1,5 @@
 // The record a daemon keeps of what it runs: its text, and what a hostile or stale file does.
-#include "supervisord/run_record.h"
+#include "supervisord/process/run_record.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -19,8 +19,8 @@ RunRecordContent sample() {
   c.daemon_start_ticks = 123456;
   c.boot_id = "0b5c1a52-6f3e-4b7e-9c1e-0d4e2f6a7b8c";
   c.trees.push_back({"web.0", 5000, "", SIGTERM, std::chrono::seconds(10)});
-  c.trees.push_back({"db", 6000, "/sys/fs/cgroup/x/gardien.4242/db", SIGINT,
-                     std::chrono::milliseconds(1500)});
+  c.trees.push_back(
+      {"db", 6000, "/sys/fs/cgroup/x/gardien.4242/db", SIGINT, std::chrono::milliseconds(1500)});
   return c;
 }
 
@@ -30,21 +30,22 @@ TEST(RunRecord, TextRoundTrips) {
 }
 
 TEST(RunRecord, AnythingElseIsRefused) {
-  for (const std::string& text : std::vector<std::string>{
-           "", "{", "[]", "null", "{\"format\":2}", "{\"format\":1}",
-        R"({"format":1,"daemon_pid":1,"daemon_start_ticks":1,"boot_id":"b","trees":[{}]})",
-        R"({"format":1,"daemon_pid":1,"daemon_start_ticks":1,"boot_id":"b","trees":[{"instance":"a","pgid":-5,"stop_signal":15,"stop_timeout_ms":1}]})",
-        R"({"format":1,"daemon_pid":1,"daemon_start_ticks":1,"boot_id":"b","trees":[{"instance":"a","pgid":5,"stop_signal":999,"stop_timeout_ms":1}]})",
-        R"({"format":1,"daemon_pid":"x","daemon_start_ticks":1,"boot_id":"b","trees":[]})",
-        std::string("{\"format\":1,\0}", 13)}) {
+  for (
+      const std::string& text : std::vector<std::string>{
+          "", "{", "[]", "null", "{\"format\":2}", "{\"format\":1}",
+          R"({"format":1,"daemon_pid":1,"daemon_start_ticks":1,"boot_id":"b","trees":[{}]})",
+          R"({"format":1,"daemon_pid":1,"daemon_start_ticks":1,"boot_id":"b","trees":[{"instance":"a","pgid":-5,"stop_signal":15,"stop_timeout_ms":1}]})",
+          R"({"format":1,"daemon_pid":1,"daemon_start_ticks":1,"boot_id":"b","trees":[{"instance":"a","pgid":5,"stop_signal":999,"stop_timeout_ms":1}]})",
+          R"({"format":1,"daemon_pid":"x","daemon_start_ticks":1,"boot_id":"b","trees":[]})",
+          std::string("{\"format\":1,\0}", 13)}) {
     EXPECT_FALSE(parse_run_record(text)) << text;
   }
 }
 
 class RecordFile : public ::testing::Test {
  protected:
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("run_record_test." + std::to_string(::getpid()));
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("run_record_test." + std::to_string(::getpid()));
   std::filesystem::path path = dir / "gardien.sock.pids";
   void SetUp() override { std::filesystem::create_directories(dir); }
   void TearDown() override { std::filesystem::remove_all(dir); }
@@ -81,7 +82,7 @@ TEST_F(RecordFile, ARecordOfAnotherBootOrOfALiveDaemonIsLeftAlone) {
 TEST_F(RecordFile, ProcessesOlderThanTheRecordingDaemonAreStrangers) {
   RunRecordContent c = sample();
   c.boot_id = current_boot_id();
-  c.daemon_pid = 999999999;  // gone
+  c.daemon_pid = 999999999;      // gone
   c.daemon_start_ticks = ~0ULL;  // "started after everything now running": nobody qualifies
   c.trees = {{"self", ::getpgrp(), "", SIGKILL, std::chrono::seconds(1)}};
   write(to_text(c));

@@ -1,5 +1,5 @@
 // What is computed before fork: the environment, the PATH search and the plan.
-#include "supervisord/spawn.h"
+#include "supervisord/process/spawn.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,0 +1,671 @@
+#include "supervisord/control/commands.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <exception>
+#include <unordered_map>
+
+#include "common/signals.h"
+#include "supervisord/control/instance_selector.h"
+
+namespace gardien {
+
+using nlohmann::json;
+using protocol::Error;
+using protocol::ErrorCode;
+using protocol::InstanceResult;
+using protocol::InstanceState;
+using protocol::InstanceStatus;
+
+namespace {
+
+// A wait longer than this is a mistake (and would overflow timers): 30 days.
+constexpr std::int64_t kMaxTimeoutMs = 30LL * 24 * 3600 * 1000;
+
+Error bad_request(std::string message) {
+  return Error{ErrorCode::bad_request, std::move(message), nullptr};
+}
+
+// Reads a request's args, refusing unknown keys and wrong types with a message naming the key.
+class ArgReader {
+ public:
+  ArgReader(const protocol::Request& request, std::initializer_list<std::string_view> allowed)
+      : cmd_(request.cmd), args_(request.args) {
+    for (const auto& [key, value] : args_.items()) {
+      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+      std::string message = "unknown argument ";
+      message += protocol::quote(key);
+      message += " for ";
+      message += cmd_;
+      if (allowed.size() == 0) {
+        message += " (it takes none)";
+      } else {
+        message += " (arguments: ";
+        bool first = true;
+        for (std::string_view a : allowed) {
+          if (!first) message += ", ";
+          message += a;
+          first = false;
+        }
+        message += ")";
+      }
+      fail(std::move(message));
+      break;
+    }
+  }
+
+  bool ok() const { return !error_; }
+  Error error() const { return *error_; }
+
+  std::vector<std::string> names(bool required) {
+    std::vector<std::string> out;
+    const json* v = find("names");
+    if (!v) {
+      if (required)
+        fail(cmd_ +
+             " needs at least one NAME in \"names\" (a program, an instance, a glob or all)");
+      return out;
+    }
+    if (!v->is_array()) {
+      wrong("names", "an array of strings");
+      return out;
+    }
+    for (const json& item : *v) {
+      if (!item.is_string() || item.get_ref<const std::string&>().empty()) {
+        wrong("names", "an array of non-empty strings");
+        return {};
+      }
+      out.push_back(item.get<std::string>());
+    }
+    if (required && out.empty())
+      fail(cmd_ + " needs at least one NAME in \"names\" (a program, an instance, a glob or all)");
+    return out;
+  }
+
+  std::optional<std::string> string(const char* key, bool required) {
+    const json* v = find(key);
+    if (!v) {
+      if (required) fail(cmd_ + " needs the argument \"" + key + "\"");
+      return std::nullopt;
+    }
+    if (!v->is_string()) {
+      wrong(key, "a string");
+      return std::nullopt;
+    }
+    return v->get<std::string>();
+  }
+
+  bool boolean(const char* key, bool fallback) {
+    const json* v = find(key);
+    if (!v) return fallback;
+    if (!v->is_boolean()) {
+      wrong(key, "true or false");
+      return fallback;
+    }
+    return v->get<bool>();
+  }
+
+  // "timeout_ms": a whole number of milliseconds; absent means no timeout.
+  std::optional<Duration> timeout() {
+    const json* v = find("timeout_ms");
+    if (!v) return std::nullopt;
+    bool in_range = v->is_number_unsigned()
+                        ? v->get<std::uint64_t>() <= std::uint64_t(kMaxTimeoutMs)
+                    : v->is_number_integer()
+                        ? v->get<std::int64_t>() >= 0 && v->get<std::int64_t>() <= kMaxTimeoutMs
+                        : false;
+    if (!in_range) {
+      wrong("timeout_ms", "a whole number of milliseconds between 0 and 30 days");
+      return std::nullopt;
+    }
+    return Duration(v->get<std::int64_t>());
+  }
+
+  // "signal": a name ("HUP", "SIGHUP") or a number.
+  std::optional<int> signal() {
+    const json* v = find("signal");
+    if (!v) {
+      fail(cmd_ + " needs the argument \"signal\" (a name like \"HUP\" or a number)");
+      return std::nullopt;
+    }
+    std::optional<int> signo;
+    if (v->is_string()) {
+      signo = parse_signal(v->get<std::string>());
+    } else if (v->is_number_integer()) {
+      signo = v->is_number_unsigned()
+                  ? signal_from_number(static_cast<long long>(
+                        std::min<std::uint64_t>(v->get<std::uint64_t>(), 1u << 20)))
+                  : signal_from_number(v->get<std::int64_t>());
+    } else {
+      wrong("signal", "a signal name or number");
+      return std::nullopt;
+    }
+    if (!signo) {
+      std::string message = "unknown signal ";
+      message += protocol::quote(v->is_string() ? v->get<std::string>() : v->dump());
+      message += " (a name like HUP or SIGHUP, or a number)";
+      fail(std::move(message));
+    }
+    return signo;
+  }
+
+ private:
+  const json* find(const char* key) {
+    if (!ok()) return nullptr;
+    auto it = args_.find(key);
+    return it == args_.end() ? nullptr : &*it;
+  }
+  void wrong(const char* key, const char* expected) {
+    std::string message = "argument \"";
+    message += key;
+    message += "\" of ";
+    message += cmd_;
+    message += " must be ";
+    message += expected;
+    fail(std::move(message));
+  }
+  void fail(std::string message) {
+    if (!error_) error_ = bad_request(std::move(message));
+  }
+
+  std::string cmd_;
+  const json& args_;
+  std::optional<Error> error_;
+};
+
+json instances_json(const std::vector<InstanceResult>& results) {
+  json list = json::array();
+  for (const InstanceResult& r : results) list.push_back(protocol::to_json(r));
+  return list;
+}
+
+std::string describe(const InstanceResult& r) {
+  std::string text = r.name;
+  text += " (";
+  text += protocol::state_name(r.state);
+  if (!r.info.empty()) {
+    text += ": ";
+    text += r.info;
+  }
+  text += ")";
+  return text;
+}
+
+// "N of M instances VERB: a (state: info), b (...)"; at most 8 named.
+std::string summarize_failures(const std::vector<InstanceResult>& results, const char* what) {
+  std::vector<const InstanceResult*> failed;
+  for (const InstanceResult& r : results) {
+    if (!r.ok) failed.push_back(&r);
+  }
+  std::string message = std::to_string(failed.size());
+  message += " of ";
+  message += std::to_string(results.size());
+  message += results.size() == 1 ? " instance " : " instances ";
+  message += what;
+  message += ": ";
+  for (std::size_t i = 0; i < failed.size() && i < 8; ++i) {
+    if (i > 0) message += ", ";
+    message += describe(*failed[i]);
+  }
+  if (failed.size() > 8) message += ", ...";
+  return message;
+}
+
+const char* failure_verb(WaitGoal goal) {
+  switch (goal) {
+    case WaitGoal::start:
+      return "did not start";
+    case WaitGoal::restart:
+      return "did not restart";
+    case WaitGoal::stop:
+      return "did not stop";
+    case WaitGoal::reach:
+      return "did not get there";
+  }
+  return "failed";
+}
+
+void answer_results(Responder& responder, const std::vector<InstanceResult>& results,
+                    const char* what) {
+  bool all_ok =
+      std::all_of(results.begin(), results.end(), [](const InstanceResult& r) { return r.ok; });
+  if (all_ok) return responder.reply({{"instances", instances_json(results)}});
+  responder.fail(Error{ErrorCode::failed,
+                       summarize_failures(results, what),
+                       {{"instances", instances_json(results)}}});
+}
+
+InstanceResult result_of(const InstanceStatus& s, bool ok, std::string info) {
+  return InstanceResult{s.name, s.state, s.pid, ok, info.empty() ? s.info : std::move(info)};
+}
+
+// Follows instances through published state changes until each got where `goal` says, streams
+// one line per instance as it gets there, then gives the final answer (or a timeout).
+class WaitOperation final : public PendingCall {
+ public:
+  WaitOperation(EventLoop& loop, Responder& responder, WaitGoal goal, InstanceState target)
+      : responder_(responder),
+        goal_(goal),
+        target_(target),
+        timer_(loop, [this] { on_timeout(); }) {}
+
+  // Before the action, so no transition it causes is missed.
+  void watch(StateChangeHub& hub, const std::vector<std::string>& names,
+             std::optional<Duration> timeout) {
+    for (const std::string& name : names) {
+      index_.emplace(name, tracked_.size());
+      tracked_.push_back(Tracked{name, StateWait(goal_, target_), false, {}, {}});
+    }
+    subscription_ = hub.subscribe([this](const StateChange& change) { on_change(change); });
+    timeout_ = timeout;
+    if (timeout) timer_.arm(*timeout);
+  }
+
+  // After the action: its per-instance results (null for `wait`) and the states right after it.
+  void settle(const std::vector<InstanceResult>* action_results,
+              const std::vector<InstanceStatus>& now) {
+    if (finished_) return;
+    std::unordered_map<std::string, std::string> notes;
+    if (action_results) {
+      for (const InstanceResult& r : *action_results) {
+        auto it = index_.find(r.name);
+        if (it == index_.end() || tracked_[it->second].done) continue;
+        if (!r.ok) {
+          conclude(tracked_[it->second], r);
+        } else if (!r.info.empty()) {
+          notes[r.name] = r.info;
+        }
+      }
+    }
+    for (const InstanceStatus& s : now) {
+      auto it = index_.find(s.name);
+      if (it == index_.end() || tracked_[it->second].done) continue;
+      Tracked& t = tracked_[it->second];
+      t.last = s;
+      WaitVerdict verdict = t.wait.observe(s.state, false);
+      if (verdict != WaitVerdict::pending)
+        conclude(t, result_of(s, verdict == WaitVerdict::reached, notes[s.name]));
+    }
+    // An instance that vanished between the selection and now cannot get anywhere.
+    for (Tracked& t : tracked_) {
+      if (!t.done && t.last.name.empty()) {
+        InstanceResult gone{t.name, InstanceState::stopped, std::nullopt, false,
+                            "no longer exists"};
+        conclude(t, gone);
+      }
+    }
+    finish_if_done();
+  }
+
+  bool finished() const { return finished_; }
+
+ private:
+  struct Tracked {
+    std::string name;
+    StateWait wait;
+    bool done = false;
+    InstanceStatus last;
+    InstanceResult result;
+  };
+
+  void on_change(const StateChange& change) {
+    if (finished_) return;
+    auto it = index_.find(change.status.name);
+    if (it == index_.end()) return;
+    Tracked& t = tracked_[it->second];
+    if (t.done) return;
+    t.last = change.status;
+    if (change.removed) {
+      conclude(t, result_of(change.status, false, "removed by a reload"));
+    } else {
+      WaitVerdict verdict = t.wait.observe(change.status.state, true);
+      if (verdict == WaitVerdict::pending) return;
+      conclude(t, result_of(change.status, verdict == WaitVerdict::reached, {}));
+    }
+    finish_if_done();
+  }
+
+  void conclude(Tracked& t, InstanceResult result) {
+    t.done = true;
+    t.result = std::move(result);
+    responder_.progress(protocol::to_json(t.result));
+  }
+
+  void finish_if_done() {
+    if (finished_) return;
+    if (!std::all_of(tracked_.begin(), tracked_.end(), [](const Tracked& t) { return t.done; }))
+      return;
+    finish();
+    answer_results(responder_, results(), failure_verb(goal_));
+  }
+
+  void on_timeout() {
+    if (finished_) return;
+    finish();
+    std::string message = "timed out after ";
+    message += format_duration(*timeout_);
+    message += " waiting for ";
+    std::size_t named = 0;
+    for (Tracked& t : tracked_) {
+      if (t.done) continue;
+      if (named == 8) {
+        message += ", ...";
+        break;
+      }
+      if (named++ > 0) message += ", ";
+      message += t.name;
+      if (!t.last.name.empty()) {
+        message += " (";
+        message += protocol::state_name(t.last.state);
+        message += ")";
+      }
+      InstanceStatus last = t.last;
+      if (last.name.empty()) last.name = t.name;
+      t.result = result_of(last, false, "timed out");
+    }
+    responder_.fail(
+        Error{ErrorCode::timeout, std::move(message), {{"instances", instances_json(results())}}});
+  }
+
+  // Stops listening before answering: nothing reaches a finished operation.
+  void finish() {
+    finished_ = true;
+    subscription_.reset();
+    timer_.cancel();
+  }
+
+  std::vector<InstanceResult> results() const {
+    std::vector<InstanceResult> out;
+    for (const Tracked& t : tracked_) out.push_back(t.result);
+    return out;
+  }
+
+  Responder& responder_;
+  WaitGoal goal_;
+  InstanceState target_;
+  std::vector<Tracked> tracked_;
+  std::unordered_map<std::string, std::size_t> index_;
+  StateChangeHub::Subscription subscription_;
+  std::optional<Duration> timeout_;
+  Timer timer_;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+Commands::Commands(EventLoop& loop, ControlTarget* target) : loop_(loop), target_(target) {
+  auto bind = [this](void (Commands::*fn)(const protocol::Request&, Responder&)) {
+    return [this, fn](const protocol::Request& request, Responder& responder) {
+      (this->*fn)(request, responder);
+    };
+  };
+  verbs_ = {
+      {"status", true,
+       "status [NAME...]: state, pid, uptime, restarts and info of each instance (and with "
+       "\"processes\", the size of its process tree)",
+       bind(&Commands::status)},
+      {"start", false, "start NAME...: start instances and wait until they run",
+       bind(&Commands::start)},
+      {"stop", false, "stop NAME...: stop instances and wait until they are stopped",
+       bind(&Commands::stop)},
+      {"restart", false, "restart NAME...: stop then start instances and wait until they run",
+       bind(&Commands::restart)},
+      {"signal", false, "signal SIG NAME...: send a signal to instances", bind(&Commands::signal)},
+      {"pid", true, "pid [NAME]: the daemon's pid, or the pids of instances", bind(&Commands::pid)},
+      {"wait", true, "wait NAME... --for STATE: wait until instances are in STATE",
+       bind(&Commands::wait)},
+      {"reload", false, "reload [--dry-run]: re-read the config and apply the difference",
+       bind(&Commands::reload)},
+      {"shutdown", false, "shutdown: stop every program and exit", bind(&Commands::shutdown)},
+      {"version", true, "version: the daemon's and the protocol's versions",
+       bind(&Commands::version)},
+      {"logs", true, "logs NAME...: recent output of instances", bind(&Commands::not_yet)},
+      {"reopen-logs", false, "reopen-logs: reopen the log files (after an external rotation)",
+       bind(&Commands::not_yet)},
+  };
+}
+
+void Commands::add(Verb verb) {
+  for (Verb& v : verbs_) {
+    if (v.name == verb.name) {
+      v = std::move(verb);
+      return;
+    }
+  }
+  verbs_.push_back(std::move(verb));
+}
+
+const Verb* Commands::find(std::string_view name) const noexcept {
+  for (const Verb& v : verbs_) {
+    if (v.name == name) return &v;
+  }
+  return nullptr;
+}
+
+void Commands::dispatch(const protocol::Request& request, Access access,
+                        Responder& responder) noexcept {
+  try {
+    const Verb* verb = find(request.cmd);
+    if (!verb) {
+      std::vector<std::string> names;
+      for (const Verb& v : verbs_) names.push_back(v.name);
+      std::sort(names.begin(), names.end());
+      std::string message = "unknown command ";
+      message += protocol::quote(request.cmd);
+      message += "; commands: ";
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        if (i > 0) message += ", ";
+        message += names[i];
+      }
+      return responder.fail(
+          Error{ErrorCode::unknown_command, std::move(message), {{"commands", names}}});
+    }
+    if (access == Access::none || (!verb->read_only && access != Access::control)) {
+      std::string message = "permission denied: ";
+      message += verb->name;
+      message += " needs control access; this connection may only use ";
+      bool first = true;
+      for (const Verb& v : verbs_) {
+        if (!v.read_only) continue;
+        if (!first) message += ", ";
+        message += v.name;
+        first = false;
+      }
+      return responder.fail(Error{ErrorCode::permission_denied, std::move(message), nullptr});
+    }
+    verb->handler(request, responder);
+  } catch (const std::exception& e) {
+    if (!responder.answered()) {
+      std::string message = request.cmd;
+      message += " failed unexpectedly: ";
+      message += e.what();
+      responder.fail(Error{ErrorCode::internal, std::move(message), nullptr});
+    }
+  } catch (...) {
+    if (!responder.answered())
+      responder.fail(Error{ErrorCode::internal, request.cmd + " failed unexpectedly", nullptr});
+  }
+}
+
+ControlTarget* Commands::target_for(Responder& responder, bool refuse_when_shutting_down) {
+  if (!target_) {
+    responder.fail(
+        Error{ErrorCode::unavailable, "no supervisor is attached to this control socket", nullptr});
+    return nullptr;
+  }
+  if (refuse_when_shutting_down && target_->shutting_down()) {
+    responder.fail(Error{ErrorCode::shutting_down,
+                         "the daemon is shutting down and accepts no new work", nullptr});
+    return nullptr;
+  }
+  return target_;
+}
+
+void Commands::status(const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {"names", "processes"});
+  std::vector<std::string> names = args.names(false);
+  bool processes = args.boolean("processes", false);
+  if (!args.ok()) return responder.fail(args.error());
+  ControlTarget* target = target_for(responder);
+  if (!target) return;
+  std::vector<InstanceStatus> all = target->instances();
+  if (!names.empty()) {
+    auto selected = select_instances(all, names);
+    if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
+    const auto& wanted = std::get<std::vector<std::string>>(selected);
+    std::size_t next = 0;  // both lists are in display order
+    std::erase_if(all, [&](const InstanceStatus& s) {
+      if (next < wanted.size() && wanted[next] == s.name) {
+        ++next;
+        return false;
+      }
+      return true;
+    });
+  }
+  if (processes) target->count_processes(all);
+  json list = json::array();
+  for (const InstanceStatus& s : all) list.push_back(protocol::to_json(s));
+  responder.reply({{"instances", std::move(list)}});
+}
+
+void Commands::act(const protocol::Request& request, Responder& responder, Action action,
+                   WaitGoal goal) {
+  ArgReader args(request, {"names", "wait", "timeout_ms"});
+  std::vector<std::string> names = args.names(true);
+  bool wait = args.boolean("wait", true);
+  std::optional<Duration> timeout = args.timeout();
+  if (!args.ok()) return responder.fail(args.error());
+  ControlTarget* target = target_for(responder, goal != WaitGoal::stop);
+  if (!target) return;
+  auto selected = select_instances(target->instances(), names);
+  if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
+  const auto& instance_names = std::get<std::vector<std::string>>(selected);
+
+  if (!wait)
+    return answer_results(responder, (target->*action)(instance_names), failure_verb(goal));
+  auto operation = std::make_unique<WaitOperation>(loop_, responder, goal, InstanceState::running);
+  operation->watch(target->state_changes(), instance_names, timeout);
+  std::vector<InstanceResult> results = (target->*action)(instance_names);
+  operation->settle(&results, target->instances());
+  if (!operation->finished()) responder.keep(std::move(operation));
+}
+
+void Commands::start(const protocol::Request& request, Responder& responder) {
+  act(request, responder, &ControlTarget::start, WaitGoal::start);
+}
+
+void Commands::stop(const protocol::Request& request, Responder& responder) {
+  act(request, responder, &ControlTarget::stop, WaitGoal::stop);
+}
+
+void Commands::restart(const protocol::Request& request, Responder& responder) {
+  act(request, responder, &ControlTarget::restart, WaitGoal::restart);
+}
+
+void Commands::signal(const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {"signal", "names"});
+  std::optional<int> signo = args.signal();
+  std::vector<std::string> names = args.names(true);
+  if (!args.ok()) return responder.fail(args.error());
+  ControlTarget* target = target_for(responder);
+  if (!target) return;
+  auto selected = select_instances(target->instances(), names);
+  if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
+  std::string what = "could not be sent ";
+  what += signal_name(*signo);
+  answer_results(responder, target->signal(*signo, std::get<std::vector<std::string>>(selected)),
+                 what.c_str());
+}
+
+void Commands::pid(const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {"name"});
+  std::optional<std::string> name = args.string("name", false);
+  if (!args.ok()) return responder.fail(args.error());
+  if (!name) return responder.reply({{"pid", ::getpid()}});
+  ControlTarget* target = target_for(responder);
+  if (!target) return;
+  std::vector<InstanceStatus> all = target->instances();
+  auto selected = select_instances(all, {*name});
+  if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
+  const auto& wanted = std::get<std::vector<std::string>>(selected);
+  json list = json::array();
+  for (const InstanceStatus& s : all) {
+    if (std::find(wanted.begin(), wanted.end(), s.name) == wanted.end()) continue;
+    list.push_back({{"name", s.name}, {"pid", s.pid ? json(*s.pid) : json(nullptr)}});
+  }
+  responder.reply({{"instances", std::move(list)}});
+}
+
+void Commands::wait(const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {"names", "for", "timeout_ms"});
+  std::vector<std::string> names = args.names(true);
+  std::optional<std::string> state_text = args.string("for", true);
+  std::optional<Duration> timeout = args.timeout();
+  if (!args.ok()) return responder.fail(args.error());
+  auto state = protocol::parse_state(*state_text);
+  if (!state) {
+    std::string message = "argument \"for\" of wait is not a state: ";
+    message += protocol::quote(*state_text);
+    message += " (states: stopped, starting, running, backoff, stopping, exited, fatal)";
+    return responder.fail(bad_request(std::move(message)));
+  }
+  ControlTarget* target = target_for(responder);
+  if (!target) return;
+  std::vector<InstanceStatus> all = target->instances();
+  auto selected = select_instances(all, names);
+  if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
+  auto operation = std::make_unique<WaitOperation>(loop_, responder, WaitGoal::reach, *state);
+  operation->watch(target->state_changes(), std::get<std::vector<std::string>>(selected), timeout);
+  operation->settle(nullptr, all);
+  if (!operation->finished()) responder.keep(std::move(operation));
+}
+
+void Commands::reload(const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {"dry_run"});
+  bool dry_run = args.boolean("dry_run", false);
+  if (!args.ok()) return responder.fail(args.error());
+  ControlTarget* target = target_for(responder, true);
+  if (!target) return;
+  ReloadOutcome outcome = target->reload(dry_run);
+  json errors = json::array();
+  json warnings = json::array();
+  for (const Diagnostic& d : outcome.diagnostics) {
+    (d.severity == Diagnostic::Severity::error ? errors : warnings).push_back(d.to_string());
+  }
+  if (!outcome.plan) {
+    std::string message = "the new config has ";
+    message += std::to_string(errors.size());
+    message += errors.size() == 1 ? " error" : " errors";
+    message += "; nothing was changed";
+    return responder.fail(Error{ErrorCode::invalid_config,
+                                std::move(message),
+                                {{"diagnostics", errors}, {"warnings", warnings}}});
+  }
+  responder.reply(
+      {{"dry_run", dry_run}, {"plan", protocol::to_json(*outcome.plan)}, {"warnings", warnings}});
+}
+
+void Commands::shutdown(const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {});
+  if (!args.ok()) return responder.fail(args.error());
+  ControlTarget* target = target_for(responder);
+  if (!target) return;
+  target->shutdown();
+  responder.reply({{"pid", ::getpid()}});
+  responder.linger();
+}
+
+void Commands::version(const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {});
+  if (!args.ok()) return responder.fail(args.error());
+  responder.reply({{"daemon", GARDIEN_VERSION}, {"protocol", protocol::kVersion}});
+}
+
+void Commands::not_yet(const protocol::Request& request, Responder& responder) {
+  std::string message = request.cmd;
+  message += " is not available in this version of gardien";
+  responder.fail(Error{ErrorCode::unavailable, std::move(message), nullptr});
+}
+
+}  // namespace gardien

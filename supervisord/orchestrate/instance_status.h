@@ -1,0 +1,18 @@
+// The one place where a lifecycle State and an instance become what the control socket shows.
+#pragma once
+
+#include <string>
+
+#include "common/protocol.h"
+#include "supervisord/process/lifecycle.h"
+#include "supervisord/process/program.h"
+
+namespace gardien {
+
+protocol::InstanceState to_protocol(State state);
+
+// `waiting_for`: the dependencies a pending start waits for ("db cache"), or empty.
+protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
+                                         const std::string& waiting_for = {});
+
+}  // namespace gardien

@@ -1,0 +1,168 @@
+// Owns every instance, starts them in dependency order, and runs the daemon's shutdown mode.
+// It is the control socket's ControlTarget: its public methods are the API the verbs use.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.h"
+#include "supervisord/control/control_target.h"
+#include "supervisord/loop/event_loop.h"
+#include "supervisord/orchestrate/container_init.h"
+#include "supervisord/process/cgroup.h"
+#include "supervisord/process/program.h"
+#include "supervisord/process/reaper.h"
+#include "supervisord/process/run_record.h"
+
+namespace gardien {
+
+class OutputHub;
+
+class Supervisor final : public ControlTarget {
+ public:
+  // Registers the daemon's signals on `loop` (before anything is spawned).
+  // `config` must have passed unsupported() for every program.
+  Supervisor(EventLoop& loop, Config config, std::filesystem::path config_path);
+  ~Supervisor() override;
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Starts the autostart programs and runs the loop until the shutdown is complete and every
+  // child is reaped. Returns the daemon's exit code: 0 after a graceful shutdown, 1 if it had
+  // to be forced.
+  int run();
+
+  // --- ControlTarget (docs: control_target.h). Names are instance names. ---
+  std::vector<protocol::InstanceStatus> instances() const override;
+  void count_processes(std::vector<protocol::InstanceStatus>& statuses) const override;
+  // Starts the instances once their dependencies (started too if needed) are running.
+  std::vector<protocol::InstanceResult> start(const std::vector<std::string>& names) override;
+  std::vector<protocol::InstanceResult> stop(const std::vector<std::string>& names) override;
+  std::vector<protocol::InstanceResult> restart(const std::vector<std::string>& names) override;
+  std::vector<protocol::InstanceResult> signal(int signo,
+                                               const std::vector<std::string>& names) override;
+  StateChangeHub& state_changes() override { return hub_; }
+  ReloadOutcome reload(bool dry_run) override;
+  void shutdown() override { shutdown("gardienctl shutdown"); }
+  bool shutting_down() const override { return shutting_down_; }
+
+  // One instance's status; nullopt when no instance has that name.
+  std::optional<protocol::InstanceStatus> find(std::string_view instance) const;
+  // Graceful shutdown, like SIGTERM; a second call makes it forceful.
+  void shutdown(std::string_view why);
+  const Config& config() const noexcept { return config_; }
+  const std::filesystem::path& config_path() const noexcept { return config_path_; }
+  // --log-level/--log-format given on the command line win over the config's, reloads included.
+  void set_log_overrides(std::optional<LogLevel> level, std::optional<LogFormat> format) {
+    log_level_override_ = level;
+    log_format_override_ = format;
+  }
+
+  // --- Program output (docs/output.md). ---
+  // From now on every spawn takes its stdout/stderr from `hub` (without: the daemon's own fds).
+  // Call before run(); the hub must outlive the supervisor.
+  void attach_output(OutputHub& hub);
+  OutputHub* output() const noexcept { return output_; }
+  // SIGUSR1 / `gardienctl reopen-logs`: reopens every log file.
+  void reopen_logs();
+
+  // --- Container init (docs/container.md). ---
+  // Single-command mode (`gardien -- CMD`): every signal the daemon gets goes to `program`'s
+  // process group (only its main process without `to_group`); TERM/INT/QUIT also start the
+  // graceful shutdown. The program gets the daemon's stdin and, when stdin is a terminal, its
+  // foreground. run() then returns the program's exit code (128+N for signal N, 127/126 when
+  // it could not be executed). Call before run().
+  void forward_signals_to(std::string_view program, bool to_group);
+
+  // Keeps `path` up to date with what runs, for the next daemon should this one be killed
+  // (run_record.h). Call before run().
+  void keep_run_record(const std::filesystem::path& path);
+
+  // --- The reload builds on these. ---
+  // Adds a program and its instances (started if autostart); an error message on failure.
+  std::optional<std::string> add_program(const ProgramConfig& program);
+  // Stops every instance of `name`, then removes it; `done` runs once it is gone.
+  bool remove_program(std::string_view name, std::function<void()> done = {});
+
+ private:
+  Program* instance(std::string_view name) const;
+  std::unique_ptr<Program> make_instance(const ProgramConfig& config, const std::string& name);
+  // A new instance, or one a reload was dropping taken back; false when it exists already.
+  bool add_instance(const ProgramConfig& config, const std::string& name);
+  protocol::InstanceResult result_of(const Program& program, bool ok, std::string info) const;
+  std::string waiting_for(const Program& program) const;
+  void apply(const Config& next, const protocol::ReloadPlan& plan);
+  void scale(const ProgramConfig& config, const protocol::ScaleChange& change);
+  void rename(Program& program, const std::string& to);
+  // Stopped by an operator or a reload: not kept up, not waiting to start or restart.
+  void stop_on_purpose(Program& program);
+  // Stopped on purpose, then removed once it has no process (a reload or removal dropped it).
+  void drop(Program& program);
+  std::vector<Program*> instances_of(std::string_view program) const;
+  const ProgramConfig* program_config(std::string_view name) const;
+  void want_started(const std::string& program, std::set<std::string>& visiting);
+  void start_ready();
+  bool all_running(std::string_view program) const;
+  bool any_process(std::string_view program) const;
+  void on_state_change(Program& program, State before);
+  void on_signal(int signo);
+  void advance_shutdown();
+  void force_shutdown(std::string_view why);
+  void after_reaping();
+  void finish_removals();
+  void update_output_names();
+  // Container init.
+  CgroupTree* cgroups_for(const ProgramConfig& program);
+  void forward_signal(int signo);
+  void on_child_stopped(pid_t pid, int signo);
+  void on_program_end(Program& program);
+  Program* command_instance() const;
+
+  EventLoop& loop_;
+  Config config_;
+  std::filesystem::path config_path_;
+  Reaper reaper_;
+  // Before the instances: their cgroups are removed before the tree that holds them.
+  std::unique_ptr<CgroupTree> cgroup_tree_;
+  bool cgroups_tried_ = false;
+  struct CommandMode {
+    std::string program;
+    bool to_group = true;
+    bool terminal = false;
+  };
+  std::optional<CommandMode> command_;
+  std::optional<int> exit_code_;  // a critical program's, once one ended for good
+  std::vector<std::unique_ptr<SignalEvent>> signals_;
+  SentSigpipe sigpipe_;
+  std::vector<std::unique_ptr<Program>> instances_;
+  std::set<std::string> pending_start_;  // programs waiting for their dependencies
+  std::map<std::string, std::function<void()>> removing_;  // programs being dropped
+  std::set<std::string> dropping_;         // instances to drop once they have no process
+  std::set<std::string> restart_pending_;  // changed by a reload: start again once stopped
+  StateChangeHub hub_;
+  std::optional<LogLevel> log_level_override_;
+  std::optional<LogFormat> log_format_override_;
+  bool shutting_down_ = false;
+  bool forceful_ = false;
+  std::set<pid_t> orphans_signalled_;
+  bool exiting_ = false;
+  bool in_start_ready_ = false;
+  bool start_ready_again_ = false;
+  bool in_advance_shutdown_ = false;
+  Timer shutdown_timer_;
+  // How many instances one turn of the loop starts: thousands would block it for seconds.
+  static constexpr std::size_t kSpawnsPerTurn = 32;
+  Timer start_more_;  // starts the next batch on the next turn
+  OutputHub* output_ = nullptr;
+  std::unique_ptr<RunRecord> run_record_;
+};
+
+}  // namespace gardien
