@@ -25,16 +25,6 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 13> kErrorCodes = {
     {ErrorCode::internal, "internal"},
 }};
 
-constexpr std::array<std::pair<InstanceState, std::string_view>, 7> kStates = {{
-    {InstanceState::stopped, "stopped"},
-    {InstanceState::starting, "starting"},
-    {InstanceState::running, "running"},
-    {InstanceState::backoff, "backoff"},
-    {InstanceState::stopping, "stopping"},
-    {InstanceState::exited, "exited"},
-    {InstanceState::fatal, "fatal"},
-}};
-
 // Thrown by the parser callback to stop at the depth limit; never escapes the parse functions.
 struct TooDeep {};
 
@@ -198,14 +188,14 @@ std::optional<ErrorCode> parse_error_code(std::string_view name) noexcept {
 }
 
 std::string_view state_name(InstanceState state) noexcept {
-  for (const auto& [s, name] : kStates) {
+  for (const auto& [s, name] : kInstanceStates) {
     if (s == state) return name;
   }
   return "stopped";
 }
 
 std::optional<InstanceState> parse_state(std::string_view name) noexcept {
-  for (const auto& [s, n] : kStates) {
+  for (const auto& [s, n] : kInstanceStates) {
     if (n == name) return s;
   }
   return std::nullopt;

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -112,8 +113,19 @@ class LineBuffer {
 
 // ---- Shared schemas of verb results (docs/protocol.md "Verbs") ----
 
-// The states a supervised instance can be in (DESIGN.md "A program's life").
+// The states a supervised instance can be in (docs/lifecycle.md).
 enum class InstanceState { stopped, starting, running, backoff, stopping, exited, fatal };
+// Every state with its name, in the order of an instance's life: the one list the daemon, the
+// client and the completion script derive theirs from.
+inline constexpr std::array<std::pair<InstanceState, std::string_view>, 7> kInstanceStates = {{
+    {InstanceState::stopped, "stopped"},
+    {InstanceState::starting, "starting"},
+    {InstanceState::running, "running"},
+    {InstanceState::backoff, "backoff"},
+    {InstanceState::stopping, "stopping"},
+    {InstanceState::exited, "exited"},
+    {InstanceState::fatal, "fatal"},
+}};
 std::string_view state_name(InstanceState state) noexcept;
 std::optional<InstanceState> parse_state(std::string_view name) noexcept;
 
