@@ -61,6 +61,11 @@ std::vector<std::string> ProgramConfig::instance_names() const {
   return names;
 }
 
+DependencyCondition ProgramConfig::condition_on(std::string_view dependency) const {
+  auto it = dependency_conditions.find(std::string(dependency));
+  return it == dependency_conditions.end() ? DependencyCondition::started : it->second;
+}
+
 int ProgramConfig::instance_index(std::string_view instance) const {
   if (instance.size() <= name.size() + 1) return 0;
   int index = 0;
@@ -91,6 +96,18 @@ std::string_view to_string(KillMode mode) {
       return "process";
     case KillMode::cgroup:
       return "cgroup";
+  }
+  return "?";
+}
+
+std::string_view to_string(DependencyCondition condition) {
+  switch (condition) {
+    case DependencyCondition::started:
+      return "started";
+    case DependencyCondition::ready:
+      return "ready";
+    case DependencyCondition::completed:
+      return "completed";
   }
   return "?";
 }

@@ -18,6 +18,9 @@ namespace gardien {
 
 enum class RestartPolicy { always, on_failure, never };
 enum class KillMode { group, process, cgroup };
+// What a dependency must have reached before its dependent starts (`depends-on`): running past
+// start-seconds, reported ready, or exited successfully.
+enum class DependencyCondition { started, ready, completed };
 enum class LogFormat { text, json };
 enum class LogLevel { debug, info, warn, error };
 
@@ -75,7 +78,9 @@ struct ProgramConfig {
   int stop_signal = 15;  // SIGTERM
   Duration stop_timeout = std::chrono::seconds(5);
   KillMode kill_mode = KillMode::group;
-  std::vector<std::string> depends_on;
+  std::vector<std::string> depends_on;  // every dependency's name, in the order written
+  // Dependencies with a condition other than `started` (from the table form of depends-on).
+  std::map<std::string, DependencyCondition> dependency_conditions;
   bool critical = false;
   std::optional<int> exit_code;  // a critical program's exit code override
   OutputSink stdout_sink;
@@ -86,6 +91,8 @@ struct ProgramConfig {
 
   // "web" when instances == 1, else "web.0", "web.1", ...
   std::vector<std::string> instance_names() const;
+  // What `dependency` (one of depends_on) must have reached before this program starts.
+  DependencyCondition condition_on(std::string_view dependency) const;
   // 0 for `name` and `name.0`, N for `name.N` (GARDIEN_INSTANCE_INDEX).
   int instance_index(std::string_view instance) const;
 
@@ -114,6 +121,7 @@ struct Config {
 // The config spelling of each enum value ("on-failure", "group", "json", "warn").
 std::string_view to_string(RestartPolicy policy);
 std::string_view to_string(KillMode mode);
+std::string_view to_string(DependencyCondition condition);
 std::string_view to_string(LogFormat format);
 std::string_view to_string(LogLevel level);
 // The inverse of to_string: nullopt for anything else ("3", "WARN").
