@@ -946,9 +946,9 @@ command = "true"
 // ---- Inputs found by fuzz/config_fuzz or while writing it (docs/fuzzing.md); each is also in
 // fuzz/corpus/config/regression-*.
 
-// toml++ 3.3.0 reached __builtin_unreachable() (undefined behaviour: under UBSan an abort, in a
+// toml++ 3.3.0 reaches __builtin_unreachable() (undefined behaviour: under UBSan an abort, in a
 // Release build whatever the optimizer made of it) on a non-ASCII character where whitespace may
-// be, e.g. in a bare key. Now each is a plain TOML syntax error, and valid text keeps working.
+// be, e.g. in a bare key: each must be a plain TOML syntax error, and valid text keep working.
 TEST(ConfigFuzzRegression, NonAsciiCharacterOutsideAStringIsASyntaxError) {
   for (const char* text : {
            "[program.web]\ncommand = \"true\"\nexefizeit\xca\x9code = 3\n",  // the fuzzer's U+029C
@@ -964,7 +964,8 @@ TEST(ConfigFuzzRegression, NonAsciiCharacterOutsideAStringIsASyntaxError) {
   }
 }
 
-// The same code path inside a multi-line string, after a line-ending backslash (upstream #190).
+// The same toml++ code path inside a multi-line string, after a line-ending backslash: there the
+// character is text and stays in the string.
 TEST(ConfigFuzzRegression, NonAsciiAfterLineEndingBackslashStaysInTheString) {
   Config c = expect_ok("[program.web]\ncommand = \"\"\"\\\n\xc2\xa7 x\"\"\"\n");
   ASSERT_EQ(c.programs.size(), 1u);
@@ -1007,7 +1008,7 @@ TEST(ConfigFuzzRegression, ManyUnknownDependenciesAreReportedQuickly) {
   auto took = std::chrono::steady_clock::now() - start;
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.diagnostics.size(), 2000u);
-  EXPECT_LT(took, 20s) << "quadratic suggestions are back";  // ~0.1 s; minutes before the fix
+  EXPECT_LT(took, 20s) << "quadratic suggestions are back";  // ~0.1 s; quadratic: minutes
   // Suggestions still work: a near miss gets one.
   EXPECT_EQ(messages(load("[program.web]\ncommand = \"x\"\ndepends-on = [\"dbb\"]\n[program.db]\n"
                           "command = \"x\"\n")),
@@ -1031,8 +1032,8 @@ void on_small_stack(const std::function<void()>& fn) {
   ::pthread_attr_destroy(&attr);
 }
 
-// The dependency check recursed once per program of a depends-on chain: `gardien check` on a
-// 50000-program chain died of a stack overflow (SIGSEGV). The search now keeps its own stack.
+// A dependency search that recursed once per program of a depends-on chain would overflow the
+// stack (SIGSEGV) on a 50000-program chain: the search must keep its own stack.
 TEST(ConfigFuzzRegression, LongDependencyChainDoesNotOverflowTheStack) {
   constexpr int kChain = 5000;  // about 1 MiB of stack recursing
   std::string text;
