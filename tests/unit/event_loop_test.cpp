@@ -192,6 +192,7 @@ TEST_F(Loop, FdEventReportsReadinessUntilDisabled) {
   std::vector<short> seen;
   std::string read;
   std::unique_ptr<FdEvent> reader;
+  Timer end(loop_, [&] { loop_.exit(); });
   reader = std::make_unique<FdEvent>(loop_, pipe.read_end.get(), EV_READ, [&](short what) {
     seen.push_back(what);
     read += pipe.drain();
@@ -201,10 +202,9 @@ TEST_F(Loop, FdEventReportsReadinessUntilDisabled) {
       reader->disable();
       EXPECT_FALSE(reader->enabled());
       pipe.put("unread");  // disabled: no third call while the loop keeps turning
+      end.arm(20ms);
     }
   });
-  Timer end(loop_, [&] { loop_.exit(); });
-  end.arm(50ms);
   EXPECT_FALSE(reader->enabled());
   reader->enable();
   EXPECT_TRUE(reader->enabled());
