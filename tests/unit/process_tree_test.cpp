@@ -97,7 +97,13 @@ TEST_F(ProcessTree, ReadsThisProcess) {
   EXPECT_FALSE(self->zombie());
   EXPECT_EQ(self->ppid, ::getppid());
   EXPECT_EQ(self->pgrp, ::getpgrp());
+  // Field 22, in clock ticks after boot: not 0 (field 21 is) nor beyond the uptime (23, bytes).
   EXPECT_GT(self->start_ticks, 0u);
+  std::ifstream uptime_file("/proc/uptime");
+  double uptime = 0;
+  ASSERT_TRUE(uptime_file >> uptime);
+  EXPECT_LE(self->start_ticks,
+            static_cast<unsigned long long>((uptime + 1) * ::sysconf(_SC_CLK_TCK)));
 }
 
 TEST_F(ProcessTree, AProcessThatDoesNotExistIsNullopt) {
