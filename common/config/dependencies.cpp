@@ -1,6 +1,8 @@
-// depends-on and the checks that need every program: names that exist, and no cycles.
+// depends-on in both forms (an array of names; a table of name = condition) and the checks that
+// need every program: names that exist, and no cycles.
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "common/config/loader.h"
 
@@ -150,6 +152,10 @@ void CycleFinder::report_the_rest() {
 }  // namespace
 
 void Loader::read_dependencies(const Field& f, ProgramConfig& p, ProgramPlaces& places) {
+  if (const toml::table* table = f.node->as_table()) {
+    read_dependency_table(f, *table, p, places);
+    return;
+  }
   auto names = get_string_array(f);
   if (!names) return;
   const toml::array& array = *f.node->as_array();
@@ -162,6 +168,32 @@ void Loader::read_dependencies(const Field& f, ProgramConfig& p, ProgramPlaces& 
     }
     p.depends_on.push_back(name);
     places.depends_on.push_back(place(element));
+  }
+}
+
+// { db = "ready", migrate = "completed" }: each name in the order written, with its condition.
+// A name whose condition is wrong still counts, so its other problems are reported too.
+void Loader::read_dependency_table(const Field& f, const toml::table& table, ProgramConfig& p,
+                                   ProgramPlaces& places) {
+  std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+  for (auto&& [key, node] : table) entries.emplace_back(&key, &node);
+  // toml++ keeps a table's keys sorted; the order written is the order of their places.
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const toml::source_position& x = a.first->source().begin;
+    const toml::source_position& y = b.first->source().begin;
+    return std::tie(x.line, x.column) < std::tie(y.line, y.column);
+  });
+  for (const auto& [key, node] : entries) {
+    std::string name(key->str());
+    Field value{node, f.file, cat(f.path, ".", name)};
+    auto condition =
+        get_enum<DependencyCondition>(value, {{"started", DependencyCondition::started},
+                                              {"ready", DependencyCondition::ready},
+                                              {"completed", DependencyCondition::completed}});
+    p.depends_on.push_back(name);
+    places.depends_on.push_back(place(f.file, key->source()));
+    if (condition && *condition != DependencyCondition::started)
+      p.dependency_conditions[name] = *condition;
   }
 }
 

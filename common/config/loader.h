@@ -169,6 +169,8 @@ class Loader {
   // The program as far as it could be read; `ok` is false when it had an error.
   ProgramConfig read_program(const ProgramEntry& entry, ProgramPlaces& places, bool& ok);
   void read_dependencies(const Field& f, ProgramConfig& p, ProgramPlaces& places);
+  void read_dependency_table(const Field& f, const toml::table& table, ProgramConfig& p,
+                             ProgramPlaces& places);
   void check_dependencies(const std::vector<ProgramConfig>& programs,
                           const std::map<std::string, ProgramPlaces>& places);
 
