@@ -50,8 +50,12 @@ int exit_code(const InstanceFacts& f) {
   return exit_code_of(status);
 }
 
-bool ended(State s) { return s == State::exited || s == State::fatal; }
-bool on_its_way(State s) { return s == State::starting || s == State::running; }
+bool ended(State s) {
+  return s == State::exited || s == State::fatal;
+}
+bool on_its_way(State s) {
+  return s == State::starting || s == State::running;
+}
 
 // Whether one instance meets what a dependent asks of it.
 bool meets(const InstanceFacts& f, DependencyCondition condition) {
@@ -81,8 +85,8 @@ class ByProgram {
   bool met(const std::string& program, DependencyCondition condition) const {
     const auto& insts = of(program);
     return !insts.empty() && std::all_of(insts.begin(), insts.end(), [&](const InstanceFacts* f) {
-             return meets(*f, condition);
-           });
+      return meets(*f, condition);
+    });
   }
   bool any_process(const std::string& program) const {
     const auto& insts = of(program);
@@ -95,8 +99,9 @@ class ByProgram {
 };
 
 bool dependencies_met(const ByProgram& index, const ProgramConfig& config) {
-  return std::all_of(config.depends_on.begin(), config.depends_on.end(),
-                     [&](const std::string& dep) { return index.met(dep, config.condition_on(dep)); });
+  return std::all_of(
+      config.depends_on.begin(), config.depends_on.end(),
+      [&](const std::string& dep) { return index.met(dep, config.condition_on(dep)); });
 }
 
 // "db", or "migrate, which failed: exit code 3" when nothing will run it again on its own.
@@ -132,8 +137,9 @@ std::string waiting_text(const ByProgram& index, const ProgramConfig& config) {
   return text;
 }
 
-std::vector<std::string> closure(const std::vector<InstanceFacts>& instances, const ByProgram& index,
-                                 const Config& config, const std::vector<std::string>& roots) {
+std::vector<std::string> closure(const std::vector<InstanceFacts>& instances,
+                                 const ByProgram& index, const Config& config,
+                                 const std::vector<std::string>& roots) {
   std::vector<std::string> out;
   std::set<std::string> visiting;
   std::map<std::string, const InstanceFacts*> by_name;
@@ -162,7 +168,8 @@ bool may_stop(const InstanceFacts& f, const ByProgram& index, const Config& conf
   if (f.state == State::backoff) return true;
   return std::none_of(config.programs.begin(), config.programs.end(), [&](const ProgramConfig& q) {
     const auto& deps = q.depends_on;
-    return std::find(deps.begin(), deps.end(), f.program) != deps.end() && index.any_process(q.name);
+    return std::find(deps.begin(), deps.end(), f.program) != deps.end() &&
+           index.any_process(q.name);
   });
 }
 

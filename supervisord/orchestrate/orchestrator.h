@@ -20,12 +20,12 @@ struct InstanceFacts {
   std::string name;     // "web.0"
   std::string program;  // "web"
   State state = State::stopped;
-  bool killed = false;   // stopping: SIGKILL was sent already
-  bool wanted = false;   // kept up: started and not stopped on purpose since
-  bool ready = false;    // fit to serve its dependents (`depends-on` condition `ready`)
+  bool killed = false;     // stopping: SIGKILL was sent already
+  bool wanted = false;     // kept up: started and not stopped on purpose since
+  bool ready = false;      // fit to serve its dependents (`depends-on` condition `ready`)
   bool completed = false;  // exited with one of its success-exit-codes
   std::optional<ExitStatus> last_exit;
-  std::string ended;  // how its last run ended, for whoever waits on it ("exit code 3")
+  std::string ended;   // how its last run ended, for whoever waits on it ("exit code 3")
   std::string reason;  // its lifecycle's reason (why fatal, exited, ...)
   // Intents the Supervisor keeps for it:
   bool start_requested = false;    // starts once its dependencies allow (autostart, start, ...)
@@ -53,8 +53,8 @@ struct DaemonFacts {
 
 // The daemon must shut down (running mode only).
 struct Ending {
-  std::string instance;  // the critical program or command that ended
-  std::string why;       // "a critical program ended", "the command ended"
+  std::string instance;              // the critical program or command that ended
+  std::string why;                   // "a critical program ended", "the command ended"
   std::optional<int> critical_exit;  // set when a critical program's end decides the exit code
 };
 
@@ -84,8 +84,7 @@ OrchestratorDecision orchestrate(const std::vector<InstanceFacts>& instances, co
 // `completed` dependency that already completed is not run again). Every instance to mark
 // start-requested and wanted, roots first.
 std::vector<std::string> start_closure(const std::vector<InstanceFacts>& instances,
-                                       const Config& config,
-                                       const std::vector<std::string>& roots);
+                                       const Config& config, const std::vector<std::string>& roots);
 
 // What a start-requested instance waits for ("db cache"; "migrate, which failed: exit code 3"),
 // empty when its dependencies allow it to start.

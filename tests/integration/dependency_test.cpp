@@ -142,26 +142,26 @@ TEST(Dependencies, AFailedOneShotLeavesItsDependentWaitingUntilItIsRerun) {
   EventLoop loop;
   Supervisor sup(loop, migrate_then_web(dir, false), dir / "gardien.toml");
   auto state = [&](const char* name) { return sup.find(name)->state; };
-  Steps steps(
-      loop, sup,
-      {
-          {[&] { return state("migrate") == InstanceState::exited; },
-           [&] {
-             EXPECT_EQ(state("web"), InstanceState::stopped);
-             EXPECT_EQ(sup.find("web")->info, "waiting for migrate, which failed: exit code 3");
-             EXPECT_TRUE(sup.find("web")->wanted);
-             test::write_file(dir / "ok", "");
-             auto o = sup.start({"web"});  // reruns the failed dependency
-             EXPECT_TRUE(o[0].ok);
-             EXPECT_EQ(o[0].info, "waiting for migrate");
-           }},
-          {[&] { return state("web") == InstanceState::running; },
-           [&] {
-             EXPECT_EQ(runs_of(dir), 2u);
-             EXPECT_EQ(state("migrate"), InstanceState::exited);
-             sup.shutdown("test");
-           }},
-      });
+  Steps steps(loop, sup,
+              {
+                  {[&] { return state("migrate") == InstanceState::exited; },
+                   [&] {
+                     EXPECT_EQ(state("web"), InstanceState::stopped);
+                     EXPECT_EQ(sup.find("web")->info,
+                               "waiting for migrate, which failed: exit code 3");
+                     EXPECT_TRUE(sup.find("web")->wanted);
+                     test::write_file(dir / "ok", "");
+                     auto o = sup.start({"web"});  // reruns the failed dependency
+                     EXPECT_TRUE(o[0].ok);
+                     EXPECT_EQ(o[0].info, "waiting for migrate");
+                   }},
+                  {[&] { return state("web") == InstanceState::running; },
+                   [&] {
+                     EXPECT_EQ(runs_of(dir), 2u);
+                     EXPECT_EQ(state("migrate"), InstanceState::exited);
+                     sup.shutdown("test");
+                   }},
+              });
   EXPECT_EQ(run_keeping_the_signal_mask(sup), 0);
   EXPECT_EQ(steps.at(), 2u);
   EXPECT_FALSE(Reaper::children_left());

@@ -417,12 +417,14 @@ TEST(Orchestrator, ADependencyARemovalTookAway) {
 // --- Shutdown order. ---
 
 TEST(Orchestrator, GracefulShutdownGoesLevelByLevelInReverseDependencyOrder) {
-  Config config = config_of({program("db"), program("web", {"db"}), program("proxy", {"web"}),
-                             program("cron")});
+  Config config = config_of(
+      {program("db"), program("web", {"db"}), program("proxy", {"web"}), program("cron")});
   std::vector<InstanceFacts> facts = {
       instance(config, "cron", State::running), instance(config, "db", State::running),
       instance(config, "proxy", State::running), instance(config, "web", State::running)};
-  auto stops = [&] { return orchestrate(facts, config, in_mode(DaemonMode::graceful_shutdown)).stop; };
+  auto stops = [&] {
+    return orchestrate(facts, config, in_mode(DaemonMode::graceful_shutdown)).stop;
+  };
   EXPECT_EQ(stops(), (Names{"cron", "proxy"})) << "independent programs stop in parallel";
   facts[0].state = State::stopped;
   facts[2].state = State::stopping;
@@ -457,9 +459,11 @@ TEST(Orchestrator, TheForcefulSwitchKillsWhatIsNotKilledYet) {
   Config config = config_of({program("db"), program("web", {"db"})});
   InstanceFacts db = instance(config, "db", State::running);
   InstanceFacts web = instance(config, "web", State::stopping);
-  OrchestratorDecision graceful = orchestrate({db, web}, config, in_mode(DaemonMode::graceful_shutdown));
+  OrchestratorDecision graceful =
+      orchestrate({db, web}, config, in_mode(DaemonMode::graceful_shutdown));
   EXPECT_TRUE(graceful.stop.empty()) << "db waits for web";
-  OrchestratorDecision forced = orchestrate({db, web}, config, in_mode(DaemonMode::forceful_shutdown));
+  OrchestratorDecision forced =
+      orchestrate({db, web}, config, in_mode(DaemonMode::forceful_shutdown));
   EXPECT_EQ(forced.kill, (Names{"db", "web"})) << "no order once forced";
   web.killed = true;
   db.state = State::stopping;
