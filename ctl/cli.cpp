@@ -20,7 +20,8 @@ constexpr const char* kFooter =
 // --socket, --config and --json on the main app; subcommands fall through to it, so they work
 // after the verb too.
 void add_globals(CLI::App& app, Invocation& inv) {
-  app.add_option("-s,--socket", inv.socket, "Control socket path (default: see below)");
+  app.add_option("-s,--socket", inv.socket, "Control socket path (default: see below)")
+      ->type_name("PATH");
   app.add_option("-c,--config", inv.config, "Use the socket of this gardien config file")
       ->type_name("FILE");
   app.add_flag("--json", inv.json, "Print the daemon's JSON lines as they come");

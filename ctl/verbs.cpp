@@ -76,10 +76,19 @@ void shutdown_arguments(CLI::App& sub, Options& o) {
 void logs_arguments(CLI::App& sub, Options& o) {
   names_optional(sub, o);
   sub.add_flag("-f,--follow", o.follow, "Keep printing new lines");
+  // The help lines say the allowed values: no validator internals ("INT:NONNEGATIVE") beside them.
   sub.add_option("-n,--lines", o.lines, "How many recent lines (default 10)")
-      ->check(CLI::NonNegativeNumber);
+      ->type_name("N")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos)
+              return {};
+            return "not a number of lines: " + value + " (0 or more)";
+          },
+          ""));
   sub.add_option("--stream", o.stream, "Only this stream: stdout or stderr")
-      ->check(CLI::IsMember({"stdout", "stderr"}));
+      ->type_name("STREAM")
+      ->check(CLI::IsMember({"stdout", "stderr"}).description(""));
   sub.add_flag("-t,--timestamps", o.timestamps, "Print each line's time (RFC 3339) first");
 }
 
