@@ -81,7 +81,7 @@ struct VerbSpec {
   // The final answer for a person; returns the exit code.
   int (*render)(const nlohmann::json& result, Printer& printer);
   // A streamed line ("more": true) for a person; null for a verb that never streams.
-  void (*progress)(const nlohmann::json& result, Printer& printer);
+  void (*progress)(const nlohmann::json& result, Printer& printer) = nullptr;
 };
 
 std::span<const VerbSpec> verb_table();
