@@ -167,23 +167,27 @@ TEST(Dependencies, AFailedOneShotLeavesItsDependentWaitingUntilItIsRerun) {
   EXPECT_FALSE(Reaper::children_left());
 }
 
-TEST(Dependencies, TheTableFormOfDependsOnLoads) {
+// The table form, end to end through the real daemon: web waits for migrate to complete.
+TEST(Dependencies, ATableOfConditionsOrdersTheRealDaemon) {
   test::TempDir dir;
-  test::write_file(dir / "gardien.toml",
-                   "[program.migrate]\ncommand = \"true\"\nrestart = \"never\"\n\n"
-                   "[program.web]\ncommand = \"sleep 1\"\n"
-                   "depends-on = { migrate = \"completed\", cache = \"started\" }\n\n"
-                   "[program.cache]\ncommand = \"sleep 1\"\n");
-  LoadResult r = load_config(dir / "gardien.toml");
-  if (!r.ok()) {
-    GTEST_SKIP() << "the loader does not read the table form of depends-on yet: "
-                 << (r.diagnostics.empty() ? "" : r.diagnostics[0].to_string());
-  }
-  const ProgramConfig* web = r.config->find("web");
-  ASSERT_NE(web, nullptr);
-  EXPECT_EQ(web->condition_on("migrate"), DependencyCondition::completed);
-  EXPECT_EQ(web->condition_on("cache"), DependencyCondition::started);
-  EXPECT_EQ(web->depends_on.size(), 2u);
+  test::Daemon d(dir);
+  d.write_config(test::program("migrate", {"sh", "-c", "sleep 0.2"},
+                               "restart = \"never\"\nstart-seconds = \"0\"\n") +
+                 test::program("web", {"sleep", "600"},
+                               "depends-on = { migrate = \"completed\" }\n"
+                               "start-seconds = \"0\"\n"));
+  d.start();
+  auto web_running = d.wait_state("web", "running", 10s);
+  ASSERT_TRUE(web_running) << d.log();
+  auto migrate_exited = d.states("migrate", "exited");
+  ASSERT_EQ(migrate_exited.size(), 1u) << d.log();
+  auto web_spawn = d.events("spawn", "web");
+  ASSERT_EQ(web_spawn.size(), 1u);
+  EXPECT_GE(test::event_ms(web_spawn[0]), test::event_ms(migrate_exited[0]))
+      << "web started before migrate completed";
+  EXPECT_EQ(d.events("spawn", "migrate").size(), 1u);
+  EXPECT_EQ(d.ctl({"shutdown"}).status, 0);
+  EXPECT_EQ(d.wait_exit(10s), 0);
 }
 
 }  // namespace
