@@ -6,8 +6,8 @@
 #define TOML_HEADER_ONLY 0
 // toml++ 3.3.0 (Debian 12) reaches TOML_UNREACHABLE, i.e. undefined behaviour, in
 // is_non_ascii_horizontal_whitespace() for many non-ASCII characters (U+00A1..U+0499 such as
-// "é", U+FB36..U+FEFE) wherever whitespace may appear: a bare key like `café = 1` (upstream issue
-// #295, fixed by PR #305). Its default case means "not whitespace": only in that header, say so.
+// "é", U+FB36..U+FEFE) wherever whitespace may appear: a bare key like `café = 1` (later releases
+// fix it). Its default case means "not whitespace": only in that header, say so.
 #include <toml++/impl/preprocessor.h>
 #undef TOML_UNREACHABLE
 #define TOML_UNREACHABLE return false
