@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The control socket's figures (issue 4), on this machine, in a few seconds:
+# The control socket's figures, on this machine, in a few seconds:
 #   1. `gardienctl status` with 100 programs, and stop then start of one program: measured by
 #      bench/compare (the one implementation, which also runs the peers), gardien alone here.
 #   2. 1000 sequential `gardienctl status` calls: the daemon's RSS and fd count before and after.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The container-init figures (issue 6), on this machine, in well under a minute (root: unshare):
+# The container-init figures, on this machine, in well under a minute (root: unshare):
 #   1. As PID 1 of a fresh pid namespace, 5000 orphans that exit at the same moment: time until
 #      no zombie is left, and the CPU time the init itself spent meanwhile, for gardien, Debian's
 #      tini and dumb-init, round-robin in the same run (ROUNDS runs each): measured by

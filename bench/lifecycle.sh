@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The supervision core's figures (issue 3), on this machine, in about a minute:
+# The supervision core's figures, on this machine, in about a minute:
 #   1-3. Start-up of 100 programs beside a bare fork/exec loop, the idle footprint (RSS, PSS,
 #        CPU ticks), kill -9 -> replacement with backoff = 0s, and 100 programs ignoring
 #        SIGTERM with stop-timeout = 2s: measured by bench/compare (the one implementation,

@@ -1,4 +1,4 @@
-// The configuration as plain structs. config.cpp is the only file that knows about TOML.
+// The configuration as plain structs. Only the loader in common/config/ knows about TOML.
 #pragma once
 
 #include <sys/types.h>

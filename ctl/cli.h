@@ -20,7 +20,10 @@ inline constexpr int kExitUnknown = 4;        // status: a NAME matches nothing
 inline constexpr int kExitUnreachable = 69;   // no daemon answers on the socket (EX_UNAVAILABLE)
 inline constexpr int kExitInterrupted = 130;  // Ctrl-C while waiting
 
+struct VerbSpec;
+
 struct Invocation {
+  const VerbSpec* spec = nullptr;                  // the verb typed (ctl/verbs.h)
   std::string verb;                                // the protocol's "cmd"
   nlohmann::json args = nlohmann::json::object();  // the protocol's "args"
   std::string socket;                              // --socket; empty: the default rule

@@ -232,6 +232,21 @@ std::string render_reload(const protocol::ReloadPlan& plan, bool dry_run) {
   return out;
 }
 
+std::string daemon_pid_text(const nlohmann::json& result) {
+  auto it = result.is_object() ? result.find("pid") : result.end();
+  return it != result.end() && it->is_number_integer() ? std::to_string(it->get<long long>()) : "?";
+}
+
+std::string render_reopened(const nlohmann::json& result) {
+  auto it = result.is_object() ? result.find("files") : result.end();
+  // A daemon that does not count says only that it reopened them.
+  if (it == result.end() || !it->is_number_integer() || it->get<std::int64_t>() < 0)
+    return "reopened the log files";
+  auto files = it->get<std::int64_t>();
+  if (files == 0) return "no log files to reopen";
+  return "reopened " + std::to_string(files) + (files == 1 ? " log file" : " log files");
+}
+
 int exit_code_for_error(const std::string& verb, const protocol::Response& response) {
   if (response.is(protocol::ErrorCode::unknown_program) && verb == "status") return kExitUnknown;
   if (response.is(protocol::ErrorCode::too_many_clients)) return kExitUnreachable;

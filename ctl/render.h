@@ -46,6 +46,12 @@ std::string render_reload(const protocol::ReloadPlan& plan, bool dry_run);
 std::string render_log_lines(const nlohmann::json& result, bool timestamps, bool colour,
                              bool terminal = false);
 
+// The daemon's pid in a `shutdown` answer ({"pid": N}), "?" when it is missing.
+std::string daemon_pid_text(const nlohmann::json& result);
+
+// The `reopen-logs` answer ({"files": N}) as a sentence: "reopened 3 log files".
+std::string render_reopened(const nlohmann::json& result);
+
 // Exit code for an error response to `verb` (unknown names: 4 for status, else 1; too many
 // clients: unreachable).
 int exit_code_for_error(const std::string& verb, const protocol::Response& response);

@@ -4,13 +4,12 @@
 #include <unistd.h>
 
 #include <iostream>
-#include <set>
 
 #include "common/config.h"
-#include "common/signals.h"
 #include "common/socket_path.h"
 #include "ctl/client.h"
 #include "ctl/render.h"
+#include "ctl/verbs.h"
 
 namespace gardien::ctl {
 
@@ -24,10 +23,6 @@ constexpr Duration kAnswerTimeout = std::chrono::seconds(30);
 // Slack over a waiting verb's own --timeout, for the daemon to send its timeout answer.
 constexpr Duration kTimeoutSlack = std::chrono::seconds(10);
 constexpr std::int64_t kRequestId = 1;
-
-bool is_action(const std::string& verb) {
-  return verb == "start" || verb == "stop" || verb == "restart";
-}
 
 // What a path that cannot be a socket is instead, for the error message; empty for a socket or
 // a path that does not exist (connect says why then).
@@ -50,24 +45,24 @@ std::optional<std::string> socket_of_config(const std::string& path, std::string
   return std::nullopt;
 }
 
-bool waits(const Invocation& inv) {
-  if (is_action(inv.verb)) return inv.args.value("wait", true);
-  if (inv.verb == "wait") return true;
-  if (inv.verb == "logs") return inv.args.value("follow", false);
+// Whether the answer may take as long as what the verb waits for (else it is due in seconds).
+bool waits(const VerbSpec& spec, const Invocation& inv) {
+  switch (spec.wait) {
+    case Wait::states:
+      return inv.args.value("wait", true);
+    case Wait::new_lines:
+      return inv.args.value("follow", false);
+    case Wait::nothing:
+    case Wait::daemon_exit:
+      break;
+  }
   return false;
 }
 
 class Run {
  public:
-  Run(const Invocation& inv, std::ostream& out, std::ostream& err)
-      : inv_(inv), out_(out), err_(err) {
-    context_.verb = inv_.verb;
-    if (inv_.verb == "signal") {
-      if (auto signo = parse_signal(inv_.args.value("signal", "")))
-        context_.signal_name = gardien::signal_name(*signo);
-    }
-    if (inv_.verb == "wait") context_.goal = inv_.args.value("for", std::string());
-  }
+  Run(const Invocation& inv, const VerbSpec& spec, std::ostream& out, std::ostream& err)
+      : inv_(inv), spec_(spec), out_(out), err_(err), printer_(inv, out, err) {}
 
   int operator()() {
     std::string error;
@@ -96,7 +91,7 @@ class Run {
     }
 
     Client::Deadline deadline;
-    if (!waits(inv_)) {
+    if (!waits(spec_, inv_)) {
       deadline = Clock::now() + kAnswerTimeout;
     } else if (inv_.timeout) {
       deadline = Clock::now() + *inv_.timeout + kTimeoutSlack;
@@ -114,7 +109,7 @@ class Run {
                                                 " in time; is it stuck?");
         case Client::Read::eof:
           // `logs -f` ends when the daemon does (like `docker logs -f` with its container).
-          if (inv_.verb == "logs" && inv_.args.value("follow", false)) return kExitOk;
+          if (spec_.wait == Wait::new_lines && waits(spec_, inv_)) return kExitOk;
           return complain(kExitUnreachable, std::string("the daemon at ") + path_ +
                                                 " closed the connection before answering");
         case Client::Read::error:
@@ -126,181 +121,45 @@ class Run {
       if (response.id && *response.id != kRequestId) continue;  // not ours
       if (inv_.json) out_ << line << '\n' << std::flush;
       if (response.more) {
-        if (!inv_.json) progress(response.result);
+        if (!inv_.json && spec_.progress) spec_.progress(response.result, printer_);
         continue;
       }
       if (!response.ok) return failure(response);
-      int code = success(response.result);
-      if (inv_.verb == "shutdown" && inv_.wait_for_exit)
+      int code = spec_.render(response.result, printer_);
+      if (spec_.wait == Wait::daemon_exit && inv_.wait_for_exit)
         return await_exit(*client, response.result);
       return code;
     }
   }
 
  private:
-  static std::string pid_text(const json& result) {
-    auto it = result.is_object() ? result.find("pid") : result.end();
-    return it != result.end() && it->is_number_integer() ? std::to_string(it->get<long long>())
-                                                         : "?";
-  }
-
   int complain(int code, const std::string& message) {
     err_ << "gardienctl: " << message << '\n';
     return code;
   }
 
   int on_interrupt() {
-    if (is_action(inv_.verb)) {
-      return complain(kExitInterrupted,
-                      std::string("interrupted; the ") + inv_.verb +
-                          " goes on in the daemon (gardienctl status shows where it is)");
-    }
-    if (inv_.verb == "shutdown")
-      return complain(kExitInterrupted, "interrupted; the daemon goes on shutting down");
-    if (inv_.verb == "logs") return kExitInterrupted;  // Ctrl-C is how `logs -f` ends
-    return complain(kExitInterrupted, "interrupted");
+    if (spec_.on_interrupt.empty()) return kExitInterrupted;
+    return complain(kExitInterrupted, std::string(spec_.on_interrupt));
   }
 
-  void print_result_line(const json& item) {
-    std::string error;
-    auto result = protocol::instance_result_from_json(item, error);
-    if (!result) return;
-    if (!printed_.insert(result->name).second) return;
-    out_ << for_terminal(render_instance_result(*result, context_), out_tty_) << '\n' << std::flush;
-  }
-
-  void progress(const json& result) {
-    if (is_action(inv_.verb) || inv_.verb == "wait") return print_result_line(result);
-    if (inv_.verb == "logs") {
-      out_ << render_log_lines(result, inv_.timestamps, colour_, out_tty_) << std::flush;
-      return;
-    }
-    if (!result.is_null())
-      out_ << result.dump(-1, ' ', false, json::error_handler_t::replace) << '\n' << std::flush;
-  }
-
+  // An error answer: the instances that got somewhere, the config's diagnostics, the message.
   int failure(const protocol::Response& response) {
-    if (!inv_.json) {
-      const json& details = response.error_details;
-      if (details.is_object()) {
-        if (auto it = details.find("instances"); it != details.end() && it->is_array()) {
-          for (const json& item : *it) print_result_line(item);
-        }
-        if (auto it = details.find("diagnostics"); it != details.end() && it->is_array()) {
-          for (const json& d : *it) {
-            if (d.is_string()) err_ << for_terminal(d.get<std::string>(), err_tty_) << '\n';
-          }
-        }
+    const json& details = response.error_details;
+    if (details.is_object()) {
+      if (auto it = details.find("instances"); it != details.end() && it->is_array()) {
+        for (const json& item : *it) printer_.instance_result(item);
       }
-      err_ << "gardienctl: " << for_terminal(response.error_message, err_tty_) << '\n';
-    }
-    return exit_code_for_error(inv_.pids_only ? "pid" : inv_.verb, response);
-  }
-
-  int malformed(const std::string& error) {
-    return complain(kExitFailed, std::string("the daemon's answer is malformed: ") + error);
-  }
-
-  int success(const json& result) {
-    std::string error;
-    if (inv_.verb == "status") {
-      std::vector<protocol::InstanceStatus> instances;
-      const json* list =
-          result.is_object() && result.contains("instances") ? &result.at("instances") : nullptr;
-      if (!list || !list->is_array()) return malformed("no \"instances\" list");
-      for (const json& item : *list) {
-        auto s = protocol::instance_status_from_json(item, error);
-        if (!s) return malformed(error);
-        instances.push_back(std::move(*s));
-      }
-      if (inv_.pids_only) return print_pids(instances);
-      if (!inv_.json) out_ << for_terminal(render_status_table(instances), out_tty_);
-      return status_exit_code(instances);
-    }
-    if (inv_.json) {
-      if (inv_.verb == "pid" && result.is_object() && result.contains("instances"))
-        return pid_exit_code(result, false);
-      return kExitOk;
-    }
-    if (is_action(inv_.verb) || inv_.verb == "wait" || inv_.verb == "signal") {
-      if (result.is_object() && result.contains("instances") && result.at("instances").is_array()) {
-        for (const json& item : result.at("instances")) print_result_line(item);
-      }
-      return kExitOk;
-    }
-    if (inv_.verb == "logs") {
-      out_ << render_log_lines(result, inv_.timestamps, colour_, out_tty_) << std::flush;
-      return kExitOk;
-    }
-    if (inv_.verb == "pid") {
-      if (result.is_object() && result.contains("pid")) {
-        out_ << result.at("pid").dump() << '\n';
-        return kExitOk;
-      }
-      return pid_exit_code(result, true);
-    }
-    if (inv_.verb == "reload") {
-      auto plan = result.is_object() && result.contains("plan")
-                      ? protocol::reload_plan_from_json(result.at("plan"), error)
-                      : std::nullopt;
-      if (!plan) return malformed(error.empty() ? "no \"plan\"" : error);
-      if (result.contains("warnings") && result.at("warnings").is_array()) {
-        for (const json& w : result.at("warnings")) {
-          if (w.is_string()) err_ << for_terminal(w.get<std::string>(), err_tty_) << '\n';
+      if (auto it = details.find("diagnostics"); it != details.end() && it->is_array()) {
+        for (const json& d : *it) {
+          if (d.is_string())
+            printer_.err << for_terminal(d.get<std::string>(), printer_.err_terminal) << '\n';
         }
       }
-      out_ << for_terminal(render_reload(*plan, result.value("dry_run", false)), out_tty_);
-      return kExitOk;
     }
-    if (inv_.verb == "version") {
-      if (!result.is_object()) return malformed("not an object");
-      out_ << "gardienctl " << GARDIEN_VERSION << '\n';
-      out_ << "gardien " << result.value("daemon", std::string("?")) << " (protocol "
-           << result.value("protocol", 0) << ")\n";
-      return kExitOk;
-    }
-    if (inv_.verb == "shutdown") {
-      out_ << "gardien (pid " << pid_text(result) << ") is shutting down\n" << std::flush;
-      return kExitOk;
-    }
-    if (!result.is_null())
-      out_ << result.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
-    return kExitOk;
-  }
-
-  // `pid NAME...`: one pid per line; an instance without a process makes the exit code 1.
-  int print_pids(const std::vector<protocol::InstanceStatus>& instances) {
-    int code = kExitOk;
-    for (const protocol::InstanceStatus& s : instances) {
-      if (!s.pid) {
-        if (!inv_.json) err_ << "gardienctl: " << s.name << " is not running\n";
-        code = kExitFailed;
-      } else if (!inv_.json) {
-        out_ << *s.pid << '\n';
-      }
-    }
-    return code;
-  }
-
-  // `pid NAME` answered by the daemon's own pid verb.
-  int pid_exit_code(const json& result, bool print) {
-    int code = kExitOk;
-    if (!result.is_object() || !result.contains("instances") ||
-        !result.at("instances").is_array()) {
-      return malformed("no \"instances\" list");
-    }
-    for (const json& item : result.at("instances")) {
-      if (!item.is_object()) return malformed("an instance is not an object");
-      std::string name = item.value("name", std::string("?"));
-      auto pid = item.find("pid");
-      if (pid == item.end() || !pid->is_number_integer()) {
-        if (print) err_ << "gardienctl: " << name << " is not running\n";
-        code = kExitFailed;
-      } else if (print) {
-        out_ << pid->get<long long>() << '\n';
-      }
-    }
-    return code;
+    printer_.err << "gardienctl: " << for_terminal(response.error_message, printer_.err_terminal)
+                 << '\n';
+    return exit_code_for_error(std::string(spec_.name), response);
   }
 
   // The daemon keeps the shutdown connection open until it exits: end-of-file means gone.
@@ -313,12 +172,12 @@ class Run {
         case Client::Read::line:
           continue;
         case Client::Read::eof:
-          if (!inv_.json) out_ << "gardien has exited\n";
+          printer_.out << "gardien has exited\n";
           return kExitOk;
         case Client::Read::interrupted:
           return on_interrupt();
         case Client::Read::timeout:
-          return complain(kExitFailed, std::string("gardien (pid ") + pid_text(result) +
+          return complain(kExitFailed, std::string("gardien (pid ") + daemon_pid_text(result) +
                                            ") is still shutting down after " +
                                            format_duration(*inv_.timeout));
         case Client::Read::error:
@@ -328,23 +187,23 @@ class Run {
   }
 
   const Invocation& inv_;
-  std::ostream& out_;
+  const VerbSpec& spec_;
+  std::ostream& out_;  // the daemon's lines with --json; the rest goes through printer_
   std::ostream& err_;
   std::string path_;
-  ResultContext context_;
-  // Program output and daemon text reach a terminal with their control characters escaped.
-  bool out_tty_ = &out_ == &std::cout && ::isatty(STDOUT_FILENO) == 1;
-  bool err_tty_ = &err_ == &std::cerr && ::isatty(STDERR_FILENO) == 1;
-  // `logs` colours names like the prefix sink: only on a terminal.
-  bool colour_ = out_tty_;
-  std::set<std::string> printed_;
+  Printer printer_;
 };
 
 }  // namespace
 
 int run(const Invocation& invocation, std::ostream& out, std::ostream& err) {
   try {
-    return Run(invocation, out, err)();
+    const VerbSpec* spec = invocation.spec ? invocation.spec : find_verb(invocation.verb);
+    if (!spec) {
+      err << "gardienctl: unknown verb " << protocol::quote(invocation.verb) << '\n';
+      return kExitUsage;
+    }
+    return Run(invocation, *spec, out, err)();
   } catch (const std::exception& e) {
     err << "gardienctl: the daemon's answer is malformed: " << e.what() << '\n';
     return kExitFailed;

@@ -392,37 +392,218 @@ class WaitOperation final : public PendingCall {
   bool finished_ = false;
 };
 
+// The built-in verbs' handlers (named in the table of Commands::Commands).
+namespace handlers {
+
+using Action =
+    std::vector<protocol::InstanceResult> (ControlTarget::*)(const std::vector<std::string>&);
+
+void status(Commands& commands, const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {"names", "processes"});
+  std::vector<std::string> names = args.names(false);
+  bool processes = args.boolean("processes", false);
+  if (!args.ok()) return responder.fail(args.error());
+  ControlTarget* target = commands.target_for(responder);
+  if (!target) return;
+  std::vector<InstanceStatus> all = target->instances();
+  if (!names.empty()) {
+    auto selected = select_instances(all, names);
+    if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
+    const auto& wanted = std::get<std::vector<std::string>>(selected);
+    std::size_t next = 0;  // both lists are in display order
+    std::erase_if(all, [&](const InstanceStatus& s) {
+      if (next < wanted.size() && wanted[next] == s.name) {
+        ++next;
+        return false;
+      }
+      return true;
+    });
+  }
+  if (processes) target->count_processes(all);
+  json list = json::array();
+  for (const InstanceStatus& s : all) list.push_back(protocol::to_json(s));
+  responder.reply({{"instances", std::move(list)}});
+}
+
+void act(Commands& commands, const protocol::Request& request, Responder& responder, Action action,
+         WaitGoal goal) {
+  ArgReader args(request, {"names", "wait", "timeout_ms"});
+  std::vector<std::string> names = args.names(true);
+  bool wait = args.boolean("wait", true);
+  std::optional<Duration> timeout = args.timeout();
+  if (!args.ok()) return responder.fail(args.error());
+  ControlTarget* target = commands.target_for(responder, goal != WaitGoal::stop);
+  if (!target) return;
+  auto selected = select_instances(target->instances(), names);
+  if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
+  const auto& instance_names = std::get<std::vector<std::string>>(selected);
+
+  if (!wait)
+    return answer_results(responder, (target->*action)(instance_names), failure_verb(goal));
+  auto operation =
+      std::make_unique<WaitOperation>(commands.loop(), responder, goal, InstanceState::running);
+  operation->watch(target->state_changes(), instance_names, timeout);
+  std::vector<InstanceResult> results = (target->*action)(instance_names);
+  operation->settle(&results, target->instances());
+  if (!operation->finished()) responder.keep(std::move(operation));
+}
+
+void start(Commands& commands, const protocol::Request& request, Responder& responder) {
+  act(commands, request, responder, &ControlTarget::start, WaitGoal::start);
+}
+
+void stop(Commands& commands, const protocol::Request& request, Responder& responder) {
+  act(commands, request, responder, &ControlTarget::stop, WaitGoal::stop);
+}
+
+void restart(Commands& commands, const protocol::Request& request, Responder& responder) {
+  act(commands, request, responder, &ControlTarget::restart, WaitGoal::restart);
+}
+
+void signal(Commands& commands, const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {"signal", "names"});
+  std::optional<int> signo = args.signal();
+  std::vector<std::string> names = args.names(true);
+  if (!args.ok()) return responder.fail(args.error());
+  ControlTarget* target = commands.target_for(responder);
+  if (!target) return;
+  auto selected = select_instances(target->instances(), names);
+  if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
+  std::string what = "could not be sent ";
+  what += signal_name(*signo);
+  answer_results(responder, target->signal(*signo, std::get<std::vector<std::string>>(selected)),
+                 what.c_str());
+}
+
+void pid(Commands& commands, const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {"name"});
+  std::optional<std::string> name = args.string("name", false);
+  if (!args.ok()) return responder.fail(args.error());
+  if (!name) return responder.reply({{"pid", ::getpid()}});
+  ControlTarget* target = commands.target_for(responder);
+  if (!target) return;
+  std::vector<InstanceStatus> all = target->instances();
+  auto selected = select_instances(all, {*name});
+  if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
+  const auto& wanted = std::get<std::vector<std::string>>(selected);
+  json list = json::array();
+  for (const InstanceStatus& s : all) {
+    if (std::find(wanted.begin(), wanted.end(), s.name) == wanted.end()) continue;
+    list.push_back({{"name", s.name}, {"pid", s.pid ? json(*s.pid) : json(nullptr)}});
+  }
+  responder.reply({{"instances", std::move(list)}});
+}
+
+void wait(Commands& commands, const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {"names", "for", "timeout_ms"});
+  std::vector<std::string> names = args.names(true);
+  std::optional<std::string> state_text = args.string("for", true);
+  std::optional<Duration> timeout = args.timeout();
+  if (!args.ok()) return responder.fail(args.error());
+  auto state = protocol::parse_state(*state_text);
+  if (!state) {
+    std::string message = "argument \"for\" of wait is not a state: ";
+    message += protocol::quote(*state_text);
+    message += " (states:";
+    for (const auto& [known, name] : protocol::kInstanceStates) {
+      message += known == protocol::kInstanceStates.front().first ? " " : ", ";
+      message += name;
+    }
+    message += ")";
+    return responder.fail(bad_request(std::move(message)));
+  }
+  ControlTarget* target = commands.target_for(responder);
+  if (!target) return;
+  std::vector<InstanceStatus> all = target->instances();
+  auto selected = select_instances(all, names);
+  if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
+  auto operation =
+      std::make_unique<WaitOperation>(commands.loop(), responder, WaitGoal::reach, *state);
+  operation->watch(target->state_changes(), std::get<std::vector<std::string>>(selected), timeout);
+  operation->settle(nullptr, all);
+  if (!operation->finished()) responder.keep(std::move(operation));
+}
+
+void reload(Commands& commands, const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {"dry_run"});
+  bool dry_run = args.boolean("dry_run", false);
+  if (!args.ok()) return responder.fail(args.error());
+  ControlTarget* target = commands.target_for(responder, true);
+  if (!target) return;
+  ReloadOutcome outcome = target->reload(dry_run);
+  json errors = json::array();
+  json warnings = json::array();
+  for (const Diagnostic& d : outcome.diagnostics) {
+    (d.severity == Diagnostic::Severity::error ? errors : warnings).push_back(d.to_string());
+  }
+  if (!outcome.plan) {
+    std::string message = "the new config has ";
+    message += std::to_string(errors.size());
+    message += errors.size() == 1 ? " error" : " errors";
+    message += "; nothing was changed";
+    return responder.fail(Error{ErrorCode::invalid_config,
+                                std::move(message),
+                                {{"diagnostics", errors}, {"warnings", warnings}}});
+  }
+  responder.reply(
+      {{"dry_run", dry_run}, {"plan", protocol::to_json(*outcome.plan)}, {"warnings", warnings}});
+}
+
+void shutdown(Commands& commands, const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {});
+  if (!args.ok()) return responder.fail(args.error());
+  ControlTarget* target = commands.target_for(responder);
+  if (!target) return;
+  target->shutdown();
+  responder.reply({{"pid", ::getpid()}});
+  responder.linger();
+}
+
+void version(Commands&, const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {});
+  if (!args.ok()) return responder.fail(args.error());
+  responder.reply({{"daemon", GARDIEN_VERSION}, {"protocol", protocol::kVersion}});
+}
+
+void not_yet(Commands&, const protocol::Request& request, Responder& responder) {
+  std::string message = request.cmd;
+  message += " is not available in this version of gardien";
+  responder.fail(Error{ErrorCode::unavailable, std::move(message), nullptr});
+}
+
+}  // namespace handlers
+
 }  // namespace
 
 Commands::Commands(EventLoop& loop, ControlTarget* target) : loop_(loop), target_(target) {
-  auto bind = [this](void (Commands::*fn)(const protocol::Request&, Responder&)) {
+  auto bind = [this](void (*fn)(Commands&, const protocol::Request&, Responder&)) {
     return [this, fn](const protocol::Request& request, Responder& responder) {
-      (this->*fn)(request, responder);
+      fn(*this, request, responder);
     };
   };
   verbs_ = {
       {"status", true,
        "status [NAME...]: state, pid, uptime, restarts and info of each instance (and with "
        "\"processes\", the size of its process tree)",
-       bind(&Commands::status)},
+       bind(&handlers::status)},
       {"start", false, "start NAME...: start instances and wait until they run",
-       bind(&Commands::start)},
+       bind(&handlers::start)},
       {"stop", false, "stop NAME...: stop instances and wait until they are stopped",
-       bind(&Commands::stop)},
+       bind(&handlers::stop)},
       {"restart", false, "restart NAME...: stop then start instances and wait until they run",
-       bind(&Commands::restart)},
-      {"signal", false, "signal SIG NAME...: send a signal to instances", bind(&Commands::signal)},
-      {"pid", true, "pid [NAME]: the daemon's pid, or the pids of instances", bind(&Commands::pid)},
+       bind(&handlers::restart)},
+      {"signal", false, "signal SIG NAME...: send a signal to instances", bind(&handlers::signal)},
+      {"pid", true, "pid [NAME]: the daemon's pid, or the pids of instances", bind(&handlers::pid)},
       {"wait", true, "wait NAME... --for STATE: wait until instances are in STATE",
-       bind(&Commands::wait)},
+       bind(&handlers::wait)},
       {"reload", false, "reload [--dry-run]: re-read the config and apply the difference",
-       bind(&Commands::reload)},
-      {"shutdown", false, "shutdown: stop every program and exit", bind(&Commands::shutdown)},
+       bind(&handlers::reload)},
+      {"shutdown", false, "shutdown: stop every program and exit", bind(&handlers::shutdown)},
       {"version", true, "version: the daemon's and the protocol's versions",
-       bind(&Commands::version)},
-      {"logs", true, "logs NAME...: recent output of instances", bind(&Commands::not_yet)},
+       bind(&handlers::version)},
+      {"logs", true, "logs NAME...: recent output of instances", bind(&handlers::not_yet)},
       {"reopen-logs", false, "reopen-logs: reopen the log files (after an external rotation)",
-       bind(&Commands::not_yet)},
+       bind(&handlers::not_yet)},
   };
 }
 
@@ -500,172 +681,6 @@ ControlTarget* Commands::target_for(Responder& responder, bool refuse_when_shutt
     return nullptr;
   }
   return target_;
-}
-
-void Commands::status(const protocol::Request& request, Responder& responder) {
-  ArgReader args(request, {"names", "processes"});
-  std::vector<std::string> names = args.names(false);
-  bool processes = args.boolean("processes", false);
-  if (!args.ok()) return responder.fail(args.error());
-  ControlTarget* target = target_for(responder);
-  if (!target) return;
-  std::vector<InstanceStatus> all = target->instances();
-  if (!names.empty()) {
-    auto selected = select_instances(all, names);
-    if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
-    const auto& wanted = std::get<std::vector<std::string>>(selected);
-    std::size_t next = 0;  // both lists are in display order
-    std::erase_if(all, [&](const InstanceStatus& s) {
-      if (next < wanted.size() && wanted[next] == s.name) {
-        ++next;
-        return false;
-      }
-      return true;
-    });
-  }
-  if (processes) target->count_processes(all);
-  json list = json::array();
-  for (const InstanceStatus& s : all) list.push_back(protocol::to_json(s));
-  responder.reply({{"instances", std::move(list)}});
-}
-
-void Commands::act(const protocol::Request& request, Responder& responder, Action action,
-                   WaitGoal goal) {
-  ArgReader args(request, {"names", "wait", "timeout_ms"});
-  std::vector<std::string> names = args.names(true);
-  bool wait = args.boolean("wait", true);
-  std::optional<Duration> timeout = args.timeout();
-  if (!args.ok()) return responder.fail(args.error());
-  ControlTarget* target = target_for(responder, goal != WaitGoal::stop);
-  if (!target) return;
-  auto selected = select_instances(target->instances(), names);
-  if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
-  const auto& instance_names = std::get<std::vector<std::string>>(selected);
-
-  if (!wait)
-    return answer_results(responder, (target->*action)(instance_names), failure_verb(goal));
-  auto operation = std::make_unique<WaitOperation>(loop_, responder, goal, InstanceState::running);
-  operation->watch(target->state_changes(), instance_names, timeout);
-  std::vector<InstanceResult> results = (target->*action)(instance_names);
-  operation->settle(&results, target->instances());
-  if (!operation->finished()) responder.keep(std::move(operation));
-}
-
-void Commands::start(const protocol::Request& request, Responder& responder) {
-  act(request, responder, &ControlTarget::start, WaitGoal::start);
-}
-
-void Commands::stop(const protocol::Request& request, Responder& responder) {
-  act(request, responder, &ControlTarget::stop, WaitGoal::stop);
-}
-
-void Commands::restart(const protocol::Request& request, Responder& responder) {
-  act(request, responder, &ControlTarget::restart, WaitGoal::restart);
-}
-
-void Commands::signal(const protocol::Request& request, Responder& responder) {
-  ArgReader args(request, {"signal", "names"});
-  std::optional<int> signo = args.signal();
-  std::vector<std::string> names = args.names(true);
-  if (!args.ok()) return responder.fail(args.error());
-  ControlTarget* target = target_for(responder);
-  if (!target) return;
-  auto selected = select_instances(target->instances(), names);
-  if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
-  std::string what = "could not be sent ";
-  what += signal_name(*signo);
-  answer_results(responder, target->signal(*signo, std::get<std::vector<std::string>>(selected)),
-                 what.c_str());
-}
-
-void Commands::pid(const protocol::Request& request, Responder& responder) {
-  ArgReader args(request, {"name"});
-  std::optional<std::string> name = args.string("name", false);
-  if (!args.ok()) return responder.fail(args.error());
-  if (!name) return responder.reply({{"pid", ::getpid()}});
-  ControlTarget* target = target_for(responder);
-  if (!target) return;
-  std::vector<InstanceStatus> all = target->instances();
-  auto selected = select_instances(all, {*name});
-  if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
-  const auto& wanted = std::get<std::vector<std::string>>(selected);
-  json list = json::array();
-  for (const InstanceStatus& s : all) {
-    if (std::find(wanted.begin(), wanted.end(), s.name) == wanted.end()) continue;
-    list.push_back({{"name", s.name}, {"pid", s.pid ? json(*s.pid) : json(nullptr)}});
-  }
-  responder.reply({{"instances", std::move(list)}});
-}
-
-void Commands::wait(const protocol::Request& request, Responder& responder) {
-  ArgReader args(request, {"names", "for", "timeout_ms"});
-  std::vector<std::string> names = args.names(true);
-  std::optional<std::string> state_text = args.string("for", true);
-  std::optional<Duration> timeout = args.timeout();
-  if (!args.ok()) return responder.fail(args.error());
-  auto state = protocol::parse_state(*state_text);
-  if (!state) {
-    std::string message = "argument \"for\" of wait is not a state: ";
-    message += protocol::quote(*state_text);
-    message += " (states: stopped, starting, running, backoff, stopping, exited, fatal)";
-    return responder.fail(bad_request(std::move(message)));
-  }
-  ControlTarget* target = target_for(responder);
-  if (!target) return;
-  std::vector<InstanceStatus> all = target->instances();
-  auto selected = select_instances(all, names);
-  if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
-  auto operation = std::make_unique<WaitOperation>(loop_, responder, WaitGoal::reach, *state);
-  operation->watch(target->state_changes(), std::get<std::vector<std::string>>(selected), timeout);
-  operation->settle(nullptr, all);
-  if (!operation->finished()) responder.keep(std::move(operation));
-}
-
-void Commands::reload(const protocol::Request& request, Responder& responder) {
-  ArgReader args(request, {"dry_run"});
-  bool dry_run = args.boolean("dry_run", false);
-  if (!args.ok()) return responder.fail(args.error());
-  ControlTarget* target = target_for(responder, true);
-  if (!target) return;
-  ReloadOutcome outcome = target->reload(dry_run);
-  json errors = json::array();
-  json warnings = json::array();
-  for (const Diagnostic& d : outcome.diagnostics) {
-    (d.severity == Diagnostic::Severity::error ? errors : warnings).push_back(d.to_string());
-  }
-  if (!outcome.plan) {
-    std::string message = "the new config has ";
-    message += std::to_string(errors.size());
-    message += errors.size() == 1 ? " error" : " errors";
-    message += "; nothing was changed";
-    return responder.fail(Error{ErrorCode::invalid_config,
-                                std::move(message),
-                                {{"diagnostics", errors}, {"warnings", warnings}}});
-  }
-  responder.reply(
-      {{"dry_run", dry_run}, {"plan", protocol::to_json(*outcome.plan)}, {"warnings", warnings}});
-}
-
-void Commands::shutdown(const protocol::Request& request, Responder& responder) {
-  ArgReader args(request, {});
-  if (!args.ok()) return responder.fail(args.error());
-  ControlTarget* target = target_for(responder);
-  if (!target) return;
-  target->shutdown();
-  responder.reply({{"pid", ::getpid()}});
-  responder.linger();
-}
-
-void Commands::version(const protocol::Request& request, Responder& responder) {
-  ArgReader args(request, {});
-  if (!args.ok()) return responder.fail(args.error());
-  responder.reply({{"daemon", GARDIEN_VERSION}, {"protocol", protocol::kVersion}});
-}
-
-void Commands::not_yet(const protocol::Request& request, Responder& responder) {
-  std::string message = request.cmd;
-  message += " is not available in this version of gardien";
-  responder.fail(Error{ErrorCode::unavailable, std::move(message), nullptr});
 }
 
 }  // namespace gardien

@@ -1,6 +1,7 @@
-// The verbs of the control socket: one table (name -> handler, read or control, help), one place
-// to add a verb. Handlers answer through a Responder (once, or streaming) and reach the
-// supervisor only through ControlTarget.
+// The verbs of the control socket: one table (name -> handler, read or control, help). A new verb
+// is one handler and one table line (in commands.cpp, or through add() from the module that owns
+// it). Handlers answer through a Responder (once, or streaming) and reach the supervisor only
+// through ControlTarget.
 #pragma once
 
 #include <functional>
@@ -80,24 +81,12 @@ class Commands {
   const std::vector<Verb>& verbs() const noexcept { return verbs_; }
   const Verb* find(std::string_view name) const noexcept;
 
- private:
-  void status(const protocol::Request&, Responder&);
-  void start(const protocol::Request&, Responder&);
-  void stop(const protocol::Request&, Responder&);
-  void restart(const protocol::Request&, Responder&);
-  void signal(const protocol::Request&, Responder&);
-  void pid(const protocol::Request&, Responder&);
-  void wait(const protocol::Request&, Responder&);
-  void reload(const protocol::Request&, Responder&);
-  void shutdown(const protocol::Request&, Responder&);
-  void version(const protocol::Request&, Responder&);
-  void not_yet(const protocol::Request&, Responder&);
-
+  // For handlers: the loop, and the supervisor (null after answering `unavailable`, or with
+  // `refuse_when_shutting_down` `shutting_down`, when there is none to ask).
+  EventLoop& loop() const noexcept { return loop_; }
   ControlTarget* target_for(Responder& responder, bool refuse_when_shutting_down = false);
-  using Action =
-      std::vector<protocol::InstanceResult> (ControlTarget::*)(const std::vector<std::string>&);
-  void act(const protocol::Request& request, Responder& responder, Action action, WaitGoal goal);
 
+ private:
   EventLoop& loop_;
   ControlTarget* target_;
   std::vector<Verb> verbs_;

@@ -103,7 +103,7 @@ class ControlTarget {
   // Re-reads the config file and, unless `dry_run`, applies the difference (the plan) at once.
   virtual ReloadOutcome reload(bool dry_run) = 0;
 
-  // Begins the graceful shutdown (the lifecycle issue) and returns at once.
+  // Begins the graceful shutdown and returns at once.
   virtual void shutdown() = 0;
   // True from the start of a shutdown: start, restart and reload are then refused.
   virtual bool shutting_down() const = 0;

@@ -59,4 +59,12 @@ protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
   return s;
 }
 
+StateChange removal_of(const Program& program) {
+  StateChange change;
+  change.status = instance_status(program, Clock::now());
+  change.previous = change.status.state;
+  change.removed = true;
+  return change;
+}
+
 }  // namespace gardien

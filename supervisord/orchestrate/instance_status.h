@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/protocol.h"
+#include "supervisord/control/control_target.h"
 #include "supervisord/process/lifecycle.h"
 #include "supervisord/process/program.h"
 
@@ -14,5 +15,8 @@ protocol::InstanceState to_protocol(State state);
 // `waiting_for`: the dependencies a pending start waits for ("db cache"), or empty.
 protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
                                          const std::string& waiting_for = {});
+
+// What subscribers see when an instance's name goes away (removed, or renamed by scaling).
+StateChange removal_of(const Program& program);
 
 }  // namespace gardien

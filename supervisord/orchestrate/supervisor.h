@@ -1,5 +1,6 @@
-// Owns every instance, starts them in dependency order, and runs the daemon's shutdown mode.
-// It is the control socket's ControlTarget: its public methods are the API the verbs use.
+// Owns every instance and the daemon's mode, and applies what the orchestrator decides (start
+// order, shutdown order, critical programs: orchestrator.h). It is the control socket's
+// ControlTarget: its public methods are the API the verbs use.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include "supervisord/control/control_target.h"
 #include "supervisord/loop/event_loop.h"
 #include "supervisord/orchestrate/container_init.h"
+#include "supervisord/orchestrate/orchestrator.h"
 #include "supervisord/process/cgroup.h"
 #include "supervisord/process/program.h"
 #include "supervisord/process/reaper.h"
@@ -52,7 +54,7 @@ class Supervisor final : public ControlTarget {
   StateChangeHub& state_changes() override { return hub_; }
   ReloadOutcome reload(bool dry_run) override;
   void shutdown() override { shutdown("gardienctl shutdown"); }
-  bool shutting_down() const override { return shutting_down_; }
+  bool shutting_down() const override { return mode_ != DaemonMode::running; }
 
   // One instance's status; nullopt when no instance has that name.
   std::optional<protocol::InstanceStatus> find(std::string_view instance) const;
@@ -93,6 +95,17 @@ class Supervisor final : public ControlTarget {
   bool remove_program(std::string_view name, std::function<void()> done = {});
 
  private:
+  // One entry per instance: its Program and what the Supervisor intends for it (the facts the
+  // orchestrator reads besides the Program's own status).
+  struct Entry {
+    std::unique_ptr<Program> program;
+    bool start_requested = false;    // starts once its dependencies allow
+    bool restart_requested = false;  // changed by a reload: start again once stopped
+    bool dropping = false;           // removed once it has no process
+  };
+
+  Entry* entry(std::string_view name);
+  const Entry* entry(std::string_view name) const;
   Program* instance(std::string_view name) const;
   std::unique_ptr<Program> make_instance(const ProgramConfig& config, const std::string& name);
   // A new instance, or one a reload was dropping taken back; false when it exists already.
@@ -100,30 +113,38 @@ class Supervisor final : public ControlTarget {
   protocol::InstanceResult result_of(const Program& program, bool ok, std::string info) const;
   std::string waiting_for(const Program& program) const;
   void apply(const Config& next, const protocol::ReloadPlan& plan);
-  void scale(const ProgramConfig& config, const protocol::ScaleChange& change);
+  // Adds the instances it creates that should run to `to_start`.
+  void scale(const ProgramConfig& config, const protocol::ScaleChange& change,
+             std::vector<std::string>& to_start);
   void rename(Program& program, const std::string& to);
   // Stopped by an operator or a reload: not kept up, not waiting to start or restart.
-  void stop_on_purpose(Program& program);
+  void stop_on_purpose(Entry& entry);
   // Stopped on purpose, then removed once it has no process (a reload or removal dropped it).
-  void drop(Program& program);
+  void drop(Entry& entry);
   std::vector<Program*> instances_of(std::string_view program) const;
-  const ProgramConfig* program_config(std::string_view name) const;
-  void want_started(const std::string& program, std::set<std::string>& visiting);
-  void start_ready();
-  bool all_running(std::string_view program) const;
-  bool any_process(std::string_view program) const;
+
+  // --- Orchestration (supervisor_orchestrate.cpp): facts -> orchestrate() -> actions. ---
+  std::vector<InstanceFacts> snapshot() const;
+  DaemonFacts daemon_facts() const;
+  // Marks `names` and what they need (start_closure) wanted and start-requested.
+  void request_start(const std::vector<std::string>& names);
+  // Decides and applies now. Never from inside a Program's callback: use evaluate_soon().
+  void evaluate();
+  // One more evaluation on the next turn of the loop (once, however often it is asked).
+  void evaluate_soon();
+  void apply(const OrchestratorDecision& decision);
+  void remove_instance(const std::string& name);
+  void begin_shutdown(std::string_view why);
+  void force_shutdown(std::string_view why);
+  void end_when_children_gone();
   void on_state_change(Program& program, State before);
   void on_signal(int signo);
-  void advance_shutdown();
-  void force_shutdown(std::string_view why);
   void after_reaping();
-  void finish_removals();
   void update_output_names();
   // Container init.
   CgroupTree* cgroups_for(const ProgramConfig& program);
   void forward_signal(int signo);
   void on_child_stopped(pid_t pid, int signo);
-  void on_program_end(Program& program);
   Program* command_instance() const;
 
   EventLoop& loop_;
@@ -142,25 +163,19 @@ class Supervisor final : public ControlTarget {
   std::optional<int> exit_code_;  // a critical program's, once one ended for good
   std::vector<std::unique_ptr<SignalEvent>> signals_;
   SentSigpipe sigpipe_;
-  std::vector<std::unique_ptr<Program>> instances_;
-  std::set<std::string> pending_start_;  // programs waiting for their dependencies
-  std::map<std::string, std::function<void()>> removing_;  // programs being dropped
-  std::set<std::string> dropping_;         // instances to drop once they have no process
-  std::set<std::string> restart_pending_;  // changed by a reload: start again once stopped
+  std::vector<Entry> instances_;
+  // Programs being removed, with what to call once their last instance is gone.
+  std::map<std::string, std::function<void()>> removing_;
   StateChangeHub hub_;
   std::optional<LogLevel> log_level_override_;
   std::optional<LogFormat> log_format_override_;
-  bool shutting_down_ = false;
-  bool forceful_ = false;
+  DaemonMode mode_ = DaemonMode::running;
+  bool exiting_ = false;  // everything is down and reaped: the loop was told to exit
   std::set<pid_t> orphans_signalled_;
-  bool exiting_ = false;
-  bool in_start_ready_ = false;
-  bool start_ready_again_ = false;
-  bool in_advance_shutdown_ = false;
   Timer shutdown_timer_;
   // How many instances one turn of the loop starts: thousands would block it for seconds.
   static constexpr std::size_t kSpawnsPerTurn = 32;
-  Timer start_more_;  // starts the next batch on the next turn
+  Timer evaluate_soon_;
   OutputHub* output_ = nullptr;
   std::unique_ptr<RunRecord> run_record_;
 };

@@ -10,19 +10,6 @@
 
 namespace gardien {
 
-namespace {
-
-// What subscribers see when an instance's name goes away (removed, or renamed by scaling).
-StateChange removal_of(const Program& program) {
-  StateChange change;
-  change.status = instance_status(program, Clock::now());
-  change.previous = change.status.state;
-  change.removed = true;
-  return change;
-}
-
-}  // namespace
-
 ReloadOutcome Supervisor::reload(bool dry_run) {
   ReloadOutcome outcome;
   LoadResult result = load_config(config_path_);
@@ -72,69 +59,71 @@ void Supervisor::apply(const Config& next, const protocol::ReloadPlan& plan) {
                  log_format_override_.value_or(config_.supervisor.log_format));
 
   for (const std::string& name : plan.removed) {
-    for (Program* p : instances_of(name)) drop(*p);
+    for (Program* p : instances_of(name)) drop(*entry(p->name()));
   }
-  std::set<std::string> visiting;
+  std::vector<std::string> to_start;  // with what they need, once the plan is applied
   for (const std::string& name : plan.changed) {
     const ProgramConfig& cfg = *config_.find(name);
     std::vector<std::string> names = cfg.instance_names();
     bool was_wanted = false;
     for (Program* p : instances_of(name)) {
+      Entry& e = *entry(p->name());
       was_wanted = was_wanted || p->wanted();
-      pending_start_.erase(p->name());
-      restart_pending_.erase(p->name());
+      e.start_requested = false;
+      e.restart_requested = false;
       if (std::find(names.begin(), names.end(), p->name()) == names.end()) {
-        drop(*p);  // 1 <-> N: the old instance names go away
+        drop(e);  // 1 <-> N: the old instance names go away
         continue;
       }
       p->replace_config(cfg);
       if (!p->wanted()) continue;
       if (has_process(p->state())) {
-        restart_pending_.insert(p->name());
+        e.restart_requested = true;
         p->stop();
       } else {
-        want_started(p->name(), visiting);
+        to_start.push_back(p->name());
       }
     }
     for (const std::string& n : names) {
-      if (add_instance(cfg, n) && was_wanted) want_started(n, visiting);
+      if (add_instance(cfg, n) && was_wanted) to_start.push_back(n);
     }
   }
   for (const protocol::ScaleChange& change : plan.scaled)
-    scale(*config_.find(change.program), change);
+    scale(*config_.find(change.program), change, to_start);
   for (const std::string& name : plan.added) {
     const ProgramConfig& cfg = *config_.find(name);
     for (const std::string& n : cfg.instance_names()) {
-      if (add_instance(cfg, n) && cfg.autostart) want_started(n, visiting);
+      if (add_instance(cfg, n) && cfg.autostart) to_start.push_back(n);
     }
   }
   update_output_names();
-  start_ready();
-  finish_removals();
+  request_start(to_start);
+  evaluate();
 }
 
-void Supervisor::scale(const ProgramConfig& cfg, const protocol::ScaleChange& change) {
+void Supervisor::scale(const ProgramConfig& cfg, const protocol::ScaleChange& change,
+                       std::vector<std::string>& to_start) {
   std::vector<std::string> names = cfg.instance_names();
   // From or to one instance, `web` and `web.0` are the same process under another name.
   if (change.from == 1 || change.to == 1) {
     std::string from = change.from == 1 ? cfg.name : cfg.name + ".0";
     std::string to = change.to == 1 ? cfg.name : cfg.name + ".0";
-    Program* p = instance(from);
-    if (p && !dropping_.count(from) && !instance(to)) rename(*p, to);
+    Entry* e = entry(from);
+    if (e && !e->dropping && !instance(to)) rename(*e->program, to);
   }
   bool wanted = false;  // new instances follow the ones there: kept up or stopped on purpose
   for (Program* p : instances_of(change.program)) {
-    if (dropping_.count(p->name())) continue;
+    Entry& e = *entry(p->name());
+    if (e.dropping) continue;
     wanted = wanted || p->wanted();
     if (std::find(names.begin(), names.end(), p->name()) == names.end()) {
-      drop(*p);
+      drop(e);
     } else {
       p->replace_config(cfg);  // only `instances` differs: no restart
     }
   }
-  std::set<std::string> visiting;
   for (const std::string& n : names) {
-    if (add_instance(cfg, n) && wanted) want_started(n, visiting);
+    if (add_instance(cfg, n) && wanted) to_start.push_back(n);
   }
 }
 
@@ -142,10 +131,7 @@ void Supervisor::rename(Program& program, const std::string& to) {
   std::string from = program.name();
   log::info("instance renamed", {{"event", "rename"}, {"program", from}, {"to", to}});
   StateChange gone = removal_of(program);
-  for (auto* names : {&pending_start_, &restart_pending_}) {
-    if (names->erase(from)) names->insert(to);
-  }
-  program.rename(to);
+  program.rename(to);  // its entry's intents go with it
   hub_.publish(gone);
   StateChange renamed;
   renamed.status = instance_status(program, Clock::now(), waiting_for(program));
@@ -167,26 +153,24 @@ std::optional<std::string> Supervisor::add_program(const ProgramConfig& program)
       config_.programs.begin(), config_.programs.end(), program,
       [](const ProgramConfig& a, const ProgramConfig& b) { return a.name < b.name; });
   config_.programs.insert(pos, program);
-  std::set<std::string> visiting;
-  for (const std::string& name : program.instance_names()) {
-    instances_.push_back(make_instance(program, name));
-    if (program.autostart && !shutting_down_) want_started(name, visiting);
-  }
+  std::vector<std::string> names = program.instance_names();
+  for (const std::string& name : names) instances_.push_back({make_instance(program, name)});
+  if (program.autostart && !shutting_down()) request_start(names);
   update_output_names();
-  start_ready();
+  evaluate();
   return std::nullopt;
 }
 
-void Supervisor::stop_on_purpose(Program& program) {
-  pending_start_.erase(program.name());
-  restart_pending_.erase(program.name());
-  program.set_wanted(false);
-  program.stop();
+void Supervisor::stop_on_purpose(Entry& entry) {
+  entry.start_requested = false;
+  entry.restart_requested = false;
+  entry.program->set_wanted(false);
+  entry.program->stop();
 }
 
-void Supervisor::drop(Program& program) {
-  dropping_.insert(program.name());  // before the stop, whose state change may finish it
-  stop_on_purpose(program);
+void Supervisor::drop(Entry& entry) {
+  entry.dropping = true;  // removed once it has no process (orchestrate() says when)
+  stop_on_purpose(entry);
 }
 
 bool Supervisor::remove_program(std::string_view name, std::function<void()> done) {
@@ -194,41 +178,9 @@ bool Supervisor::remove_program(std::string_view name, std::function<void()> don
   if (insts.empty()) return false;
   removing_[std::string(name)] = std::move(done);
   std::erase_if(config_.programs, [&](const ProgramConfig& p) { return p.name == name; });
-  for (Program* p : insts) drop(*p);
-  finish_removals();
+  for (Program* p : insts) drop(*entry(p->name()));
+  evaluate_soon();  // removed on a later turn: the caller may still hold the instances
   return true;
-}
-
-void Supervisor::finish_removals() {
-  // Deferred: the Programs may be in the middle of their own callbacks.
-  loop_.defer([this] {
-    for (auto it = dropping_.begin(); it != dropping_.end();) {
-      auto pos = std::find_if(instances_.begin(), instances_.end(),
-                              [&](const auto& p) { return p->name() == *it; });
-      if (pos != instances_.end() && has_process((*pos)->state())) {
-        ++it;
-        continue;
-      }
-      if (pos != instances_.end()) {
-        StateChange change = removal_of(**pos);
-        std::unique_ptr<Program> gone = std::move(*pos);
-        instances_.erase(pos);
-        if (output_) output_->forget(gone->name());
-        log::info("instance removed", {{"event", "remove"}, {"program", gone->name()}});
-        hub_.publish(change);
-      }
-      it = dropping_.erase(it);
-    }
-    for (auto it = removing_.begin(); it != removing_.end();) {
-      if (!instances_of(it->first).empty()) {
-        ++it;
-        continue;
-      }
-      auto done = std::move(it->second);
-      it = removing_.erase(it);
-      if (done) done();
-    }
-  });
 }
 
 }  // namespace gardien

@@ -237,12 +237,12 @@ void add_output_verbs(Commands& commands, EventLoop& loop, OutputHub& hub, Outpu
                     }});
   commands.add(Verb{
       "reopen-logs", false, "reopen-logs: reopen the log files (after an external rotation)",
-      [shared](const protocol::Request& request, Responder& responder) {
+      [&hub, shared](const protocol::Request& request, Responder& responder) {
         if (!request.args.empty()) {
           return responder.fail(bad_request("unknown argument for reopen-logs (it takes none)"));
         }
         shared->reopen_logs();
-        responder.reply(json::object());
+        responder.reply({{"files", hub.file_count()}});
       }});
 }
 

@@ -178,6 +178,11 @@ void OutputHub::reopen_files() {
   }
 }
 
+std::size_t OutputHub::file_count() const {
+  return static_cast<std::size_t>(std::count_if(
+      files_.begin(), files_.end(), [](const auto& entry) { return !entry.second.expired(); }));
+}
+
 std::shared_ptr<LogRing> OutputHub::ring(std::string_view instance) const {
   auto it = rings_.find(instance);
   return it == rings_.end() ? nullptr : it->second;

@@ -66,6 +66,8 @@ class OutputHub {
 
   // SIGUSR1 / `gardienctl reopen-logs`: every open log file is closed and opened again.
   void reopen_files();
+  // The log files open now (each once, however many streams write to it).
+  std::size_t file_count() const;
 
   // The ring of `instance`; null when it never had one.
   std::shared_ptr<LogRing> ring(std::string_view instance) const;

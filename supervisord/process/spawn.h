@@ -30,8 +30,8 @@ struct SpawnPlan {
   std::optional<mode_t> umask;
   std::vector<ResourceLimit> rlimits;
   std::optional<SpawnIdentity> identity;
-  // The child's stdio. -1: stdin reads /dev/null, stdout/stderr are the daemon's own.
-  // The output issue sets stdout_fd/stderr_fd to pipe ends here.
+  // The child's stdio. -1: stdin reads /dev/null, stdout/stderr are the daemon's own; else the
+  // ends of the output hub's pipes, so the daemon reads what the program writes.
   int stdin_fd = -1;
   int stdout_fd = -1;
   int stderr_fd = -1;

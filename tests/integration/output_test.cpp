@@ -151,11 +151,27 @@ TEST_F(Output, ReopenAfterExternalRenameWithSigusr1AndReopenLogs) {
       << daemon.log();
   EXPECT_EQ(read_file(log).rfind("tick ", 0), 0u);
 
-  fs::rename(log, dir / "t.log.old2");
+  fs::path old2 = dir / "t.log.old2";
+  fs::rename(log, old2);
+  // Until told, the daemon keeps writing to the file it has open, under its new name.
+  std::size_t renamed_size = read_file(old2).size();
+  ASSERT_TRUE(poll_until([&] { return read_file(old2).size() > renamed_size; }, 5s))
+      << daemon.log();
+  EXPECT_FALSE(fs::exists(log));
   RunResult r = daemon.ctl({"reopen-logs"});
   EXPECT_EQ(r.status, 0) << r.output;
   ASSERT_TRUE(poll_until([&] { return fs::exists(log) && !read_file(log).empty(); }, 5s))
       << daemon.log();
+  // New lines land in the new file at the original path; the renamed one keeps the old lines
+  // and gets no more.
+  std::string kept = read_file(old2);
+  std::size_t new_lines = lines_of(read_file(log)).size();
+  ASSERT_TRUE(poll_until([&] { return lines_of(read_file(log)).size() >= new_lines + 3; }, 5s))
+      << daemon.log();
+  EXPECT_EQ(read_file(old2), kept);
+  ASSERT_FALSE(lines_of(kept).empty());
+  EXPECT_EQ(std::stol(lines_of(read_file(log)).front().substr(5)),
+            std::stol(lines_of(kept).back().substr(5)) + 1);
   // Nothing lost between the three files: the ticks follow each other.
   auto lines =
       lines_of(read_file(dir / "t.log.old") + read_file(dir / "t.log.old2") + read_file(log));

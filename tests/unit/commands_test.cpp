@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include "fake_control_target.h"
-#include "supervisord/control/instance_selector.h"
-#include "supervisord/control/state_wait.h"
 
 using namespace gardien;
 using namespace std::chrono_literals;
@@ -475,83 +473,4 @@ TEST_F(CommandsTest, AThrowingHandlerBecomesAnInternalError) {
   commands.add({"version", true, "version: replaced",
                 [](const protocol::Request&, Responder& out) { out.reply("replaced"); }});
   EXPECT_EQ(*call("version").result, "replaced");
-}
-
-TEST(StateWait, Rules) {
-  using V = WaitVerdict;
-  struct Step {
-    State state;
-    bool transition;
-    V verdict;
-  };
-  auto run = [](StateWait wait, std::vector<Step> steps) {
-    for (std::size_t i = 0; i < steps.size(); ++i) {
-      EXPECT_EQ(wait.observe(steps[i].state, steps[i].transition), steps[i].verdict)
-          << "step " << i;
-    }
-  };
-  run(StateWait(WaitGoal::start), {{State::running, false, V::reached}});
-  run(StateWait(WaitGoal::start),
-      {{State::starting, false, V::pending}, {State::running, true, V::reached}});
-  run(StateWait(WaitGoal::start),
-      {{State::starting, true, V::pending}, {State::exited, true, V::failed}});
-  run(StateWait(WaitGoal::start),
-      {{State::backoff, false, V::pending}, {State::starting, true, V::pending}});
-  run(StateWait(WaitGoal::start), {{State::stopping, false, V::pending},
-                                   {State::stopped, true, V::pending},
-                                   {State::starting, true, V::pending},
-                                   {State::stopped, true, V::failed}});
-  run(StateWait(WaitGoal::start), {{State::fatal, true, V::failed}});
-  run(StateWait(WaitGoal::restart), {{State::running, false, V::pending},
-                                     {State::stopping, true, V::pending},
-                                     {State::stopped, true, V::pending},
-                                     {State::starting, true, V::pending},
-                                     {State::running, true, V::reached}});
-  run(StateWait(WaitGoal::restart),
-      {{State::starting, true, V::pending}, {State::backoff, true, V::failed}});
-  run(StateWait(WaitGoal::stop),
-      {{State::stopping, false, V::pending}, {State::exited, true, V::reached}});
-  run(StateWait(WaitGoal::stop), {{State::fatal, false, V::reached}});
-  run(StateWait(WaitGoal::reach, State::backoff), {{State::running, false, V::pending},
-                                                   {State::fatal, true, V::pending},
-                                                   {State::backoff, true, V::reached}});
-}
-
-TEST(StateChangeHub, ListenersMayLeaveDuringAPublish) {
-  StateChangeHub hub;
-  int a = 0, b = 0, c = 0;
-  StateChangeHub::Subscription sa, sb, sc, late;
-  sa = hub.subscribe([&](const StateChange&) {
-    ++a;
-    sa.reset();  // itself
-    sb.reset();  // a later one: not called any more
-    late = hub.subscribe([&](const StateChange&) { ++c; });
-  });
-  sb = hub.subscribe([&](const StateChange&) { ++b; });
-  sc = hub.subscribe([&](const StateChange&) { ++c; });
-  hub.publish({});
-  EXPECT_EQ(a, 1);
-  EXPECT_EQ(b, 0);
-  EXPECT_EQ(c, 1);  // the one subscribed meanwhile waits for the next change
-  EXPECT_EQ(hub.listener_count(), 2u);
-  hub.publish({});
-  EXPECT_EQ(a, 1);
-  EXPECT_EQ(c, 3);
-}
-
-TEST(StateChangeHub, SubscriptionsMayOutliveTheHub) {
-  StateChangeHub::Subscription s;
-  {
-    StateChangeHub hub;
-    s = hub.subscribe([](const StateChange&) {});
-    EXPECT_TRUE(s.active());
-  }
-  EXPECT_FALSE(s.active());
-  s.reset();
-}
-
-TEST(InstanceSelector, EmptyAllIsNotAnError) {
-  auto selected = select_instances({}, {"all"});
-  ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(selected));
-  EXPECT_TRUE(std::get<std::vector<std::string>>(selected).empty());
 }

@@ -603,3 +603,18 @@ TEST_F(GardienctlTest, AnUnreachableDaemonHasItsOwnExitCode) {
                        ": a regular file, not a socket (--socket, -c or GARDIEN_SOCKET must name "
                        "gardien's control socket)\n");
 }
+
+// A person reads a sentence, a script the daemon's answer.
+TEST_F(GardienctlTest, ReopenLogsSaysHowManyFiles) {
+  commands_.add(Verb{"reopen-logs", false, "reopen-logs: reopen the log files",
+                     [](const protocol::Request&, Responder& responder) {
+                       responder.reply({{"files", 3}});
+                     }});
+  CtlResult r = ctl({"reopen-logs"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "reopened 3 log files\n");
+  EXPECT_EQ(r.err, "");
+  r = ctl({"reopen-logs", "--json"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(json::parse(r.out).at("result"), json({{"files", 3}})) << r.out;
+}

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <memory>
 #include <random>
 
 using namespace gardien;
@@ -125,11 +126,28 @@ TEST(LogRing, CallbacksMaySubscribeAndUnsubscribe) {
 
 TEST(LogRing, SubscriptionOutlivingTheRingIsHarmless) {
   LogSubscription sub;
+  auto calls = std::make_shared<int>(0);
+  std::weak_ptr<LogRing> gone;
   {
     auto ring = LogRing::create("a", 4096);
-    sub = ring->subscribe([](const LogEntry&) {});
+    gone = ring;
+    sub = ring->subscribe([calls](const LogEntry&) { ++*calls; });
+    ring->append(at(1), Stream::out, "seen");
+    EXPECT_EQ(*calls, 1);
   }
+  // The subscription keeps neither the ring nor its subscriber alive.
+  EXPECT_TRUE(gone.expired());
+  EXPECT_EQ(calls.use_count(), 1);
   sub.reset();
+  sub.reset();
+  // The same handle then serves a new ring like a fresh one.
+  auto ring = LogRing::create("b", 4096);
+  sub = ring->subscribe([calls](const LogEntry&) { ++*calls; });
+  ring->append(at(2), Stream::out, "seen too");
+  EXPECT_EQ(*calls, 2);
+  EXPECT_EQ(ring->subscriber_count(), 1u);
+  sub.reset();
+  EXPECT_EQ(ring->subscriber_count(), 0u);
 }
 
 TEST(LogRing, MergedTailsAreInTimeOrder) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "ctl/render.h"
 
 namespace gardien {
@@ -192,6 +194,35 @@ TEST_F(LogsCommand, ReopenLogsNeedsControlAccess) {
   commands_.dispatch(protocol::Request{2, "reopen-logs", json::object()}, Access::control, ok);
   EXPECT_TRUE(ok.result);
   EXPECT_EQ(reopened_, 1);
+}
+
+// The answer says how many files were reopened: a file both streams write to counts once, a
+// file no running instance writes to any more does not count.
+TEST_F(LogsCommand, ReopenLogsCountsTheOpenLogFiles) {
+  char tmpl[] = "/tmp/reopen-logs-test-XXXXXX";
+  std::filesystem::path dir = ::mkdtemp(tmpl);
+  auto file = [&](const char* name) {
+    OutputSink sink;
+    sink.kind = OutputSink::Kind::file;
+    sink.path = (dir / name).string();
+    return sink;
+  };
+  auto reopen = [&] {
+    Recorder r;
+    commands_.dispatch(protocol::Request{1, "reopen-logs", json::object()}, Access::control, r);
+    EXPECT_TRUE(r.result) << (r.error ? r.error->message : "");
+    return r.result.value_or(json());
+  };
+  EXPECT_EQ(reopen(), json({{"files", 0}}));
+  auto a = hub_->open("a", file("a.log"), file("a.log"));
+  auto b = hub_->open("b", file("b.log"), file("b.err"));
+  ASSERT_TRUE(a.output) << a.error;
+  ASSERT_TRUE(b.output) << b.error;
+  EXPECT_EQ(reopen(), json({{"files", 3}}));
+  b.output.reset();
+  EXPECT_EQ(reopen(), json({{"files", 1}}));
+  EXPECT_EQ(reopened_, 3);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(RenderLogLines, PrefixesLikeThePrefixSink) {

@@ -117,7 +117,7 @@ TEST(Protocol, EveryMalformedLineGetsAPreciseError) {
   }
 }
 
-// A NUL byte used to end the parse early: what followed it was silently ignored.
+// A NUL byte must not end the parse early: what follows it would be silently ignored.
 TEST(Protocol, NulByteIsAnErrorNotTheEndOfInput) {
   using namespace std::string_literals;
   for (std::string line : {"{\"v\":1,\"id\":3,\"cmd\":\"status\"}\0garbage"s,
@@ -475,8 +475,8 @@ TEST(Protocol, RandomizedLinesAlwaysYieldARequestOrAnError) {
 
 // ---- Inputs found by fuzz/protocol_fuzz (docs/fuzzing.md); each is also in fuzz/corpus/protocol.
 
-// A response nested a million levels deep parsed fine, then overflowed the stack wherever it was
-// copied, compared or dumped (gardienctl --json prints the result): responses now have the
+// A response nested a million levels deep parses fine, then overflows the stack wherever it is
+// copied, compared or dumped (gardienctl --json prints the result): responses have the
 // requests' depth limit, and a response at the limit still round-trips.
 TEST(ProtocolFuzzRegression, DeeplyNestedResponseIsRefusedNotAStackOverflow) {
   std::string deep = R"({"id":1,"ok":true,"result":)";

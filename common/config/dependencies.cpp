@@ -1,0 +1,210 @@
+// depends-on in both forms (an array of names; a table of name = condition) and the checks that
+// need every program: names that exist, and no cycles.
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "common/config/loader.h"
+
+namespace gardien::config_loader {
+
+namespace {
+
+using ProgramsByName = std::map<std::string, const ProgramConfig*>;
+
+std::string depends_on_path(const ProgramConfig& p) {
+  return cat("program.", p.name, ".depends-on");
+}
+
+// "no program named "dbb"; did you mean "db"?" or the program of an instance name.
+std::string unknown_program_message(const std::string& dep, const ProgramConfig& p,
+                                    const ProgramsByName& by_name) {
+  std::string message = "no program named ";
+  message += quote(dep);
+  std::size_t dot = dep.rfind('.');
+  if (dot != std::string::npos && by_name.count(dep.substr(0, dot))) {
+    message += "; depends-on names programs, not instances: write ";
+    message += quote(dep.substr(0, dot));
+    return message;
+  }
+  std::vector<std::string_view> names;
+  for (const auto& [name, _] : by_name) {
+    if (name != p.name) names.push_back(name);
+  }
+  if (auto suggestion = closest(dep, names); !suggestion.empty()) {
+    message += "; did you mean ";
+    message += quote(suggestion);
+    message += '?';
+  }
+  return message;
+}
+
+void check_names(Loader& loader, const std::vector<ProgramConfig>& programs,
+                 const ProgramsByName& by_name,
+                 const std::map<std::string, ProgramPlaces>& places) {
+  for (const ProgramConfig& p : programs) {
+    const ProgramPlaces& where = places.at(p.name);
+    for (std::size_t i = 0; i < p.depends_on.size(); ++i) {
+      const std::string& dep = p.depends_on[i];
+      if (by_name.count(dep)) continue;
+      loader.error(where.depends_on[i], depends_on_path(p),
+                   unknown_program_message(dep, p, by_name));
+    }
+  }
+}
+
+// Depth-first search; a back edge closes a cycle, reported once from its smallest name. The
+// stack is explicit: a depends-on chain of 100000 programs overflowed the call stack.
+class CycleFinder {
+ public:
+  CycleFinder(Loader& loader, const ProgramsByName& by_name,
+              const std::map<std::string, ProgramPlaces>& places)
+      : loader_(loader), by_name_(by_name), places_(places) {}
+
+  void search_from(const ProgramConfig& root);
+  void report_the_rest();
+
+ private:
+  enum class Mark { none, active, done };
+  struct Frame {
+    const ProgramConfig* program;
+    std::size_t next_dependency = 0;
+  };
+  // Each cycle costs the stack's depth to report: past a few, they are only counted.
+  static constexpr std::size_t kMaxCyclesReported = 20;
+
+  void enter(const ProgramConfig& p);
+  void report_cycle(const std::string& dep);
+
+  Loader& loader_;
+  const ProgramsByName& by_name_;
+  const std::map<std::string, ProgramPlaces>& places_;
+  std::map<std::string, Mark> marks_;
+  std::vector<Frame> frames_;
+  std::vector<std::string> stack_;  // the frames' names, for the cycle a back edge closes
+  std::set<std::vector<std::string>> reported_;
+  std::size_t cycles_unreported_ = 0;
+  Place last_cycle_place_;  // the count goes right after the last cycle reported
+  std::string last_cycle_path_;
+};
+
+void CycleFinder::enter(const ProgramConfig& p) {
+  marks_[p.name] = Mark::active;
+  stack_.push_back(p.name);
+  frames_.push_back({&p});
+}
+
+void CycleFinder::search_from(const ProgramConfig& root) {
+  if (marks_[root.name] != Mark::none) return;
+  enter(root);
+  while (!frames_.empty()) {
+    Frame& frame = frames_.back();
+    const ProgramConfig& p = *frame.program;
+    if (frame.next_dependency == p.depends_on.size()) {
+      marks_[p.name] = Mark::done;
+      stack_.pop_back();
+      frames_.pop_back();
+      continue;
+    }
+    const std::string& dep = p.depends_on[frame.next_dependency++];
+    auto it = by_name_.find(dep);
+    if (it == by_name_.end()) continue;
+    Mark mark = marks_[dep];
+    if (mark == Mark::active) {
+      report_cycle(dep);
+    } else if (mark == Mark::none) {
+      enter(*it->second);  // `frame` is not used after this
+    }
+  }
+}
+
+void CycleFinder::report_cycle(const std::string& dep) {
+  if (reported_.size() == kMaxCyclesReported) {
+    ++cycles_unreported_;
+    return;
+  }
+  std::vector<std::string> cycle(std::find(stack_.begin(), stack_.end(), dep), stack_.end());
+  std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
+  if (!reported_.insert(cycle).second) return;
+  std::string message = "dependency cycle: ";
+  for (const std::string& name : cycle) {
+    message += name;
+    message += " -> ";
+  }
+  message += cycle.front();
+  const ProgramConfig& first = *by_name_.at(cycle.front());
+  const std::string& next = cycle.size() > 1 ? cycle[1] : cycle[0];
+  std::size_t index = static_cast<std::size_t>(
+      std::find(first.depends_on.begin(), first.depends_on.end(), next) - first.depends_on.begin());
+  last_cycle_place_ = places_.at(first.name).depends_on[index];
+  last_cycle_path_ = depends_on_path(first);
+  loader_.error(last_cycle_place_, last_cycle_path_, std::move(message));
+}
+
+void CycleFinder::report_the_rest() {
+  if (cycles_unreported_ == 0) return;
+  std::string message = "and ";
+  message += std::to_string(cycles_unreported_);
+  message += " more dependency cycles; fix the ones above first";
+  loader_.error(last_cycle_place_, last_cycle_path_, std::move(message));
+}
+
+}  // namespace
+
+void Loader::read_dependencies(const Field& f, ProgramConfig& p, ProgramPlaces& places) {
+  if (const toml::table* table = f.node->as_table()) {
+    read_dependency_table(f, *table, p, places);
+    return;
+  }
+  auto names = get_string_array(f);
+  if (!names) return;
+  const toml::array& array = *f.node->as_array();
+  for (std::size_t i = 0; i < names->size(); ++i) {
+    const std::string& name = (*names)[i];
+    Field element{array.get(i), f.file, f.path};
+    if (std::find(p.depends_on.begin(), p.depends_on.end(), name) != p.depends_on.end()) {
+      warning(element, cat(quote(name), " is listed twice"));
+      continue;
+    }
+    p.depends_on.push_back(name);
+    places.depends_on.push_back(place(element));
+  }
+}
+
+// { db = "ready", migrate = "completed" }: each name in the order written, with its condition.
+// A name whose condition is wrong still counts, so its other problems are reported too.
+void Loader::read_dependency_table(const Field& f, const toml::table& table, ProgramConfig& p,
+                                   ProgramPlaces& places) {
+  std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+  for (auto&& [key, node] : table) entries.emplace_back(&key, &node);
+  // toml++ keeps a table's keys sorted; the order written is the order of their places.
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const toml::source_position& x = a.first->source().begin;
+    const toml::source_position& y = b.first->source().begin;
+    return std::tie(x.line, x.column) < std::tie(y.line, y.column);
+  });
+  for (const auto& [key, node] : entries) {
+    std::string name(key->str());
+    Field value{node, f.file, cat(f.path, ".", name)};
+    auto condition =
+        get_enum<DependencyCondition>(value, {{"started", DependencyCondition::started},
+                                              {"ready", DependencyCondition::ready},
+                                              {"completed", DependencyCondition::completed}});
+    p.depends_on.push_back(name);
+    places.depends_on.push_back(place(f.file, key->source()));
+    if (condition && *condition != DependencyCondition::started)
+      p.dependency_conditions[name] = *condition;
+  }
+}
+
+void Loader::check_dependencies(const std::vector<ProgramConfig>& programs,
+                                const std::map<std::string, ProgramPlaces>& places) {
+  ProgramsByName by_name;
+  for (const ProgramConfig& p : programs) by_name[p.name] = &p;
+  check_names(*this, programs, by_name, places);
+  CycleFinder cycles(*this, by_name, places);
+  for (const ProgramConfig& root : programs) cycles.search_from(root);
+  cycles.report_the_rest();
+}
+
+}  // namespace gardien::config_loader

@@ -1,0 +1,240 @@
+// The loader's shared machinery: where a value is, diagnostics with file:line:col, the typed
+// value readers, and the readers of each table. Each section's .cpp defines its part of Loader.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/config.h"
+#include "common/config/toml.h"
+#include "common/suggest.h"
+
+namespace gardien::config_loader {
+
+namespace fs = std::filesystem;
+
+// Concatenates string pieces with += (GCC 12 warns falsely on `"literal" + std::string`).
+template <typename... Parts>
+std::string cat(const Parts&... parts) {
+  std::string out;
+  (out += ... += parts);
+  return out;
+}
+
+constexpr std::size_t kMaxConfigBytes = 16 << 20;  // a config file larger than this is a mistake
+constexpr std::size_t kMaxProgramName = 64;
+constexpr int kMaxInstances = 1000;
+
+// Small pure helpers (text.cpp).
+std::string quote(std::string_view s);
+std::string quote_list(const std::vector<std::string_view>& words);
+// "integer 10", "string \"abc\"", "an array": what the user actually wrote.
+std::string describe(const toml::node& node);
+bool all_digits(std::string_view s);
+// "1024", "64KB", "50MiB", "1 GB": bytes; KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024.
+std::optional<std::uint64_t> parse_size(std::string_view text);
+std::string format_octal(unsigned value);
+
+// A whole file, refused past kMaxConfigBytes (files.cpp).
+struct FileText {
+  std::string text;
+  std::string error;  // strerror-like reason when reading failed
+};
+FileText read_whole_file(const std::string& path);
+
+struct Place {
+  int file = 0;
+  int line = 0;
+  int column = 0;
+};
+
+// A value in the document and the key path that names it in messages.
+struct Field {
+  const toml::node* node;
+  int file;
+  std::string path;
+};
+
+struct SourceFile {
+  std::string name;      // as shown in diagnostics
+  fs::path display_dir;  // where the includes of this file are looked up (relative to cwd)
+  fs::path base_dir;     // absolute: relative paths in values are relative to it
+  toml::table root;
+};
+
+struct ProgramEntry {
+  std::string name;
+  const toml::node* node;
+  Place place;  // the key naming the program
+};
+
+// Where each program's depends-on elements are, for the cross-program checks.
+struct ProgramPlaces {
+  Place place;
+  std::vector<Place> depends_on;
+};
+
+class Loader;
+
+// Reads the keys of one table; keys never asked for are reported as unknown.
+class TableReader {
+ public:
+  TableReader(Loader& loader, const toml::table& table, int file, std::string path)
+      : loader_(loader), table_(table), file_(file), path_(std::move(path)) {}
+  std::optional<Field> get(std::string_view key) {
+    known_.push_back(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return std::nullopt;
+    return Field{node, file_, child(key)};
+  }
+  std::string child(std::string_view key) const {
+    if (path_.empty()) return std::string(key);
+    std::string out = path_;
+    out += '.';
+    out += key;
+    return out;
+  }
+  // Reports the keys that were never asked for.
+  void finish(std::string_view hint = {});
+
+ private:
+  Loader& loader_;
+  const toml::table& table_;
+  int file_;
+  std::string path_;
+  std::vector<std::string_view> known_;
+};
+
+class Loader {
+ public:
+  explicit Loader(const EnvLookup& env) : env_(env) {}
+
+  LoadResult load_main(const std::string& name, const fs::path& display_dir,
+                       const fs::path& base_dir, const std::optional<std::string>& text);
+
+  // Diagnostics (loader.cpp).
+  Place place(int file, const toml::source_region& region) const {
+    return Place{file, static_cast<int>(region.begin.line), static_cast<int>(region.begin.column)};
+  }
+  Place place(const Field& f) const { return place(f.file, f.node->source()); }
+  void error(Place at, std::string key_path, std::string message) {
+    add(Diagnostic::Severity::error, at, std::move(key_path), std::move(message));
+  }
+  void warning(Place at, std::string key_path, std::string message) {
+    add(Diagnostic::Severity::warning, at, std::move(key_path), std::move(message));
+  }
+  void error(const Field& f, std::string message) { error(place(f), f.path, std::move(message)); }
+  void warning(const Field& f, std::string message) {
+    warning(place(f), f.path, std::move(message));
+  }
+  void expected(const Field& f, std::string_view what);
+
+  // Values (values.cpp); each reports its own error and returns nullopt on one.
+  std::optional<std::string> expand(const std::string& text, const Field& f, int depth = 0);
+  std::optional<std::string> get_string(const Field& f, std::string_view what = "a string");
+  std::optional<std::string> get_env_value(const Field& f);
+  std::optional<std::string> get_path(const Field& f);
+  std::optional<bool> get_bool(const Field& f);
+  std::optional<std::int64_t> get_int(const Field& f, std::int64_t min, std::int64_t max);
+  std::optional<Duration> get_duration(const Field& f);
+  std::optional<int> get_signal(const Field& f);
+  std::optional<mode_t> get_mode(const Field& f);
+  std::optional<std::uint64_t> get_size(const Field& f);
+  template <typename T>
+  std::optional<T> get_enum(const Field& f,
+                            std::initializer_list<std::pair<std::string_view, T>> options);
+  std::optional<std::vector<std::string>> get_string_array(const Field& f);
+  // Users and groups (identity.cpp), resource limits (rlimits.cpp), output sinks (sinks.cpp).
+  std::optional<std::string> get_id_text(const Field& f, std::string_view what);
+  std::optional<gid_t> get_group(const Field& f);
+  std::optional<RunAs> get_user(const Field& f);
+  std::optional<std::vector<ResourceLimit>> get_rlimits(const Field& f);
+  std::optional<ResourceLimit> get_rlimit(const Field& f, int resource, bool bytes);
+  std::optional<std::uint64_t> get_rlimit_value(const Field& f, bool bytes);
+  std::optional<OutputSink> get_sink(const Field& f, bool is_stderr);
+  std::optional<OutputSink> get_file_sink(const Field& f, const toml::table& table);
+
+  // Tables: [supervisor] (supervisor.cpp), [program.NAME] (program.cpp), depends-on and the
+  // checks across programs (dependencies.cpp).
+  void read_supervisor(const Field& f, SupervisorConfig& out);
+  // The program as far as it could be read; `ok` is false when it had an error.
+  ProgramConfig read_program(const ProgramEntry& entry, ProgramPlaces& places, bool& ok);
+  void read_dependencies(const Field& f, ProgramConfig& p, ProgramPlaces& places);
+  void read_dependency_table(const Field& f, const toml::table& table, ProgramConfig& p,
+                             ProgramPlaces& places);
+  void check_dependencies(const std::vector<ProgramConfig>& programs,
+                          const std::map<std::string, ProgramPlaces>& places);
+
+ private:
+  struct Pending {
+    int file;
+    Diagnostic diagnostic;
+  };
+  void add(Diagnostic::Severity severity, Place at, std::string key_path, std::string message);
+
+  // Files and includes (files.cpp).
+  std::optional<int> parse_file(std::string name, fs::path display_dir, fs::path base_dir,
+                                const std::string& text);
+  void read_includes(const Field& f);
+  std::optional<std::vector<std::string>> glob_pattern(const Field& element,
+                                                       const fs::path& pattern);
+  void include_file(const Field& element, const std::string& path);
+  void read_included_root(int file);
+  void collect_programs(const Field& f);
+  fs::path resolve_path(int file, const std::string& value) const;
+
+  // The main file and every program (loader.cpp).
+  Config read_main_file(const std::string& name, const fs::path& display_dir,
+                        const fs::path& base_dir, const std::string& contents);
+  void read_programs(Config& config);
+  void report_duplicate(const ProgramEntry& entry, const ProgramEntry& first);
+  LoadResult result(std::optional<Config> config);
+
+  const EnvLookup& env_;
+  std::vector<std::unique_ptr<SourceFile>> files_;
+  std::set<fs::path> loaded_;  // canonical paths of loaded files: include cycles and duplicates
+  std::vector<ProgramEntry> program_entries_;
+  std::vector<Pending> diagnostics_;
+  int errors_ = 0;
+};
+
+template <typename T>
+std::optional<T> Loader::get_enum(const Field& f,
+                                  std::initializer_list<std::pair<std::string_view, T>> options) {
+  std::vector<std::string_view> names;
+  for (const auto& option : options) names.push_back(option.first);
+  std::string what = "one of ";
+  what += quote_list(names);
+  if (!f.node->is_string()) {
+    expected(f, what);
+    return std::nullopt;
+  }
+  auto text = expand(f.node->as_string()->get(), f);
+  if (!text) return std::nullopt;
+  for (const auto& option : options) {
+    if (option.first == *text) return option.second;
+  }
+  std::string message = "expected ";
+  message += what;
+  message += ", got ";
+  message += quote(*text);
+  std::string_view suggestion = closest(*text, names);
+  if (!suggestion.empty()) {
+    message += "; did you mean ";
+    message += quote(suggestion);
+    message += '?';
+  }
+  error(f, std::move(message));
+  return std::nullopt;
+}
+
+}  // namespace gardien::config_loader

@@ -1,0 +1,420 @@
+#include "ctl/verbs.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <array>
+#include <iostream>
+
+#include "common/protocol.h"
+#include "common/signals.h"
+
+namespace gardien::ctl {
+
+using nlohmann::json;
+
+namespace {
+
+// ---- Arguments ----
+
+void names_optional(CLI::App& sub, Options& o) {
+  sub.add_option("NAME", o.names, "Only these (default: all)");
+}
+
+void names_required(CLI::App& sub, Options& o) {
+  sub.add_option("NAME", o.names, "Programs, instances, globs or all")->required();
+}
+
+void timeout(CLI::App& sub, Options& o, const char* help) {
+  sub.add_option("--timeout", o.timeout, help)->type_name("DURATION");
+}
+
+void no_arguments(CLI::App&, Options&) {}
+
+void status_arguments(CLI::App& sub, Options& o) {
+  names_optional(sub, o);
+  sub.add_flag("--processes", o.processes,
+               "Also count each instance's processes (PROCS; reads /proc, so only when asked)");
+}
+
+void action_arguments(CLI::App& sub, Options& o) {
+  names_required(sub, o);
+  sub.add_flag("--no-wait", o.no_wait, "Return once the action is under way");
+  timeout(sub, o, "Give up waiting after this long (e.g. 30s); the action goes on");
+}
+
+void signal_arguments(CLI::App& sub, Options& o) {
+  sub.add_option("SIG", o.signal, "Signal name (HUP, SIGUSR1) or number")->required();
+  names_required(sub, o);
+}
+
+void wait_arguments(CLI::App& sub, Options& o) {
+  names_required(sub, o);
+  std::vector<std::string> states = state_names();
+  std::string help = "The state to wait for: ";
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    if (i > 0) help += i + 1 == states.size() ? " or " : ", ";
+    help += states[i];
+  }
+  // The list is in the help line already: no "{a,b,...}" from the validator.
+  sub.add_option("--for", o.state, help)
+      ->required()
+      ->type_name("STATE")
+      ->check(CLI::IsMember(states).description(""));
+  timeout(sub, o, "Give up after this long (e.g. 30s)");
+}
+
+void reload_arguments(CLI::App& sub, Options& o) {
+  sub.add_flag("--dry-run", o.dry_run, "Print the plan without acting");
+}
+
+void shutdown_arguments(CLI::App& sub, Options& o) {
+  sub.add_flag("--no-wait", o.no_wait, "Return once the shutdown has begun");
+  timeout(sub, o, "Give up waiting for the daemon to exit after this long");
+}
+
+void logs_arguments(CLI::App& sub, Options& o) {
+  names_optional(sub, o);
+  sub.add_flag("-f,--follow", o.follow, "Keep printing new lines");
+  // The help lines say the allowed values: no validator internals ("INT:NONNEGATIVE") beside them.
+  sub.add_option("-n,--lines", o.lines, "How many recent lines (default 10)")
+      ->type_name("N")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos)
+              return {};
+            return "not a number of lines: " + value + " (0 or more)";
+          },
+          ""));
+  sub.add_option("--stream", o.stream, "Only this stream: stdout or stderr")
+      ->type_name("STREAM")
+      ->check(CLI::IsMember({"stdout", "stderr"}).description(""));
+  sub.add_flag("-t,--timestamps", o.timestamps, "Print each line's time (RFC 3339) first");
+}
+
+// ---- Requests ----
+
+using RequestError = std::optional<std::string>;
+
+void add_names(const Options& o, Invocation& inv) {
+  if (!o.names.empty()) inv.args["names"] = o.names;
+}
+
+void add_timeout(Invocation& inv) {
+  if (inv.timeout) inv.args["timeout_ms"] = inv.timeout->count();
+}
+
+RequestError no_request_args(const Options&, Invocation&) {
+  return std::nullopt;
+}
+
+RequestError status_request(const Options& o, Invocation& inv) {
+  add_names(o, inv);
+  // Counting walks /proc: only when asked, and for --json (scripts read the field).
+  if (inv.json || o.processes) inv.args["processes"] = true;
+  return std::nullopt;
+}
+
+RequestError action_request(const Options& o, Invocation& inv) {
+  add_names(o, inv);
+  if (o.no_wait) inv.args["wait"] = false;
+  add_timeout(inv);
+  return std::nullopt;
+}
+
+RequestError signal_request(const Options& o, Invocation& inv) {
+  if (!parse_signal(o.signal))
+    return "unknown signal: " + o.signal + " (a name like HUP, SIGTERM or a number)";
+  inv.args["signal"] = o.signal;
+  add_names(o, inv);
+  return std::nullopt;
+}
+
+RequestError pid_request(const Options& o, Invocation& inv) {
+  // The pids of named instances come from their status: one request for any number of names.
+  if (!o.names.empty()) {
+    inv.verb = "status";
+    inv.pids_only = true;
+    add_names(o, inv);
+  }
+  return std::nullopt;
+}
+
+RequestError wait_request(const Options& o, Invocation& inv) {
+  add_names(o, inv);
+  inv.args["for"] = o.state;
+  add_timeout(inv);
+  return std::nullopt;
+}
+
+RequestError reload_request(const Options& o, Invocation& inv) {
+  if (o.dry_run) inv.args["dry_run"] = true;
+  return std::nullopt;
+}
+
+RequestError shutdown_request(const Options& o, Invocation& inv) {
+  inv.wait_for_exit = !o.no_wait;
+  return std::nullopt;
+}
+
+RequestError logs_request(const Options& o, Invocation& inv) {
+  add_names(o, inv);
+  if (o.follow) inv.args["follow"] = true;
+  if (o.lines >= 0) inv.args["lines"] = o.lines;
+  if (!o.stream.empty()) inv.args["stream"] = o.stream;
+  inv.timestamps = o.timestamps;
+  return std::nullopt;
+}
+
+// ---- Answers ----
+
+const json* instances_of(const json& result) {
+  if (!result.is_object()) return nullptr;
+  auto it = result.find("instances");
+  return it != result.end() && it->is_array() ? &*it : nullptr;
+}
+
+int render_status(const json& result, Printer& p) {
+  const json* list = instances_of(result);
+  if (!list) return p.malformed("no \"instances\" list");
+  std::vector<protocol::InstanceStatus> instances;
+  std::string error;
+  for (const json& item : *list) {
+    auto s = protocol::instance_status_from_json(item, error);
+    if (!s) return p.malformed(error);
+    instances.push_back(std::move(*s));
+  }
+  p.out << for_terminal(render_status_table(instances), p.out_terminal);
+  return status_exit_code(instances);
+}
+
+// start, stop, restart, wait, signal: a line per instance not printed while streaming.
+int render_instance_results(const json& result, Printer& p) {
+  if (const json* list = instances_of(result)) {
+    for (const json& item : *list) p.instance_result(item);
+  }
+  return kExitOk;
+}
+
+void progress_instance_result(const json& result, Printer& p) {
+  p.instance_result(result);
+}
+
+// `pid`: the daemon's {"pid"}, or one pid per line of {"instances": [{name, pid}...]} (the
+// answer of `status` for `pid NAME...`); an instance without a process makes the exit code 1.
+int render_pid(const json& result, Printer& p) {
+  if (result.is_object() && result.contains("pid")) {
+    p.out << result.at("pid").dump() << '\n';
+    return kExitOk;
+  }
+  const json* list = instances_of(result);
+  if (!list) return p.malformed("no \"instances\" list");
+  int code = kExitOk;
+  for (const json& item : *list) {
+    if (!item.is_object()) return p.malformed("an instance is not an object");
+    auto pid = item.find("pid");
+    if (pid == item.end() || !pid->is_number_integer()) {
+      p.err << "gardienctl: " << item.value("name", std::string("?")) << " is not running\n";
+      code = kExitFailed;
+    } else {
+      p.out << pid->get<long long>() << '\n';
+    }
+  }
+  return code;
+}
+
+int render_reload_answer(const json& result, Printer& p) {
+  std::string error;
+  auto plan = result.is_object() && result.contains("plan")
+                  ? protocol::reload_plan_from_json(result.at("plan"), error)
+                  : std::nullopt;
+  if (!plan) return p.malformed(error.empty() ? "no \"plan\"" : error);
+  if (result.contains("warnings") && result.at("warnings").is_array()) {
+    for (const json& w : result.at("warnings")) {
+      if (w.is_string()) p.err << for_terminal(w.get<std::string>(), p.err_terminal) << '\n';
+    }
+  }
+  p.out << for_terminal(render_reload(*plan, result.value("dry_run", false)), p.out_terminal);
+  return kExitOk;
+}
+
+int render_version(const json& result, Printer& p) {
+  if (!result.is_object()) return p.malformed("not an object");
+  p.out << "gardienctl " << GARDIEN_VERSION << '\n';
+  p.out << "gardien " << result.value("daemon", std::string("?")) << " (protocol "
+        << result.value("protocol", 0) << ")\n";
+  return kExitOk;
+}
+
+int render_shutdown(const json& result, Printer& p) {
+  p.out << "gardien (pid " << daemon_pid_text(result) << ") is shutting down\n" << std::flush;
+  return kExitOk;
+}
+
+int render_logs(const json& result, Printer& p) {
+  p.out << render_log_lines(result, p.invocation.timestamps, p.out_terminal, p.out_terminal)
+        << std::flush;
+  return kExitOk;
+}
+
+void progress_logs(const json& result, Printer& p) {
+  render_logs(result, p);
+}
+
+int render_reopen_logs(const json& result, Printer& p) {
+  p.out << render_reopened(result) << '\n';
+  return kExitOk;
+}
+
+constexpr std::string_view kInterrupted = "interrupted";
+
+constexpr std::array kVerbs = {
+    VerbSpec{.name = "status",
+             .help = "Show NAME STATE PID UPTIME RESTARTS INFO of instances",
+             .wait = Wait::nothing,
+             .on_interrupt = kInterrupted,
+             .arguments = status_arguments,
+             .request = status_request,
+             .render = render_status},
+    VerbSpec{.name = "start",
+             .help = "Start instances; wait until they run",
+             .wait = Wait::states,
+             .on_interrupt = "interrupted; the start goes on in the daemon (gardienctl status "
+                             "shows where it is)",
+             .arguments = action_arguments,
+             .request = action_request,
+             .render = render_instance_results,
+             .progress = progress_instance_result},
+    VerbSpec{.name = "stop",
+             .help = "Stop instances; wait until they are stopped",
+             .wait = Wait::states,
+             .on_interrupt = "interrupted; the stop goes on in the daemon (gardienctl status "
+                             "shows where it is)",
+             .arguments = action_arguments,
+             .request = action_request,
+             .render = render_instance_results,
+             .progress = progress_instance_result},
+    VerbSpec{.name = "restart",
+             .help = "Stop then start instances; wait until they run",
+             .wait = Wait::states,
+             .on_interrupt = "interrupted; the restart goes on in the daemon (gardienctl status "
+                             "shows where it is)",
+             .arguments = action_arguments,
+             .request = action_request,
+             .render = render_instance_results,
+             .progress = progress_instance_result},
+    VerbSpec{.name = "signal",
+             .help = "Send a signal to instances",
+             .wait = Wait::nothing,
+             .on_interrupt = kInterrupted,
+             .arguments = signal_arguments,
+             .request = signal_request,
+             .render = render_instance_results},
+    VerbSpec{.name = "pid",
+             .help = "Print the daemon's pid, or the pids of NAME's instances",
+             .wait = Wait::nothing,
+             .on_interrupt = kInterrupted,
+             .arguments = names_optional,
+             .request = pid_request,
+             .render = render_pid},
+    VerbSpec{.name = "wait",
+             .help = "Wait until instances are in a state",
+             .wait = Wait::states,
+             .on_interrupt = kInterrupted,
+             .arguments = wait_arguments,
+             .request = wait_request,
+             .render = render_instance_results,
+             .progress = progress_instance_result},
+    VerbSpec{.name = "reload",
+             .help = "Re-read the config and apply only the difference",
+             .wait = Wait::nothing,
+             .on_interrupt = kInterrupted,
+             .arguments = reload_arguments,
+             .request = reload_request,
+             .render = render_reload_answer},
+    VerbSpec{.name = "shutdown",
+             .help = "Stop every program, then the daemon; wait until it is gone",
+             .wait = Wait::daemon_exit,
+             .on_interrupt = "interrupted; the daemon goes on shutting down",
+             .arguments = shutdown_arguments,
+             .request = shutdown_request,
+             .render = render_shutdown},
+    VerbSpec{.name = "version",
+             .help = "Print the versions of gardienctl, the daemon and the protocol",
+             .wait = Wait::nothing,
+             .on_interrupt = kInterrupted,
+             .arguments = no_arguments,
+             .request = no_request_args,
+             .render = render_version},
+    VerbSpec{.name = "logs",
+             .help = "Print recent output of instances",
+             .wait = Wait::new_lines,
+             .on_interrupt = "",  // Ctrl-C is how `logs -f` ends: nothing to say
+             .arguments = logs_arguments,
+             .request = logs_request,
+             .render = render_logs,
+             .progress = progress_logs},
+    VerbSpec{.name = "reopen-logs",
+             .help = "Reopen log files (after an external rotation)",
+             .wait = Wait::nothing,
+             .on_interrupt = kInterrupted,
+             .arguments = no_arguments,
+             .request = no_request_args,
+             .render = render_reopen_logs},
+};
+
+}  // namespace
+
+Printer::Printer(const Invocation& inv, std::ostream& human_out, std::ostream& human_err)
+    : invocation(inv),
+      out(inv.json ? discard_ : human_out),
+      err(inv.json ? discard_ : human_err),
+      real_err_(human_err) {
+  if (!inv.json) {
+    out_terminal = &human_out == &std::cout && ::isatty(STDOUT_FILENO) == 1;
+    err_terminal = &human_err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
+  }
+  context_.verb = inv.verb;
+  if (auto signo = parse_signal(inv.args.value("signal", std::string())))
+    context_.signal_name = signal_name(*signo);
+  context_.goal = inv.args.value("for", std::string());
+}
+
+void Printer::instance_result(const json& item) {
+  std::string error;
+  auto result = protocol::instance_result_from_json(item, error);
+  if (!result) return;
+  if (!printed_.insert(result->name).second) return;
+  out << for_terminal(render_instance_result(*result, context_), out_terminal) << '\n'
+      << std::flush;
+}
+
+int Printer::malformed(const std::string& error) {
+  real_err_ << "gardienctl: the daemon's answer is malformed: " << error << '\n';
+  return kExitFailed;
+}
+
+std::span<const VerbSpec> verb_table() {
+  return kVerbs;
+}
+
+const VerbSpec* find_verb(std::string_view name) {
+  for (const VerbSpec& v : kVerbs) {
+    if (v.name == name) return &v;
+  }
+  return nullptr;
+}
+
+std::vector<std::string_view> verb_names() {
+  std::vector<std::string_view> names;
+  for (const VerbSpec& v : kVerbs) names.push_back(v.name);
+  return names;
+}
+
+std::vector<std::string> state_names() {
+  std::vector<std::string> names;
+  for (const auto& [state, name] : protocol::kInstanceStates) names.emplace_back(name);
+  return names;
+}
+
+}  // namespace gardien::ctl

@@ -1,0 +1,208 @@
+// The Supervisor's side of the orchestrator: it gathers every instance's facts, asks
+// orchestrate() what to do, and applies the decision. A state change while a decision is being
+// applied (or any time a Program reports one) asks for one more evaluation on the next turn of
+// the loop, so nothing is decided from inside a Program's own callback.
+#include <signal.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "supervisord/loop/log.h"
+#include "supervisord/orchestrate/instance_status.h"
+#include "supervisord/orchestrate/supervisor.h"
+#include "supervisord/output/output_hub.h"
+
+namespace gardien {
+
+// --- Facts. ---
+
+std::vector<InstanceFacts> Supervisor::snapshot() const {
+  std::vector<InstanceFacts> out;
+  out.reserve(instances_.size());
+  for (const Entry& e : instances_) {
+    const Program& p = *e.program;
+    InstanceFacts f = facts_of(p.name(), p.config(), p.status());
+    f.wanted = p.wanted();
+    // Readiness, the one place it is decided: until programs can report it, an instance is
+    // ready exactly when it is running.
+    f.ready = p.state() == State::running;
+    f.start_requested = e.start_requested;
+    f.restart_requested = e.restart_requested;
+    f.dropping = e.dropping;
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+DaemonFacts Supervisor::daemon_facts() const {
+  DaemonFacts d;
+  d.mode = mode_;
+  if (command_) d.command = command_->program;
+  d.critical_exit = exit_code_;
+  d.start_budget = kSpawnsPerTurn;
+  return d;
+}
+
+std::string Supervisor::waiting_for(const Program& program) const {
+  const Entry* e = entry(program.name());
+  if (!e || !e->start_requested || mode_ != DaemonMode::running) return {};
+  std::vector<InstanceFacts> facts = snapshot();
+  for (const InstanceFacts& f : facts) {
+    if (f.name == program.name()) return gardien::waiting_for(facts, config_, f);
+  }
+  return {};
+}
+
+void Supervisor::request_start(const std::vector<std::string>& names) {
+  if (names.empty()) return;
+  for (const std::string& name : start_closure(snapshot(), config_, names)) {
+    Entry* e = entry(name);
+    if (!e) continue;
+    e->program->set_wanted(true);
+    e->start_requested = true;
+  }
+}
+
+// --- Deciding and applying. ---
+
+void Supervisor::evaluate_soon() {
+  if (!exiting_ && !evaluate_soon_.armed()) evaluate_soon_.arm(Duration{0});
+}
+
+void Supervisor::evaluate() {
+  if (exiting_) return;
+  apply(orchestrate(snapshot(), config_, daemon_facts()));
+}
+
+void Supervisor::apply(const OrchestratorDecision& d) {
+  for (const std::string& name : d.request_start) {
+    if (Entry* e = entry(name)) {
+      e->restart_requested = false;
+      e->start_requested = true;
+      e->program->set_wanted(true);
+    }
+  }
+  // Each call below may report state changes: those only ask for another evaluation.
+  for (const std::string& name : d.start) {
+    if (Entry* e = entry(name)) {
+      e->start_requested = false;
+      e->program->start();
+    }
+  }
+  for (const std::string& name : d.stop) {
+    if (Program* p = instance(name)) p->stop();
+  }
+  for (const std::string& name : d.kill) {
+    if (Program* p = instance(name)) p->kill();
+  }
+  for (const std::string& name : d.remove) remove_instance(name);
+  if (d.more_to_start) evaluate_soon();  // the rest on later turns: the loop keeps its turns
+  if (d.end) {
+    if (d.end->critical_exit) {
+      exit_code_ = d.end->critical_exit;
+      const Program* p = instance(d.end->instance);
+      log::info("a critical program ended: shutting down",
+                {{"event", "critical_exit"},
+                 {"program", d.end->instance},
+                 {"reason", p ? p->status().reason : std::string()},
+                 {"code", *exit_code_}});
+    }
+    begin_shutdown(d.end->why);
+    evaluate_soon();
+  }
+  if (mode_ != DaemonMode::running && d.programs_down) end_when_children_gone();
+}
+
+void Supervisor::remove_instance(const std::string& name) {
+  auto pos = std::find_if(instances_.begin(), instances_.end(),
+                          [&](const Entry& e) { return e.program->name() == name; });
+  if (pos == instances_.end()) return;
+  StateChange change = removal_of(*pos->program);
+  std::unique_ptr<Program> gone = std::move(pos->program);
+  instances_.erase(pos);
+  if (output_) output_->forget(gone->name());
+  log::info("instance removed", {{"event", "remove"}, {"program", gone->name()}});
+  hub_.publish(change);
+  std::string program = gone->config().name;
+  auto it = removing_.find(program);
+  if (it == removing_.end() || !instances_of(program).empty()) return;
+  // Called on the next turn, as it always was: the caller may be in the middle of a verb.
+  loop_.defer([done = std::move(it->second)] {
+    if (done) done();
+  });
+  removing_.erase(it);
+}
+
+void Supervisor::on_state_change(Program& program, State before) {
+  if (run_record_) run_record_->mark_changed();
+  StateChange change;
+  change.status = instance_status(program, Clock::now(), waiting_for(program));
+  change.previous = to_protocol(before);
+  hub_.publish(change);
+  evaluate_soon();
+}
+
+void Supervisor::after_reaping() {
+  for (const Entry& e : instances_) e.program->recheck_group();
+  if (mode_ != DaemonMode::running || !removing_.empty()) evaluate_soon();
+}
+
+// --- Shutdown. ---
+
+void Supervisor::shutdown(std::string_view why) {
+  if (mode_ == DaemonMode::running) {
+    begin_shutdown(why);
+    evaluate();
+  } else if (mode_ == DaemonMode::graceful_shutdown) {
+    std::string reason(why);
+    reason += " again";
+    force_shutdown(reason);
+  }
+}
+
+void Supervisor::begin_shutdown(std::string_view why) {
+  if (mode_ != DaemonMode::running) return;
+  mode_ = DaemonMode::graceful_shutdown;
+  log::info("shutting down",
+            {{"event", "shutdown"}, {"mode", "graceful"}, {"why", std::string(why)}});
+  for (Entry& e : instances_) {
+    e.start_requested = false;
+    e.restart_requested = false;
+    e.program->hold_restarts();
+    e.program->set_wanted(false);  // stopped on purpose: `status` no longer counts them
+  }
+  shutdown_timer_.arm(config_.supervisor.shutdown_timeout);
+}
+
+void Supervisor::force_shutdown(std::string_view why) {
+  if (mode_ == DaemonMode::forceful_shutdown || exiting_) return;
+  if (mode_ == DaemonMode::running) begin_shutdown(why);
+  mode_ = DaemonMode::forceful_shutdown;
+  for (Entry& e : instances_) e.program->hold_restarts();
+  log::warn("shutdown forced: killing everything",
+            {{"event", "shutdown"}, {"mode", "forceful"}, {"why", std::string(why)}});
+  evaluate();
+}
+
+// Every program is down; orphans are processes, not instances: they are this side's.
+void Supervisor::end_when_children_gone() {
+  if (Reaper::children_left()) {
+    // Orphans that left their program's group: TERM them once, KILL them when forced.
+    for (pid_t pid : Reaper::children()) {
+      if (mode_ == DaemonMode::forceful_shutdown) {
+        ::kill(pid, SIGKILL);
+      } else if (orphans_signalled_.insert(pid).second) {
+        log::info("stopping an orphan", {{"event", "orphan"}, {"pid", pid}, {"signal", "SIGTERM"}});
+        ::kill(pid, SIGTERM);
+        ::kill(pid, SIGCONT);
+      }
+    }
+    return;  // SIGCHLD brings us back
+  }
+  exiting_ = true;
+  shutdown_timer_.cancel();
+  evaluate_soon_.cancel();
+  loop_.exit();
+}
+
+}  // namespace gardien

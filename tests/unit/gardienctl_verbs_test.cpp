@@ -1,0 +1,172 @@
+// gardienctl's verb table: every verb complete (arguments, request, renderer, help), the same
+// verbs as the daemon's table, and the completion script and docs/ctl.md in step with both it
+// and the list of instance states.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "common/protocol.h"
+#include "ctl/cli.h"
+#include "ctl/render.h"
+#include "ctl/verbs.h"
+#include "supervisord/control/commands.h"
+
+namespace gardien::ctl {
+namespace {
+
+using nlohmann::json;
+
+struct Parsed {
+  CommandLine command_line;
+  std::string out;
+  std::string err;
+};
+
+Parsed parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "gardienctl");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  Parsed p{parse_command_line(static_cast<int>(argv.size()), argv.data(), out, err), {}, {}};
+  p.out = out.str();
+  p.err = err.str();
+  return p;
+}
+
+std::string read_source(const std::string& relative) {
+  std::ifstream in(std::string(GARDIEN_SOURCE_DIR) + "/" + relative);
+  EXPECT_TRUE(in) << relative;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The words of `local NAME="..."` in the completion script.
+std::vector<std::string> completion_list(const std::string& script, const std::string& name) {
+  std::smatch m;
+  std::regex line("local " + name + "=\"([^\"]*)\"");
+  EXPECT_TRUE(std::regex_search(script, m, line)) << "no `local " << name << "=` in the script";
+  std::vector<std::string> words;
+  std::istringstream in(m[1].str());
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+std::vector<std::string> table_names() {
+  std::vector<std::string> names;
+  for (std::string_view v : verb_names()) names.emplace_back(v);
+  return names;
+}
+
+TEST(GardienctlVerbs, EveryVerbIsComplete) {
+  ASSERT_FALSE(verb_table().empty());
+  for (const VerbSpec& v : verb_table()) {
+    SCOPED_TRACE(std::string(v.name));
+    EXPECT_FALSE(v.name.empty());
+    EXPECT_FALSE(v.help.empty());
+    EXPECT_NE(v.arguments, nullptr);
+    EXPECT_NE(v.request, nullptr);
+    EXPECT_NE(v.render, nullptr);
+    // A verb that streams needs a way to print what streams in; one that does not, none.
+    bool streams = v.wait == Wait::states || v.wait == Wait::new_lines;
+    EXPECT_EQ(v.progress != nullptr, streams);
+    EXPECT_EQ(find_verb(v.name), &v);
+  }
+}
+
+TEST(GardienctlVerbs, HelpListsEveryVerbWithItsLine) {
+  Parsed top = parse({"--help"});
+  ASSERT_EQ(top.command_line.exit_code, kExitOk);
+  for (const VerbSpec& v : verb_table()) {
+    std::string name(v.name);
+    EXPECT_NE(top.out.find(name), std::string::npos) << name;
+    EXPECT_NE(top.out.find(std::string(v.help)), std::string::npos) << name << ": " << v.help;
+    Parsed own = parse({name, "--help"});
+    EXPECT_EQ(own.command_line.exit_code, kExitOk) << name;
+    EXPECT_NE(own.out.find(std::string(v.help)), std::string::npos) << name;
+  }
+}
+
+// The human output of a verb is never the daemon's JSON: whatever the answer, a renderer prints
+// text (or says the answer is malformed).
+TEST(GardienctlVerbs, NoVerbPrintsRawJsonForAPerson) {
+  for (const VerbSpec& v : verb_table()) {
+    Invocation inv;
+    inv.spec = &v;
+    inv.verb = std::string(v.name);
+    for (const json& answer : {json::object(), json({{"unexpected", {{"a", 1}}}})}) {
+      std::ostringstream out, err;
+      Printer printer(inv, out, err);
+      v.render(answer, printer);
+      EXPECT_EQ(out.str().find('{'), std::string::npos) << v.name << ": " << out.str();
+      EXPECT_EQ(err.str().find('{'), std::string::npos) << v.name << ": " << err.str();
+    }
+  }
+}
+
+TEST(GardienctlVerbs, WithJsonARendererPrintsNothing) {
+  Invocation inv;
+  inv.json = true;
+  for (const VerbSpec& v : verb_table()) {
+    inv.spec = &v;
+    inv.verb = std::string(v.name);
+    std::ostringstream out, err;
+    Printer printer(inv, out, err);
+    v.render(json({{"files", 2}, {"pid", 7}, {"daemon", "1"}, {"protocol", 1}}), printer);
+    EXPECT_EQ(out.str(), "") << v.name;
+  }
+}
+
+TEST(GardienctlVerbs, TheDaemonAndTheClientHaveTheSameVerbs) {
+  EventLoop loop;
+  Commands commands(loop);
+  std::vector<std::string> daemon;
+  for (const Verb& v : commands.verbs()) daemon.push_back(v.name);
+  EXPECT_EQ(daemon, table_names());
+}
+
+TEST(GardienctlVerbs, WaitForAcceptsEveryStateAndListsThem) {
+  for (const auto& [state, name] : protocol::kInstanceStates) {
+    Parsed p = parse({"wait", "web", "--for", std::string(name)});
+    ASSERT_TRUE(p.command_line.invocation) << name << ": " << p.err;
+    EXPECT_EQ(p.command_line.invocation->args.at("for"), name);
+  }
+  EXPECT_EQ(state_names().size(), protocol::kInstanceStates.size());
+  std::string help = parse({"wait", "--help"}).out;
+  for (const std::string& name : state_names())
+    EXPECT_NE(help.find(name), std::string::npos) << name << " missing from:\n" << help;
+  // The choices are said in words, not as the validator's set.
+  EXPECT_EQ(help.find('{'), std::string::npos) << help;
+}
+
+TEST(GardienctlVerbs, CompletionScriptListsTheVerbsAndTheStates) {
+  std::string script = read_source("etc/gardienctl.bash-completion");
+  EXPECT_EQ(completion_list(script, "verbs"), table_names());
+  EXPECT_EQ(completion_list(script, "states"), state_names());
+}
+
+TEST(GardienctlVerbs, DocsDescribeEveryVerb) {
+  std::string ctl = read_source("docs/ctl.md");
+  std::string protocol = read_source("docs/protocol.md");
+  for (std::string_view v : verb_names()) {
+    std::string heading = "### `" + std::string(v);
+    EXPECT_NE(ctl.find(heading), std::string::npos) << "docs/ctl.md has no " << heading;
+    // The protocol doc may group verbs under one heading (`start`, `stop`, `restart`).
+    std::regex in_heading("\n### [^\n]*`" + std::string(v) + "[` ]");
+    EXPECT_TRUE(std::regex_search(protocol, in_heading))
+        << "docs/protocol.md has no heading for " << v;
+  }
+}
+
+TEST(GardienctlRender, ReopenedLogFilesReadAsASentence) {
+  EXPECT_EQ(render_reopened({{"files", 3}}), "reopened 3 log files");
+  EXPECT_EQ(render_reopened({{"files", 1}}), "reopened 1 log file");
+  EXPECT_EQ(render_reopened({{"files", 0}}), "no log files to reopen");
+  EXPECT_EQ(render_reopened(json::object()), "reopened the log files");
+  EXPECT_EQ(render_reopened({{"files", -2}}), "reopened the log files");
+}
+
+}  // namespace
+}  // namespace gardien::ctl
