@@ -133,6 +133,16 @@ class Fields {
     if (!s) return fail(std::string("field \"") + key + "\" is not a state: " + quote(name));
     out = *s;
   }
+  // Absent or null: nullopt.
+  void optional_outcome(const char* key, std::optional<RunOutcome>& out) {
+    auto it = j_.find(key);
+    if (!ok() || it == j_.end() || it->is_null()) return;
+    std::string name;
+    string(key, name);
+    if (!ok()) return;
+    out = parse_outcome(name);
+    if (!out) fail(std::string("field \"") + key + "\" is not a run outcome: " + quote(name));
+  }
   void strings(const char* key, std::vector<std::string>& out, bool required = true) {
     const json* v = find(key, required);
     if (!v) return;
@@ -197,6 +207,20 @@ std::string_view state_name(InstanceState state) noexcept {
 std::optional<InstanceState> parse_state(std::string_view name) noexcept {
   for (const auto& [s, n] : kInstanceStates) {
     if (n == name) return s;
+  }
+  return std::nullopt;
+}
+
+std::string_view outcome_name(RunOutcome outcome) noexcept {
+  for (const auto& [o, name] : kRunOutcomes) {
+    if (o == outcome) return name;
+  }
+  return "exited";
+}
+
+std::optional<RunOutcome> parse_outcome(std::string_view name) noexcept {
+  for (const auto& [o, n] : kRunOutcomes) {
+    if (n == name) return o;
   }
   return std::nullopt;
 }
@@ -422,15 +446,17 @@ bool LineBuffer::overflowed() const {
 }
 
 json to_json(const InstanceStatus& s) {
-  return {{"name", s.name},
-          {"program", s.program},
-          {"state", state_name(s.state)},
-          {"pid", s.pid ? json(*s.pid) : json(nullptr)},
-          {"uptime_ms", s.uptime ? json(s.uptime->count()) : json(nullptr)},
-          {"restarts", s.restarts},
-          {"info", s.info},
-          {"wanted", s.wanted},
-          {"processes", s.processes ? json(*s.processes) : json(nullptr)}};
+  json j = {{"name", s.name},
+            {"program", s.program},
+            {"state", state_name(s.state)},
+            {"pid", s.pid ? json(*s.pid) : json(nullptr)},
+            {"uptime_ms", s.uptime ? json(s.uptime->count()) : json(nullptr)},
+            {"restarts", s.restarts},
+            {"info", s.info},
+            {"wanted", s.wanted},
+            {"processes", s.processes ? json(*s.processes) : json(nullptr)}};
+  if (s.last_run) j["last_run"] = outcome_name(*s.last_run);  // absent until a run has ended
+  return j;
 }
 
 std::optional<InstanceStatus> instance_status_from_json(const json& j, std::string& error) {
@@ -447,6 +473,7 @@ std::optional<InstanceStatus> instance_status_from_json(const json& j, std::stri
   f.string("info", s.info);
   f.boolean("wanted", s.wanted);
   f.optional_integer("processes", s.processes);
+  f.optional_outcome("last_run", s.last_run);  // absent from older daemons
   if (!f.ok()) return std::nullopt;
   return s;
 }

@@ -129,6 +129,18 @@ inline constexpr std::array<std::pair<InstanceState, std::string_view>, 7> kInst
 std::string_view state_name(InstanceState state) noexcept;
 std::optional<InstanceState> parse_state(std::string_view name) noexcept;
 
+// How an instance's last run ended, apart from its state (docs/lifecycle.md "Outcomes").
+enum class RunOutcome { exited, stopped_by_operator, timed_out, failed_to_start, fatal };
+inline constexpr std::array<std::pair<RunOutcome, std::string_view>, 5> kRunOutcomes = {{
+    {RunOutcome::exited, "exited"},
+    {RunOutcome::stopped_by_operator, "stopped by operator"},
+    {RunOutcome::timed_out, "timed out"},
+    {RunOutcome::failed_to_start, "failed to start"},
+    {RunOutcome::fatal, "fatal"},
+}};
+std::string_view outcome_name(RunOutcome outcome) noexcept;
+std::optional<RunOutcome> parse_outcome(std::string_view name) noexcept;
+
 // One line of `status`.
 struct InstanceStatus {
   std::string name;     // instance name: "web" or "web.2"
@@ -140,6 +152,7 @@ struct InstanceStatus {
   std::string info;     // last exit code or signal, backoff time left, fatal reason; may be empty
   bool wanted = false;  // the supervisor is keeping it up (not stopped on purpose, not done)
   std::optional<std::int64_t> processes;  // processes in its tree (cgroup or process group)
+  std::optional<RunOutcome> last_run = std::nullopt;  // how its last run ended; nullopt: none yet
   bool operator==(const InstanceStatus&) const = default;
 };
 nlohmann::json to_json(const InstanceStatus& status);

@@ -5,24 +5,7 @@
 namespace gardien {
 
 protocol::InstanceState to_protocol(State state) {
-  using protocol::InstanceState;
-  switch (state) {
-    case State::stopped:
-      return InstanceState::stopped;
-    case State::starting:
-      return InstanceState::starting;
-    case State::running:
-      return InstanceState::running;
-    case State::backoff:
-      return InstanceState::backoff;
-    case State::stopping:
-      return InstanceState::stopping;
-    case State::exited:
-      return InstanceState::exited;
-    case State::fatal:
-      return InstanceState::fatal;
-  }
-  return InstanceState::stopped;
+  return state;  // the lifecycle's states are the protocol's
 }
 
 protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
@@ -37,6 +20,7 @@ protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
     s.uptime = std::chrono::duration_cast<Duration>(now - st.spawned_at);
   }
   s.restarts = st.restarts;
+  s.last_run = st.last_run;
   // A one-shot that finished for good is not kept up; a fatal one is (it should be running).
   s.wanted = program.wanted() && st.state != State::exited;
   std::string info;

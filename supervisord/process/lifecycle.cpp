@@ -10,23 +10,13 @@
 namespace gardien {
 
 std::string_view to_string(State state) {
-  switch (state) {
-    case State::stopped:
-      return "stopped";
-    case State::starting:
-      return "starting";
-    case State::running:
-      return "running";
-    case State::backoff:
-      return "backoff";
-    case State::stopping:
-      return "stopping";
-    case State::exited:
-      return "exited";
-    case State::fatal:
-      return "fatal";
-  }
-  return "?";
+  return protocol::state_name(state);
+}
+
+std::string_view to_string(TimerKind kind) {
+  constexpr std::array<std::string_view, kTimerKinds.size()> kNames = {
+      "start", "backoff", "grace", "deadline", "readiness", "health"};  // in kTimerKinds' order
+  return kNames[static_cast<std::size_t>(kind)];
 }
 
 bool has_process(State state) {
@@ -65,6 +55,8 @@ std::string_view to_string(LifecycleEvent::Kind kind) {
       return "timer";
     case K::group_empty:
       return "group_empty";
+    case K::hold_restarts:
+      return "hold_restarts";
   }
   return "?";
 }
@@ -108,6 +100,17 @@ std::string ExitStatus::to_string() const {
   return out;
 }
 
+bool is_success(const ExitStatus& status, const ProgramConfig& config) {
+  if (status.signaled) return false;
+  const auto& codes = config.success_exit_codes;
+  return std::find(codes.begin(), codes.end(), status.code) != codes.end();
+}
+
+bool completed_successfully(const LifecycleStatus& status, const ProgramConfig& config) {
+  return status.last_run == RunOutcome::exited && status.last_exit &&
+         is_success(*status.last_exit, config);
+}
+
 Duration backoff_delay(const ProgramConfig& config, int step) {
   Duration delay = config.backoff;
   for (int i = 0; i < step && delay > Duration{0} && delay < config.backoff_max; ++i) delay *= 2;
@@ -119,6 +122,29 @@ namespace {
 using Kind = LifecycleEvent::Kind;
 using Act = LifecycleAction::Kind;
 
+// The timer a state runs on; nullopt: none (the deadline aside, which spans starting and running).
+std::optional<TimerKind> timer_of(State state) {
+  switch (state) {
+    case State::starting:
+      return TimerKind::start;
+    case State::backoff:
+      return TimerKind::backoff;
+    case State::stopping:
+      return TimerKind::grace;
+    case State::stopped:
+    case State::running:
+    case State::exited:
+    case State::fatal:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// The states a run's deadline spans: its process is up and not being stopped.
+bool is_up(State state) {
+  return state == State::starting || state == State::running;
+}
+
 // Builds one decision; each handler below fills it for one state.
 class Decider {
  public:
@@ -129,6 +155,10 @@ class Decider {
   }
 
   LifecycleDecision run() {
+    if (event_.kind == Kind::hold_restarts) {
+      s().restarts_allowed = false;  // the same in every state: nothing else changes
+      return std::move(d_);
+    }
     switch (d_.next.state) {
       case State::stopped:
       case State::exited:
@@ -153,7 +183,7 @@ class Decider {
 
  private:
   LifecycleStatus& s() { return d_.next; }
-  void act(Act kind, Duration delay = Duration{0}) { d_.actions.push_back({kind, delay}); }
+  void act(Act kind) { d_.actions.push_back({kind, Duration{0}, TimerKind::start, 0}); }
 
   void illegal(std::string_view what) {
     LifecycleStatus unchanged = d_.next;
@@ -161,21 +191,35 @@ class Decider {
     d_.legal = false;
     d_.next = std::move(unchanged);
     d_.why = std::string(to_string(event_.kind));
+    if (event_.kind == Kind::timer) {
+      d_.why += " (";
+      d_.why += to_string(event_.timer);
+      d_.why += ')';
+    }
     d_.why += " in state ";
     d_.why += to_string(d_.next.state);
     d_.why += ": ";
     d_.why += what;
   }
 
+  // A state owns its timer: leaving the state cancels it, and leaving the process's up states
+  // cancels the run's deadline.
   void enter(State state) {
-    if (s().state != state) s().state_since = now_;
+    State from = s().state;
+    if (from == state) return;
+    if (auto timer = timer_of(from)) cancel(*timer);
+    if (is_up(from) && !is_up(state) && s().run_deadline > Duration{0}) cancel(TimerKind::deadline);
+    s().state_since = now_;
     s().state = state;
   }
 
-  void arm(Duration delay) {
-    act(Act::arm_timer, delay);
-    s().timer_due = now_ + delay;
+  void arm(TimerKind timer, Duration delay) {
+    d_.actions.push_back({Act::arm_timer, delay, timer, 0});
+    if (timer_of(s().state) == timer) s().timer_due = now_ + delay;
   }
+  void cancel(TimerKind timer) { d_.actions.push_back({Act::cancel_timer, Duration{0}, timer, 0}); }
+
+  void ended(RunOutcome outcome) { s().last_run = outcome; }
 
   // A start an operator (or the supervisor) asked for: a fresh series of attempts.
   void fresh_start() {
@@ -195,20 +239,33 @@ class Decider {
     act(Act::spawn);
   }
 
-  void begin_stop(bool then_start) {
+  // Stops the run with the stop signal (an event's own signal when it carries one), then grace.
+  void begin_stop(bool then_start, RunOutcome outcome) {
     enter(State::stopping);
     s().start_after_stop = then_start;
     s().killed = false;
-    act(Act::signal_stop);
-    arm(config_.stop_timeout);
+    s().stop_outcome = outcome;
+    d_.actions.push_back({Act::signal_stop, Duration{0}, TimerKind::start,
+                          event_.signal != 0 ? event_.signal : config_.stop_signal});
+    arm(TimerKind::grace, config_.stop_timeout);
   }
 
   void begin_kill() {
+    if (s().state != State::stopping) s().stop_outcome = RunOutcome::stopped_by_operator;
+    if (s().state == State::stopping) cancel(TimerKind::grace);
     enter(State::stopping);
     s().start_after_stop = false;
     s().killed = true;
-    act(Act::cancel_timer);
     act(Act::kill_group);
+  }
+
+  // The run passed its deadline: stopped like an operator's stop, but recorded as timed out and
+  // ended as a failed run once its group is empty.
+  void deadline_passed() {
+    bool during_start = s().state == State::starting;
+    s().reason = "timed out after " + format_duration(s().run_deadline);
+    s().pending_end = PendingEnd{during_start, std::nullopt, {}, true};
+    begin_stop(false, RunOutcome::timed_out);
   }
 
   void reached_running() {
@@ -216,12 +273,6 @@ class Decider {
     s().failed_starts = 0;
     s().backoff_step = 0;
     s().reason.clear();
-  }
-
-  bool is_success(const ExitStatus& st) const {
-    if (st.signaled) return false;
-    const auto& codes = config_.success_exit_codes;
-    return std::find(codes.begin(), codes.end(), st.code) != codes.end();
   }
 
   void schedule_restart(std::string reason) {
@@ -232,7 +283,7 @@ class Decider {
     s().restarts++;
     enter(State::backoff);
     s().reason = std::move(reason);
-    arm(delay);
+    arm(TimerKind::backoff, delay);
   }
 
   void finish(State state, std::string reason) {
@@ -243,29 +294,34 @@ class Decider {
   // The daemon could not create the process (no fds, processes or memory left): the program is
   // not at fault, so the attempt is retried with backoff and not counted.
   void retry_spawn(std::string reason) {
-    act(Act::cancel_timer);
     s().main_alive = false;
+    ended(RunOutcome::failed_to_start);
     if (!s().restarts_allowed)
       return finish(State::exited, reason + "; not restarted: shutting down");
-    if (config_.restart == RestartPolicy::never)  // a container's command: no second spawn
+    if (config_.restart == RestartPolicy::never) {  // a container's command: no second spawn
+      ended(RunOutcome::fatal);
       return finish(State::fatal, reason + "; not retried: restart = never");
+    }
     schedule_restart(reason + "; retrying");
   }
 
   // A spawn that never reached running: retry with backoff, or give up after start-retries.
   void failed_start(std::string reason) {
-    act(Act::cancel_timer);
     s().main_alive = false;
     s().failed_starts++;
+    ended(RunOutcome::failed_to_start);
     if (!s().restarts_allowed)
       return finish(State::exited, reason + "; not restarted: shutting down");
     // `never` means no second spawn, also after a failed one (a container's command).
-    if (config_.restart == RestartPolicy::never)
+    if (config_.restart == RestartPolicy::never) {
+      ended(RunOutcome::fatal);
       return finish(State::fatal, reason + "; not retried: restart = never");
+    }
     if (config_.start_retries > 0 && s().failed_starts > config_.start_retries) {
       reason += "; gave up after ";
       reason += std::to_string(s().failed_starts);
       reason += " failed starts";
+      ended(RunOutcome::fatal);
       return finish(State::fatal, std::move(reason));
     }
     schedule_restart(std::move(reason));
@@ -274,23 +330,40 @@ class Decider {
   // The main process ended on its own with its group empty.
   void main_exited_while_up(bool during_start, const ExitStatus& st) {
     s().last_exit = st;
-    bool success = is_success(st);
+    bool success = is_success(st, config_);
     if (during_start) {
       // A program done with success before start-seconds is finished, not failing (one-shots).
       if (success && config_.restart != RestartPolicy::always) {
-        act(Act::cancel_timer);
         s().main_alive = false;
+        ended(RunOutcome::exited);
         return finish(State::exited, st.to_string());
       }
       return failed_start(st.to_string() + " during start");
     }
     s().main_alive = false;
+    ended(RunOutcome::exited);
     bool wanted = config_.restart == RestartPolicy::always ||
                   (config_.restart == RestartPolicy::on_failure && !success);
     if (!wanted) return finish(State::exited, st.to_string());
     if (!s().restarts_allowed)
       return finish(State::exited, st.to_string() + "; not restarted: shutting down");
     schedule_restart(st.to_string());
+  }
+
+  // A run stopped at its deadline, its group now empty: a failed run (a failed start before
+  // start-seconds), restarted as its policy says, and recorded as timed out whatever follows.
+  void timed_out_end(const PendingEnd& end) {
+    std::string reason = "timed out after " + format_duration(s().run_deadline);
+    if (end.during_start) {
+      failed_start(std::move(reason));
+    } else if (config_.restart == RestartPolicy::never) {
+      finish(State::exited, std::move(reason));
+    } else if (!s().restarts_allowed) {
+      finish(State::exited, reason + "; not restarted: shutting down");
+    } else {
+      schedule_restart(std::move(reason));
+    }
+    ended(RunOutcome::timed_out);
   }
 
   // The main ended (exit or failed exec) in starting or running.
@@ -303,14 +376,18 @@ class Decider {
     }
     // What it left behind is stopped first: nothing lives on unmanaged, and no restart spawns
     // beside it.
-    PendingEnd end{during_start, std::nullopt, {}};
+    PendingEnd end{during_start, std::nullopt, {}, false};
     if (event_.kind == Kind::exited) {
       end.status = event_.status;
       s().last_exit = event_.status;
       s().reason = event_.status.to_string();
+      s().stop_outcome = during_start && !is_success(event_.status, config_)
+                             ? RunOutcome::failed_to_start
+                             : RunOutcome::exited;
     } else {
       end.failure = event_.reason;
       s().reason = event_.reason;
+      s().stop_outcome = RunOutcome::failed_to_start;
     }
     s().reason += "; stopping the processes it left";
     s().pending_end = std::move(end);
@@ -320,19 +397,20 @@ class Decider {
     enter(State::stopping);
     act(Act::signal_leftovers);
     act(Act::watch_group);
-    arm(config_.stop_timeout);
+    arm(TimerKind::grace, config_.stop_timeout);
   }
 
   // The group is empty after a stop: stopped, started again, or the end that caused the stop.
   void take_end(const PendingEnd& end) {
+    if (end.timed_out) return timed_out_end(end);
     if (end.status) return main_exited_while_up(end.during_start, *end.status);
     failed_start(end.failure);
   }
 
   void complete_stop() {
-    act(Act::cancel_timer);
     s().main_alive = false;
     s().killed = false;
+    ended(s().stop_outcome);
     if (s().start_after_stop && s().restarts_allowed) return fresh_start();
     s().start_after_stop = false;
     if (s().pending_end) return take_end(*std::exchange(s().pending_end, std::nullopt));
@@ -356,6 +434,28 @@ class Decider {
         return illegal("no timer is armed");
       case Kind::group_empty:
         return illegal("no stop is waiting for a group");
+      case Kind::hold_restarts:
+        return;  // handled in run()
+    }
+  }
+
+  // A timer while the process is up: start-seconds (starting only) or the deadline.
+  void timer_while_up() {
+    switch (event_.timer) {
+      case TimerKind::start:
+        if (s().state != State::starting) return illegal("start-seconds is over already");
+        // A process that already died is not running: its exit comes next (a busy loop may run
+        // due timers before the SIGCHLD, or its output is still draining): a failed start.
+        if (s().main_alive && event_.main_exited) return;
+        return reached_running();
+      case TimerKind::deadline:
+        if (s().run_deadline <= Duration{0}) return illegal("no deadline is set");
+        return deadline_passed();
+      case TimerKind::backoff:
+      case TimerKind::grace:
+      case TimerKind::readiness:
+      case TimerKind::health:
+        return illegal("no such timer is armed while the process is up");
     }
   }
 
@@ -364,25 +464,28 @@ class Decider {
       case Kind::start:
         return;  // already on its way
       case Kind::stop:
-        return begin_stop(false);
+        return begin_stop(false, RunOutcome::stopped_by_operator);
       case Kind::restart:
-        return begin_stop(true);
+        return begin_stop(true, RunOutcome::stopped_by_operator);
       case Kind::kill:
         return begin_kill();
       case Kind::spawned:
         if (s().main_alive) return illegal("the process was already spawned");
         s().main_alive = true;
+        if (s().run_deadline > Duration{0}) arm(TimerKind::deadline, s().run_deadline);
         if (config_.start_seconds <= Duration{0}) return reached_running();
-        return arm(config_.start_seconds);
+        return arm(TimerKind::start, config_.start_seconds);
       case Kind::spawn_failed:
         return main_ended_while_up();
       case Kind::exited:
         if (!s().main_alive) return illegal("no process was spawned");
         return main_ended_while_up();
       case Kind::timer:
-        return reached_running();
+        return timer_while_up();
       case Kind::group_empty:
         return illegal("no stop is waiting for a group");
+      case Kind::hold_restarts:
+        return;
     }
   }
 
@@ -391,9 +494,9 @@ class Decider {
       case Kind::start:
         return;
       case Kind::stop:
-        return begin_stop(false);
+        return begin_stop(false, RunOutcome::stopped_by_operator);
       case Kind::restart:
-        return begin_stop(true);
+        return begin_stop(true, RunOutcome::stopped_by_operator);
       case Kind::kill:
         return begin_kill();
       case Kind::spawned:
@@ -403,9 +506,11 @@ class Decider {
       case Kind::exited:
         return main_ended_while_up();
       case Kind::timer:
-        return illegal("no timer is armed");
+        return timer_while_up();
       case Kind::group_empty:
         return illegal("no stop is waiting for a group");
+      case Kind::hold_restarts:
+        return;
     }
   }
 
@@ -413,20 +518,21 @@ class Decider {
     switch (event_.kind) {
       case Kind::start:
       case Kind::restart:
-        act(Act::cancel_timer);
         return fresh_start();
       case Kind::stop:
       case Kind::kill:
-        act(Act::cancel_timer);
         return finish(State::stopped, "");
       case Kind::spawned:
       case Kind::spawn_failed:
       case Kind::exited:
         return illegal("no process is alive while waiting to restart");
       case Kind::timer:
+        if (event_.timer != TimerKind::backoff) return illegal("only the backoff timer is armed");
         return spawn();
       case Kind::group_empty:
         return illegal("no stop is waiting for a group");
+      case Kind::hold_restarts:
+        return;
     }
   }
 
@@ -438,7 +544,9 @@ class Decider {
         return;
       case Kind::stop:
         s().start_after_stop = false;
-        s().pending_end.reset();  // an operator's stop ends in stopped, whatever ended the main
+        // An operator's stop ends in stopped, whatever ended the main; a deadline's stop is
+        // still recorded as timed out.
+        s().pending_end.reset();
         return;
       case Kind::kill:
         if (s().killed) return;
@@ -454,12 +562,15 @@ class Decider {
         if (!s().killed) act(Act::signal_leftovers);
         return act(Act::watch_group);
       case Kind::timer:
+        if (event_.timer != TimerKind::grace) return illegal("only the grace timer is armed");
         if (s().killed) return illegal("no timer is armed after SIGKILL");
         s().killed = true;
         return act(Act::kill_group);
       case Kind::group_empty:
         if (s().main_alive) return;  // the main process is in the group: it cannot be empty yet
         return complete_stop();
+      case Kind::hold_restarts:
+        return;
     }
   }
 

@@ -31,37 +31,51 @@ std::optional<std::string> unsupported(const ProgramConfig&) {
 
 Program::Program(EventLoop& loop, Reaper& reaper, ProgramConfig config, std::string instance,
                  OnChange on_change)
+    : Program(loop, std::make_unique<SystemProcessHost>(loop, reaper), nullptr, std::move(config),
+              std::move(instance), std::move(on_change)) {}
+
+Program::Program(EventLoop& loop, ProcessHost& host, ProgramConfig config, std::string instance,
+                 OnChange on_change)
+    : Program(loop, nullptr, &host, std::move(config), std::move(instance), std::move(on_change)) {}
+
+Program::Program(EventLoop& loop, std::unique_ptr<ProcessHost> owned_host, ProcessHost* host,
+                 ProgramConfig config, std::string instance, OnChange on_change)
     : loop_(loop),
-      reaper_(reaper),
+      owned_host_(std::move(owned_host)),
+      host_(host ? *host : *owned_host_),
       config_(std::move(config)),
       name_(std::move(instance)),
       on_change_(std::move(on_change)),
-      timer_(loop, [this] { on_timer(); }),
-      group_poll_(loop,
-                  [this] {
-                    recheck_group();
-                    if (status_.state != State::stopping || status_.main_alive || pgid_ == 0)
-                      return;
-                    // A process forked while the group was being killed escaped that SIGKILL.
-                    if (status_.killed) signal_group(SIGKILL);
-                    group_poll_.arm(kGroupPollInterval);
-                  }),
-      group_look_(loop, [this] { recheck_group(); }) {
-  status_.state_since = Clock::now();
+      group_poll_(host_.make_timer([this] { on_group_poll(); })),
+      group_look_(host_.make_timer([this] { recheck_group(); })) {
+  for (TimerKind kind : kTimerKinds)
+    timers_[static_cast<std::size_t>(kind)] = host_.make_timer([this, kind] { on_timer(kind); });
+  status_.state_since = host_.now();
 }
 
 Program::~Program() {
-  if (pid_ > 0) reaper_.forget(pid_);
+  if (pid_ > 0) host_.forget(pid_);
   if (error_event_) error_event_->disable();
 }
 
 void Program::replace_config(ProgramConfig config) {
   next_config_ = std::move(config);
-  if (!has_process(status_.state)) {
-    config_ = std::move(*next_config_);
-    next_config_.reset();
-    plan_.reset();
-  }
+  if (!has_process(status_.state)) take_next_config();
+}
+
+void Program::take_next_config() {
+  if (!next_config_) return;
+  config_ = std::move(*next_config_);
+  next_config_.reset();
+  plan_.reset();
+}
+
+void Program::on_group_poll() {
+  recheck_group();
+  if (status_.state != State::stopping || status_.main_alive || pgid_ == 0) return;
+  // A process forked while the group was being killed escaped that SIGKILL.
+  if (status_.killed) kill_tree();
+  group_poll_->arm(kGroupPollInterval);
 }
 
 void Program::rename(std::string name) {
@@ -77,7 +91,7 @@ void Program::feed(LifecycleEvent event) {
   for (std::size_t i = 0; i < queue_.size(); ++i) {
     LifecycleEvent e = std::move(queue_[i]);
     State before = status_.state;
-    LifecycleDecision d = decide(status_, e, config_, Clock::now());
+    LifecycleDecision d = decide(status_, e, config_, host_.now());
     if (!d.legal) {
       log::error("illegal state transition ignored",
                  {{"event", "illegal"}, {"program", name_}, {"why", d.why}});
@@ -91,42 +105,39 @@ void Program::feed(LifecycleEvent event) {
 
 void Program::apply(const LifecycleDecision& d, State before) {
   status_ = d.next;
-  if (next_config_ && !has_process(status_.state)) {
-    config_ = std::move(*next_config_);
-    next_config_.reset();
-    plan_.reset();
-  }
+  if (!has_process(status_.state)) take_next_config();
   bool spawn = false;
   Duration armed{0};
   for (const LifecycleAction& a : d.actions) {
+    HostTimer& timer = *timers_[static_cast<std::size_t>(a.timer)];
     switch (a.kind) {
       case LifecycleAction::Kind::spawn:
         spawn = true;
         break;
       case LifecycleAction::Kind::arm_timer:
-        timer_.arm(a.delay);
-        armed = a.delay;
+        timer.arm(a.delay);
+        if (a.timer == TimerKind::backoff) armed = a.delay;
         break;
       case LifecycleAction::Kind::cancel_timer:
-        timer_.cancel();
+        timer.cancel();
         break;
       case LifecycleAction::Kind::signal_stop:
-        signal_stop();
+        signal_stop(a.signal);
         break;
       case LifecycleAction::Kind::kill_group:
         log::info("killing",
                   {{"event", "kill"}, {"program", name_}, {"pgid", pgid_}, {"signal", "SIGKILL"}});
-        signal_tree(SIGKILL);
+        kill_tree();
         break;
       case LifecycleAction::Kind::watch_group:
-        if (!cgroup_) group_poll_.arm(kGroupPollInterval);  // a cgroup says when it empties
+        if (!cgroup_) group_poll_->arm(kGroupPollInterval);  // a cgroup says when it empties
         break;
       case LifecycleAction::Kind::signal_leftovers:
         signal_leftovers();
         break;
     }
   }
-  if (status_.state != State::stopping) group_poll_.cancel();
+  if (status_.state != State::stopping) group_poll_->cancel();
   if (status_.state != before) {
     nlohmann::ordered_json fields = {{"event", "state"},
                                      {"program", name_},
@@ -149,11 +160,7 @@ void Program::apply(const LifecycleDecision& d, State before) {
 }
 
 void Program::do_spawn() {
-  if (next_config_) {  // a restart straight from stopping: the new settings start here
-    config_ = std::move(*next_config_);
-    next_config_.reset();
-    plan_.reset();
-  }
+  take_next_config();  // a restart straight from stopping: the new settings start here
   std::string error;
   // Built once and reused: the environment and the config do not change between spawns. A
   // failed spawn drops it, so the next one searches PATH again.
@@ -183,7 +190,7 @@ void Program::do_spawn() {
   }
   tree_stop_signal_ = 0;
   std::optional<SpawnedProcess> child;
-  if (plan_ && open_output(error)) child = spawn_process(*plan_, error);
+  if (plan_ && open_output(error)) child = host_.spawn(*plan_, error);
   bool out_of_resources = !child && plan_ && is_out_of_resources(errno);
   // The daemon's copies of the child's ends: EOF comes once the program's side is closed.
   if (output_) output_->close_child_ends();
@@ -204,7 +211,7 @@ void Program::do_spawn() {
                                              [this](short) { on_error_pipe(); });
     error_event_->enable();
   }
-  reaper_.watch(pid_, [this](int wait_status) { on_exit(wait_status); });
+  host_.watch(pid_, [this](int wait_status) { on_exit(wait_status); });
   log::info("spawned", {{"event", "spawn"}, {"program", name_}, {"pid", pid_}});
   feed(LifecycleEvent::of(LifecycleEvent::Kind::spawned));
 }
@@ -245,20 +252,13 @@ void Program::close_error_pipe() {
   error_pipe_.reset();
 }
 
-void Program::on_timer() {
-  // start-seconds is up, but a process that already died is not running: its exit may still
-  // wait for the SIGCHLD callback (a busy loop runs due timers first) or for its output to
-  // drain. That exit comes next and makes it a failed start.
-  if (status_.state == State::starting && status_.main_alive && main_exited()) return;
-  feed(LifecycleEvent::of(LifecycleEvent::Kind::timer));
+void Program::on_timer(TimerKind kind) {
+  feed(LifecycleEvent::timer_fired(kind, main_exited()));
 }
 
 bool Program::main_exited() const {
   if (pid_ <= 0) return true;  // reaped; the exit is reported once the output is drained
-  siginfo_t info{};
-  // WNOWAIT: look without reaping, so the reaper still dispatches it.
-  return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-         info.si_pid == pid_;
+  return host_.has_exited(pid_);
 }
 
 void Program::on_exit(int wait_status) {
@@ -311,7 +311,7 @@ bool Program::group_empty() {
     return true;
   }
   if (pgid_ == 0) return true;
-  if (::kill(-pgid_, 0) != 0 && errno == ESRCH) {
+  if (host_.kill(-pgid_, 0) != 0 && errno == ESRCH) {
     pgid_ = 0;  // gone: never signal that number again
     return true;
   }
@@ -322,32 +322,31 @@ void Program::recheck_group() {
   if (status_.state != State::stopping || status_.main_alive) return;
   // kill(-pgid, 0) walks the whole group: in a storm of exits from a big group, look at most
   // every kGroupLookInterval, and once more after it, so that its end is still seen at once.
-  TimePoint now = Clock::now();
+  TimePoint now = host_.now();
   if (now < next_group_look_) {
-    if (!group_look_.armed()) group_look_.arm(std::chrono::ceil<Duration>(next_group_look_ - now));
+    if (!group_look_->armed())
+      group_look_->arm(std::chrono::ceil<Duration>(next_group_look_ - now));
     return;
   }
   next_group_look_ = now + kGroupLookInterval;
   if (group_empty()) {
-    group_poll_.cancel();
-    group_look_.cancel();
+    group_poll_->cancel();
+    group_look_->cancel();
     feed(LifecycleEvent::of(LifecycleEvent::Kind::group_empty));
   }
 }
 
 void Program::signal_group(int signo) {
-  if (pgid_ != 0 && ::kill(-pgid_, signo) == 0) return;
+  if (pgid_ != 0 && host_.kill(-pgid_, signo) == 0) return;
   // The child may not have called setsid() yet: its group does not exist, but it does.
   if (pid_ > 0) {
-    ::kill(pid_, signo);
+    host_.kill(pid_, signo);
   } else {
     pgid_ = 0;
   }
 }
 
-void Program::signal_stop() {
-  int signo = std::exchange(stop_signal_override_, 0);
-  if (signo == 0) signo = config_.stop_signal;
+void Program::signal_stop(int signo) {
   bool group = config_.kill_mode != KillMode::process;
   log::info("stopping", {{"event", "stop"},
                          {"program", name_},
@@ -356,12 +355,7 @@ void Program::signal_stop() {
                          {"target", cgroup_ ? "cgroup"
                                     : group ? "group"
                                             : "process"}});
-  if (cgroup_ || group) {
-    stop_tree(signo);
-  } else if (pid_ > 0) {
-    ::kill(pid_, signo);
-    ::kill(pid_, SIGCONT);
-  }
+  send_stop(signo, cgroup_ || group);
 }
 
 void Program::signal_tree(int signo) {
@@ -370,10 +364,19 @@ void Program::signal_tree(int signo) {
   cgroup_->signal_all(signo);
 }
 
-void Program::stop_tree(int signo) {
-  tree_stop_signal_ = signo;
-  signal_tree(signo);
-  signal_tree(SIGCONT);
+void Program::kill_tree() {
+  signal_tree(SIGKILL);
+}
+
+void Program::send_stop(int signo, bool whole_tree) {
+  if (whole_tree) tree_stop_signal_ = signo;
+  for (int s : {signo, SIGCONT}) {
+    if (whole_tree) {
+      signal_tree(s);
+    } else if (pid_ > 0) {
+      host_.kill(pid_, s);
+    }
+  }
 }
 
 void Program::signal_leftovers() {
@@ -384,7 +387,7 @@ void Program::signal_leftovers() {
                                                         {"pgid", pgid_},
                                                         {"signal", signal_name(signo)},
                                                         {"target", cgroup_ ? "cgroup" : "group"}});
-  stop_tree(signo);
+  send_stop(signo, true);
 }
 
 bool Program::send_signal(int signo, bool to_group, std::string& error) {
@@ -407,7 +410,7 @@ bool Program::send_signal(int signo, bool to_group, std::string& error) {
       {{"event", "signal"}, {"program", name_}, {"pid", pid_}, {"signal", signal_name(signo)}});
   if (to_group) {
     signal_group(signo);
-  } else if (::kill(pid_, signo) != 0) {
+  } else if (host_.kill(pid_, signo) != 0) {
     error = "kill ";
     error += std::to_string(pid_);
     error += ": ";
@@ -415,12 +418,6 @@ bool Program::send_signal(int signo, bool to_group, std::string& error) {
     return false;
   }
   return true;
-}
-
-void Program::stop_with(int signo) {
-  if (status_.state == State::starting || status_.state == State::running)
-    stop_signal_override_ = signo;
-  stop();
 }
 
 }  // namespace gardien

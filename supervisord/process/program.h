@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "supervisord/output/program_output.h"
 #include "supervisord/process/cgroup.h"
 #include "supervisord/process/lifecycle.h"
+#include "supervisord/process/process_host.h"
 #include "supervisord/process/reaper.h"
 #include "supervisord/process/spawn.h"
 
@@ -31,7 +33,11 @@ class Program {
   // Called after each state change, with the state it left.
   using OnChange = std::function<void(Program&, State before)>;
 
+  // On the real system: spawn_process, kill(2), `reaper`, the loop's timers, the steady clock.
   Program(EventLoop& loop, Reaper& reaper, ProgramConfig config, std::string instance,
+          OnChange on_change);
+  // On `host` (a fake in tests); `host` outlives the Program.
+  Program(EventLoop& loop, ProcessHost& host, ProgramConfig config, std::string instance,
           OnChange on_change);
   ~Program();
   Program(const Program&) = delete;
@@ -62,7 +68,10 @@ class Program {
   // left of its group. False with `error` when no process.
   bool send_signal(int signo, bool to_group, std::string& error);
   // The daemon is shutting down: an exit from now on is final.
-  void hold_restarts() { status_.restarts_allowed = false; }
+  void hold_restarts() { feed(LifecycleEvent::of(LifecycleEvent::Kind::hold_restarts)); }
+  // How long each run may last before it is stopped as timed out, from the next spawn on; zero:
+  // no limit (the default). No config key sets it yet.
+  void set_run_deadline(Duration deadline) noexcept { status_.run_deadline = deadline; }
   // After a reaping: a stop waiting for the rest of its process group may be complete.
   void recheck_group();
   // Empty while its output sinks work; else e.g. "stdout file: No space left on device" (for
@@ -90,16 +99,21 @@ class Program {
     same_session_ = same_session || take_terminal;
   }
   // A stop that sends `signo` instead of stop-signal (a forwarded SIGINT/SIGQUIT).
-  void stop_with(int signo);
+  void stop_with(int signo) { feed(LifecycleEvent::stop_with(signo)); }
   pid_t pgid() const noexcept { return pgid_; }
   const Cgroup* cgroup() const noexcept { return cgroup_.get(); }
 
  private:
+  Program(EventLoop& loop, std::unique_ptr<ProcessHost> owned_host, ProcessHost* host,
+          ProgramConfig config, std::string instance, OnChange on_change);
   void feed(LifecycleEvent event);
+  // A reload's settings, once no process runs with the old ones.
+  void take_next_config();
+  void on_group_poll();
   void apply(const LifecycleDecision& decision, State before);
   void do_spawn();
   void on_exit(int wait_status);
-  void on_timer();
+  void on_timer(TimerKind kind);
   // The main process has exited, whether or not its exit was handled yet.
   bool main_exited() const;
   void after_output_drained(pid_t pid, int wait_status);
@@ -108,15 +122,18 @@ class Program {
   void close_error_pipe();
   bool group_empty();
   void signal_group(int signo);
-  void signal_stop();
+  void signal_stop(int signo);
   // `signo` to every process of the cgroup, else of the process group.
   void signal_tree(int signo);
-  // `signo` + SIGCONT to the whole tree.
-  void stop_tree(int signo);
+  void kill_tree();
+  // `signo`, then SIGCONT so that a stopped process can act on it, to the whole tree or only to
+  // the main process.
+  void send_stop(int signo, bool whole_tree);
   void signal_leftovers();
 
   EventLoop& loop_;
-  Reaper& reaper_;
+  std::unique_ptr<ProcessHost> owned_host_;  // the real system, unless a host was given
+  ProcessHost& host_;
   ProgramConfig config_;
   std::string name_;
   OnChange on_change_;
@@ -127,9 +144,11 @@ class Program {
   Fd error_pipe_;
   std::shared_ptr<FdEvent> error_event_;
   std::string exec_error_;
-  Timer timer_;       // start-seconds, backoff or stop grace: one at a time
-  Timer group_poll_;  // only while a stop waits for a non-empty group whose main is gone
-  Timer group_look_;  // a look at the group that came too soon after the last one, deferred
+  std::array<std::unique_ptr<HostTimer>, kTimerKinds.size()> timers_;  // one per TimerKind
+  // Only while a stop waits for a non-empty group whose main is gone.
+  std::unique_ptr<HostTimer> group_poll_;
+  // A look at the group that came too soon after the last one, deferred.
+  std::unique_ptr<HostTimer> group_look_;
   TimePoint next_group_look_{};
   std::vector<LifecycleEvent> queue_;  // events raised while one is being applied
   bool feeding_ = false;
@@ -145,7 +164,6 @@ class Program {
   bool attach_stdin_ = false;
   bool take_terminal_ = false;
   bool same_session_ = false;
-  int stop_signal_override_ = 0;
   int tree_stop_signal_ = 0;  // the stop signal the whole tree got during this run; 0: none
 };
 

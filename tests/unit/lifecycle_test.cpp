@@ -6,142 +6,12 @@
 
 #include <optional>
 
+#include "lifecycle_driver.h"
+
 namespace gardien {
 namespace {
 
-using namespace std::chrono_literals;
-using Kind = LifecycleEvent::Kind;
-using Act = LifecycleAction::Kind;
-
-LifecycleEvent ev(Kind kind) {
-  return LifecycleEvent::of(kind);
-}
-LifecycleEvent exited(ExitStatus st, bool group_empty = true) {
-  return LifecycleEvent::exit(st, group_empty);
-}
-LifecycleEvent spawn_failed(std::string reason) {
-  return LifecycleEvent::failure(std::move(reason), true);
-}
-
-ProgramConfig test_config() {
-  ProgramConfig c;
-  c.name = "web";
-  c.command = {"/bin/true"};
-  c.start_seconds = 1s;
-  c.start_retries = 3;
-  c.backoff = 1s;
-  c.backoff_max = 8s;
-  c.stop_timeout = 5s;
-  return c;
-}
-
-bool has_action(const LifecycleDecision& d, Act kind) {
-  for (const auto& a : d.actions)
-    if (a.kind == kind) return true;
-  return false;
-}
-
-// Applies decisions like Program does, with a fake spawner and a fake one-shot timer.
-struct Driver {
-  ProgramConfig config = test_config();
-  TimePoint now = TimePoint{} + 1h;
-  LifecycleStatus status;
-  std::optional<TimePoint> timer_due;
-  int spawns = 0;
-  std::optional<std::string> spawn_error;  // the fake spawner fails with this reason
-  std::vector<Duration> backoff_delays;    // every delay armed in backoff
-  std::vector<Act> signals;                // signal_stop / kill_group / signal_leftovers
-  bool watching_group = false;
-
-  LifecycleDecision feed(const LifecycleEvent& e) {
-    LifecycleDecision d = decide(status, e, config, now);
-    if (!d.legal) return d;
-    status = d.next;
-    for (const LifecycleAction& a : d.actions) {
-      switch (a.kind) {
-        case Act::spawn:
-          break;  // after the other actions, like Program
-        case Act::arm_timer:
-          timer_due = now + a.delay;
-          if (status.state == State::backoff) backoff_delays.push_back(a.delay);
-          break;
-        case Act::cancel_timer:
-          timer_due.reset();
-          break;
-        case Act::signal_stop:
-        case Act::kill_group:
-        case Act::signal_leftovers:
-          signals.push_back(a.kind);
-          break;
-        case Act::watch_group:
-          watching_group = true;
-          break;
-      }
-    }
-    if (has_action(d, Act::spawn)) {
-      ++spawns;
-      if (spawn_error) {
-        feed(spawn_failed(*spawn_error));
-      } else {
-        feed(ev(Kind::spawned));
-      }
-    }
-    return d;
-  }
-
-  void fire_timer() {
-    ASSERT_TRUE(timer_due.has_value()) << "no timer armed in state " << to_string(status.state);
-    now = *timer_due;
-    timer_due.reset();
-    feed(ev(Kind::timer));
-  }
-
-  void advance(Duration d) { now += d; }
-
-  // start, then wait out start-seconds: running.
-  void bring_up() {
-    feed(ev(Kind::start));
-    fire_timer();
-    ASSERT_EQ(status.state, State::running);
-  }
-};
-
-// A status that is typical of `state`, reached through legal moves.
-LifecycleStatus status_in(State state) {
-  Driver d;
-  switch (state) {
-    case State::stopped:
-      break;
-    case State::starting:
-      d.feed(ev(Kind::start));
-      break;
-    case State::running:
-      d.bring_up();
-      break;
-    case State::backoff:
-      d.bring_up();
-      d.advance(10s);
-      d.feed(exited(ExitStatus::exited(1)));
-      break;
-    case State::stopping:
-      d.bring_up();
-      d.feed(ev(Kind::stop));
-      break;
-    case State::exited:
-      d.config.restart = RestartPolicy::never;
-      d.bring_up();
-      d.feed(exited(ExitStatus::exited(0)));
-      break;
-    case State::fatal:
-      d.config.start_retries = 1;
-      d.spawn_error = "exec /nope: No such file or directory";
-      d.feed(ev(Kind::start));
-      d.fire_timer();
-      break;
-  }
-  EXPECT_EQ(d.status.state, state);
-  return d.status;
-}
+using namespace lifecycle_testing;
 
 struct PairCase {
   State from;
@@ -160,6 +30,7 @@ const PairCase kPairs[] = {
     {State::stopped, Kind::spawn_failed, false, State::stopped},
     {State::stopped, Kind::exited, false, State::stopped},
     {State::stopped, Kind::timer, false, State::stopped},
+    {State::stopped, Kind::hold_restarts, true, State::stopped},
     {State::stopped, Kind::group_empty, false, State::stopped},
 
     {State::starting, Kind::start, true, State::starting},
@@ -170,6 +41,7 @@ const PairCase kPairs[] = {
     {State::starting, Kind::spawn_failed, true, State::backoff},
     {State::starting, Kind::exited, true, State::backoff},  // exit code 1 during start
     {State::starting, Kind::timer, true, State::running},
+    {State::starting, Kind::hold_restarts, true, State::starting},
     {State::starting, Kind::group_empty, false, State::starting},
 
     {State::running, Kind::start, true, State::running},
@@ -180,6 +52,7 @@ const PairCase kPairs[] = {
     {State::running, Kind::spawn_failed, true, State::backoff},
     {State::running, Kind::exited, true, State::backoff},
     {State::running, Kind::timer, false, State::running},
+    {State::running, Kind::hold_restarts, true, State::running},
     {State::running, Kind::group_empty, false, State::running},
 
     {State::backoff, Kind::start, true, State::starting},
@@ -190,6 +63,7 @@ const PairCase kPairs[] = {
     {State::backoff, Kind::spawn_failed, false, State::backoff},
     {State::backoff, Kind::exited, false, State::backoff},
     {State::backoff, Kind::timer, true, State::starting},
+    {State::backoff, Kind::hold_restarts, true, State::backoff},
     {State::backoff, Kind::group_empty, false, State::backoff},
 
     {State::stopping, Kind::start, true, State::stopping},
@@ -199,7 +73,8 @@ const PairCase kPairs[] = {
     {State::stopping, Kind::spawned, false, State::stopping},
     {State::stopping, Kind::spawn_failed, true, State::stopped},
     {State::stopping, Kind::exited, true, State::stopped},
-    {State::stopping, Kind::timer, true, State::stopping},        // SIGKILL
+    {State::stopping, Kind::timer, true, State::stopping},  // SIGKILL
+    {State::stopping, Kind::hold_restarts, true, State::stopping},
     {State::stopping, Kind::group_empty, true, State::stopping},  // main still alive: nothing yet
 
     {State::exited, Kind::start, true, State::starting},
@@ -210,6 +85,7 @@ const PairCase kPairs[] = {
     {State::exited, Kind::spawn_failed, false, State::exited},
     {State::exited, Kind::exited, false, State::exited},
     {State::exited, Kind::timer, false, State::exited},
+    {State::exited, Kind::hold_restarts, true, State::exited},
     {State::exited, Kind::group_empty, false, State::exited},
 
     {State::fatal, Kind::start, true, State::starting},
@@ -220,11 +96,13 @@ const PairCase kPairs[] = {
     {State::fatal, Kind::spawn_failed, false, State::fatal},
     {State::fatal, Kind::exited, false, State::fatal},
     {State::fatal, Kind::timer, false, State::fatal},
+    {State::fatal, Kind::hold_restarts, true, State::fatal},
     {State::fatal, Kind::group_empty, false, State::fatal},
 };
 
 TEST(Lifecycle, EveryStateEventPairIsHandledOnPurpose) {
-  constexpr int kStates = 7, kEvents = 9;
+  constexpr int kStates = static_cast<int>(protocol::kInstanceStates.size());
+  constexpr int kEvents = LifecycleEvent::kKinds;
   bool seen[kStates][kEvents] = {};
   ProgramConfig config = test_config();
   for (const PairCase& c : kPairs) {
@@ -234,6 +112,7 @@ TEST(Lifecycle, EveryStateEventPairIsHandledOnPurpose) {
     LifecycleEvent e = ev(c.event);
     if (c.event == Kind::exited) e = exited(ExitStatus::exited(1));
     if (c.event == Kind::spawn_failed) e = spawn_failed("exec /x: No such file or directory");
+    if (c.event == Kind::timer) e = LifecycleEvent::timer_fired(timer_of_state(c.from));
     LifecycleDecision d = decide(before, e, config, TimePoint{} + 2h);
     EXPECT_EQ(d.legal, c.legal) << d.why;
     EXPECT_EQ(d.next.state, c.to);

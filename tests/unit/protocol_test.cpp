@@ -327,6 +327,41 @@ TEST(Protocol, InstanceStatusSchemaRoundTrips) {
   EXPECT_EQ(instance_status_from_json(json::array(), error), std::nullopt);
 }
 
+TEST(Protocol, RunOutcomesRoundTrip) {
+  for (const char* name :
+       {"exited", "stopped by operator", "timed out", "failed to start", "fatal"}) {
+    auto o = parse_outcome(name);
+    ASSERT_TRUE(o) << name;
+    EXPECT_EQ(outcome_name(*o), name);
+  }
+  EXPECT_EQ(parse_outcome("killed"), std::nullopt);
+  EXPECT_EQ(kRunOutcomes.size(), 5u);
+}
+
+TEST(Protocol, InstanceStatusCarriesHowItsLastRunEnded) {
+  InstanceStatus s{"job", "job", InstanceState::backoff, {}, {}, 1, "timed out after 5s", true, {}};
+  std::string error;
+  EXPECT_FALSE(to_json(s).contains("last_run")) << "absent until a run has ended";
+  s.last_run = RunOutcome::timed_out;
+  json j = to_json(s);
+  EXPECT_EQ(j.at("last_run"), "timed out");
+  EXPECT_EQ(instance_status_from_json(j, error), s);
+
+  j["last_run"] = nullptr;  // null reads as absent
+  auto read = instance_status_from_json(j, error);
+  ASSERT_TRUE(read) << error;
+  EXPECT_EQ(read->last_run, std::nullopt);
+
+  j["last_run"] = "vanished";
+  EXPECT_EQ(instance_status_from_json(j, error), std::nullopt);
+  EXPECT_NE(error.find("\"last_run\" is not a run outcome: \"vanished\""), std::string::npos)
+      << error;
+  error.clear();
+  j["last_run"] = 3;
+  EXPECT_EQ(instance_status_from_json(j, error), std::nullopt);
+  EXPECT_NE(error.find("last_run"), std::string::npos) << error;
+}
+
 TEST(Protocol, InstanceResultAndReloadPlanRoundTrip) {
   InstanceResult r{"web.0", InstanceState::running, 12, true, "already running"};
   std::string error;
