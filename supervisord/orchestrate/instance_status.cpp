@@ -4,17 +4,13 @@
 
 namespace gardien {
 
-protocol::InstanceState to_protocol(State state) {
-  return state;  // the lifecycle's states are the protocol's
-}
-
 protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
                                          const std::string& waiting_for) {
   const LifecycleStatus& st = program.status();
   protocol::InstanceStatus s;
   s.name = program.name();
   s.program = program.config().name;
-  s.state = to_protocol(st.state);
+  s.state = st.state;
   if (program.pid() > 0) {
     s.pid = program.pid();
     s.uptime = std::chrono::duration_cast<Duration>(now - st.spawned_at);

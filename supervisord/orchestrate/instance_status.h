@@ -10,8 +10,6 @@
 
 namespace gardien {
 
-protocol::InstanceState to_protocol(State state);
-
 // `waiting_for`: the dependencies a pending start waits for ("db cache"), or empty.
 protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
                                          const std::string& waiting_for = {});

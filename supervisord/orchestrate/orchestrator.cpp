@@ -30,9 +30,8 @@ InstanceFacts facts_of(std::string name, const ProgramConfig& config,
   f.killed = status.killed;
   f.last_exit = status.last_exit;
   f.reason = status.reason;
-  const auto& codes = config.success_exit_codes;
-  f.completed = status.state == State::exited && status.last_exit && !status.last_exit->signaled &&
-                std::find(codes.begin(), codes.end(), status.last_exit->code) != codes.end();
+  // Exited now, and that run ended well: a one-shot restarted since is not complete.
+  f.completed = status.state == State::exited && completed_successfully(status, config);
   f.ended = !status.reason.empty() ? status.reason
             : status.last_exit     ? status.last_exit->to_string()
                                    : std::string();

@@ -137,7 +137,7 @@ void Supervisor::on_state_change(Program& program, State before) {
   if (run_record_) run_record_->mark_changed();
   StateChange change;
   change.status = instance_status(program, Clock::now(), waiting_for(program));
-  change.previous = to_protocol(before);
+  change.previous = before;
   hub_.publish(change);
   evaluate_soon();
 }

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "fake_control_target.h"
+#include "control/fake_control_target.h"
 
 using namespace gardien;
 using namespace std::chrono_literals;

@@ -42,6 +42,8 @@ InstanceFacts instance(const Config& config, const std::string& name, State stat
   LifecycleStatus status;
   status.state = state;
   status.last_exit = last_exit;
+  // As the lifecycle records it: a run with an exit status ended by exiting, unless fatal.
+  if (last_exit) status.last_run = state == State::fatal ? RunOutcome::fatal : RunOutcome::exited;
   status.reason = std::move(reason);
   InstanceFacts f = facts_of(name, p ? *p : program(program_name), status);
   f.ready = state == State::running;

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "output_test_util.h"
+#include "output/output_test_util.h"
 #include "supervisord/process/start_directory.h"
 
 namespace gardien {

@@ -6,7 +6,7 @@
 
 #include <optional>
 
-#include "lifecycle_driver.h"
+#include "process/lifecycle_driver.h"
 
 namespace gardien {
 namespace {

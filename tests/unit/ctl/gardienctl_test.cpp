@@ -15,7 +15,7 @@
 #include "common/fd.h"
 #include "ctl/cli.h"
 #include "ctl/render.h"
-#include "fake_control_target.h"
+#include "control/fake_control_target.h"
 #include "supervisord/control/control.h"
 
 using namespace gardien;

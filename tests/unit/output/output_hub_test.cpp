@@ -5,7 +5,7 @@
 
 #include <set>
 
-#include "output_test_util.h"
+#include "output/output_test_util.h"
 
 using namespace gardien;
 using namespace gardien::testing;

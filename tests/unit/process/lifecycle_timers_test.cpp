@@ -7,7 +7,7 @@
 #include <string>
 #include <utility>
 
-#include "lifecycle_driver.h"
+#include "process/lifecycle_driver.h"
 #include "supervisord/process/lifecycle.h"
 
 namespace gardien {

@@ -19,7 +19,7 @@
 
 #include "common/socket_path.h"
 #include "ctl/client.h"
-#include "fake_control_target.h"
+#include "control/fake_control_target.h"
 #include "supervisord/loop/log.h"
 
 using namespace gardien;

@@ -7,7 +7,7 @@
 
 #include <regex>
 
-#include "output_test_util.h"
+#include "output/output_test_util.h"
 #include "supervisord/loop/log.h"
 #include "supervisord/output/output_hub.h"
 
