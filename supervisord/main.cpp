@@ -92,12 +92,6 @@ int supervise(const std::string& config_path, const std::string& socket_option,
                  format.value_or(config.supervisor.log_format));
   for (const Diagnostic& d : loaded.diagnostics)
     log::warn(d.to_string(), {{"event", "config_diagnostic"}});
-  for (const ProgramConfig& p : config.programs) {
-    if (auto why = unsupported(p)) {
-      std::cerr << "gardien: " << config_path << ": " << *why << '\n';
-      return kExitConfig;
-    }
-  }
   // The loop is declared first so that it is destroyed last, after every event on it; the
   // output hub before the programs, whose pipes feed it.
   EventLoop loop;

@@ -31,7 +31,6 @@ class OutputHub;
 class Supervisor final : public ControlTarget {
  public:
   // Registers the daemon's signals on `loop` (before anything is spawned).
-  // `config` must have passed unsupported() for every program.
   Supervisor(EventLoop& loop, Config config, std::filesystem::path config_path);
   ~Supervisor() override;
   Supervisor(const Supervisor&) = delete;

@@ -14,14 +14,6 @@ ReloadOutcome Supervisor::reload(bool dry_run) {
   ReloadOutcome outcome;
   LoadResult result = load_config(config_path_);
   outcome.diagnostics = std::move(result.diagnostics);
-  if (result.ok()) {
-    for (const ProgramConfig& p : result.config->programs) {
-      if (auto why = unsupported(p)) {
-        outcome.diagnostics.push_back(
-            {Diagnostic::Severity::error, config_path_.string(), 0, 0, "program." + p.name, *why});
-      }
-    }
-  }
   for (const Diagnostic& d : outcome.diagnostics) {
     log::write(d.severity == Diagnostic::Severity::error ? LogLevel::error : LogLevel::warn,
                d.to_string(), {{"event", "config_diagnostic"}});
@@ -148,7 +140,6 @@ std::optional<std::string> Supervisor::add_program(const ProgramConfig& program)
     why += "' already exists";
     return why;
   }
-  if (auto why = unsupported(program)) return why;
   auto pos = std::lower_bound(
       config_.programs.begin(), config_.programs.end(), program,
       [](const ProgramConfig& a, const ProgramConfig& b) { return a.name < b.name; });

@@ -25,10 +25,6 @@ bool is_out_of_resources(int error) {
 
 }  // namespace
 
-std::optional<std::string> unsupported(const ProgramConfig&) {
-  return std::nullopt;  // kill-mode = "cgroup" falls back to "group" where cgroups are missing
-}
-
 Program::Program(EventLoop& loop, Reaper& reaper, ProgramConfig config, std::string instance,
                  OnChange on_change)
     : Program(loop, std::make_unique<SystemProcessHost>(loop, reaper), nullptr, std::move(config),

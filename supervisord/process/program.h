@@ -25,9 +25,6 @@ namespace gardien {
 
 class OutputHub;
 
-// nullopt when gardien can run `config`; else why not (kill-mode = "cgroup" for now).
-std::optional<std::string> unsupported(const ProgramConfig& config);
-
 class Program {
  public:
   // Called after each state change, with the state it left.
