@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "supervisor_script.h"
 #include "supervisord/loop/log.h"
 #include "supervisord/orchestrate/supervisor.h"
 
@@ -17,43 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using protocol::InstanceState;
-
-// Runs `steps` in order on the loop: each waits (polled every 5 ms) for its condition, then acts.
-class Steps {
- public:
-  struct Step {
-    std::function<bool()> ready;
-    std::function<void()> act;
-  };
-  Steps(EventLoop& loop, Supervisor& sup, std::vector<Step> steps)
-      : steps_(std::move(steps)),
-        sup_(sup),
-        poll_(loop, [this] { tick(); }),
-        deadline_(loop, [this] {
-          ADD_FAILURE() << "stuck at step " << at_;
-          sup_.shutdown("test deadline");
-          sup_.shutdown("test deadline");
-        }) {
-    poll_.arm(5ms);
-    deadline_.arm(30s);
-  }
-  std::size_t at() const { return at_; }
-
- private:
-  void tick() {
-    while (at_ < steps_.size() && steps_[at_].ready()) steps_[at_++].act();
-    if (at_ < steps_.size()) {
-      poll_.arm(5ms);
-    } else {
-      deadline_.cancel();
-    }
-  }
-  std::vector<Step> steps_;
-  std::size_t at_ = 0;
-  Supervisor& sup_;
-  Timer poll_;
-  Timer deadline_;
-};
 
 // migrate appends a line to `runs` each time it runs, and exits 0 once `ok` exists (3 before);
 // web refuses to run (exit 7) unless migrate ran first.
@@ -104,7 +68,7 @@ TEST(Dependencies, ACompletedOneShotRunsOnceBeforeItsDependent) {
   Supervisor sup(loop, migrate_then_web(dir, true), dir / "gardien.toml");
   auto state = [&](const char* name) { return sup.find(name)->state; };
   pid_t first_web = 0;
-  Steps steps(loop, sup,
+  Script steps(loop, sup,
               {
                   {[&] { return state("web") == InstanceState::running; },
                    [&] {
@@ -142,7 +106,7 @@ TEST(Dependencies, AFailedOneShotLeavesItsDependentWaitingUntilItIsRerun) {
   EventLoop loop;
   Supervisor sup(loop, migrate_then_web(dir, false), dir / "gardien.toml");
   auto state = [&](const char* name) { return sup.find(name)->state; };
-  Steps steps(loop, sup,
+  Script steps(loop, sup,
               {
                   {[&] { return state("migrate") == InstanceState::exited; },
                    [&] {

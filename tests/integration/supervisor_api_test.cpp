@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "supervisord/control/instance_selector.h"
 #include "supervisord/loop/log.h"
+#include "supervisor_script.h"
 
 namespace gardien {
 namespace {
@@ -30,43 +31,6 @@ ProgramConfig sleeper(const std::string& name) {
   p.stop_timeout = std::chrono::milliseconds(500);
   return p;
 }
-
-// Runs `steps` in order on the loop: each waits (polled every 5 ms) for its condition, then acts.
-class Script {
- public:
-  struct Step {
-    std::function<bool()> ready;
-    std::function<void()> act;
-  };
-  Script(EventLoop& loop, Supervisor& sup, std::vector<Step> steps)
-      : steps_(std::move(steps)),
-        sup_(sup),
-        poll_(loop, [this] { tick(); }),
-        deadline_(loop, [this] {
-          ADD_FAILURE() << "script stuck at step " << at_;
-          sup_.shutdown("test deadline");
-          sup_.shutdown("test deadline");
-        }) {
-    poll_.arm(std::chrono::milliseconds(5));
-    deadline_.arm(std::chrono::seconds(20));
-  }
-  std::size_t at() const { return at_; }
-
- private:
-  void tick() {
-    while (at_ < steps_.size() && steps_[at_].ready()) steps_[at_++].act();
-    if (at_ < steps_.size()) {
-      poll_.arm(std::chrono::milliseconds(5));
-    } else {
-      deadline_.cancel();
-    }
-  }
-  std::vector<Step> steps_;
-  std::size_t at_ = 0;
-  Supervisor& sup_;
-  Timer poll_;
-  Timer deadline_;
-};
 
 TEST(SupervisorApi, ControlVerbsObserversAndShutdown) {
   test::TempDir dir;

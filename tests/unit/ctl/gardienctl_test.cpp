@@ -16,6 +16,7 @@
 #include "ctl/cli.h"
 #include "ctl/render.h"
 #include "control/fake_control_target.h"
+#include "ctl/parse_command_line.h"
 #include "supervisord/control/control.h"
 
 using namespace gardien;
@@ -23,27 +24,11 @@ using namespace gardien::ctl;
 using namespace std::chrono_literals;
 using gardien::testing::FakeControlTarget;
 using nlohmann::json;
+using gardien::ctl::testing::parse;
+using gardien::ctl::testing::Parsed;
 using State = protocol::InstanceState;
 
 namespace {
-
-struct Parsed {
-  CommandLine command_line;
-  std::string out;
-  std::string err;
-  const Invocation& inv() const { return *command_line.invocation; }
-};
-
-Parsed parse(std::vector<std::string> args) {
-  args.insert(args.begin(), "gardienctl");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  Parsed p{parse_command_line(static_cast<int>(argv.size()), argv.data(), out, err), {}, {}};
-  p.out = out.str();
-  p.err = err.str();
-  return p;
-}
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include "common/protocol.h"
 #include "ctl/cli.h"
 #include "ctl/render.h"
+#include "ctl/parse_command_line.h"
 #include "ctl/verbs.h"
 #include "supervisord/control/commands.h"
 
@@ -17,23 +18,8 @@ namespace gardien::ctl {
 namespace {
 
 using nlohmann::json;
-
-struct Parsed {
-  CommandLine command_line;
-  std::string out;
-  std::string err;
-};
-
-Parsed parse(std::vector<std::string> args) {
-  args.insert(args.begin(), "gardienctl");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  Parsed p{parse_command_line(static_cast<int>(argv.size()), argv.data(), out, err), {}, {}};
-  p.out = out.str();
-  p.err = err.str();
-  return p;
-}
+using testing::parse;
+using testing::Parsed;
 
 std::string read_source(const std::string& relative) {
   std::ifstream in(std::string(GARDIEN_SOURCE_DIR) + "/" + relative);
