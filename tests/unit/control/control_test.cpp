@@ -20,6 +20,7 @@
 #include "common/socket_path.h"
 #include "ctl/client.h"
 #include "control/fake_control_target.h"
+#include "loop/pump_until.h"
 #include "supervisord/loop/log.h"
 
 using namespace gardien;
@@ -169,13 +170,7 @@ class ControlTest : public ::testing::Test {
   void start() { start(options()); }
 
   bool pump_until(const std::function<bool()>& done, Duration limit = 5s) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      event_base_loop(loop_.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
-      if (done()) return true;
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      ::poll(nullptr, 0, 1);
-    }
+    return gardien::testing::pump_until(loop_, done, limit);
   }
   // Runs the loop for a while: only to show that something does *not* happen meanwhile.
   void pump_for(Duration d) {

@@ -16,6 +16,7 @@
 #include "ctl/cli.h"
 #include "ctl/render.h"
 #include "control/fake_control_target.h"
+#include "loop/pump_until.h"
 #include "ctl/parse_command_line.h"
 #include "supervisord/control/control.h"
 
@@ -310,13 +311,7 @@ class GardienctlTest : public ::testing::Test {
   }
 
   bool pump_until(const std::function<bool()>& done, Duration limit = 10s) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      event_base_loop(loop_.base(), EVLOOP_ONCE | EVLOOP_NONBLOCK);
-      if (done()) return true;
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      ::poll(nullptr, 0, 1);
-    }
+    return gardien::testing::pump_until(loop_, done, limit);
   }
 
   // Runs the real gardienctl with `args` (after --socket PATH unless `own_socket`), running the

@@ -12,12 +12,14 @@
 #include <utility>
 #include <vector>
 
+#include "process/lifecycle_driver.h"
 #include "supervisord/process/process_host.h"
 
 namespace gardien {
 namespace {
 
 using namespace std::chrono_literals;
+using lifecycle_testing::test_config;
 
 int exit_code(int code) {
   return code << 8;  // a waitpid status
@@ -129,18 +131,6 @@ FakeTimer::~FakeTimer() {
 }
 void FakeTimer::arm(Duration after) {
   due_ = host_.now() + after;
-}
-
-ProgramConfig test_config() {
-  ProgramConfig c;
-  c.name = "web";
-  c.command = {"/bin/true"};
-  c.start_seconds = 1s;
-  c.start_retries = 3;
-  c.backoff = 1s;
-  c.backoff_max = 8s;
-  c.stop_timeout = 5s;
-  return c;
 }
 
 struct Instance {
