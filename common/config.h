@@ -59,6 +59,30 @@ struct ResourceLimit {
   bool operator==(const ResourceLimit&) const = default;
 };
 
+// A check of a program: how it tells it is ready (`ready`), or how it is seen healthy (`health`).
+struct ProbeConfig {
+  enum class Kind {
+    notify,  // the systemd protocol: READY=1 on the instance's own NOTIFY_SOCKET (ready only)
+    fd,      // the s6 protocol: a line written to fd `fd` (ready only)
+    tcp,     // a connect to `target` ("127.0.0.1:5432", "[::1]:80") succeeds
+    http,    // GET `target` ("http://127.0.0.1:8080/healthz") answers 2xx
+    exec,    // `command` exits 0, run as the program's user with its environment
+    file,    // `target` (an absolute path) exists; removed before each start
+  };
+  Kind kind = Kind::notify;
+  int fd = 0;                        // fd: the number the program writes to (>= 3)
+  std::string target;                // tcp, http, file
+  std::vector<std::string> command;  // exec: argv, as `command` (a string runs under /bin/sh -c)
+  Duration period = std::chrono::seconds(1);   // between two polls (tcp, http, exec, file)
+  Duration timeout = std::chrono::seconds(1);  // one poll's limit
+  // health only: failures in a row that make the instance unhealthy, and how long after it
+  // became ready failures do not count yet.
+  int failure_threshold = 3;
+  Duration start_period{0};
+  bool polled() const { return kind != Kind::notify && kind != Kind::fd; }
+  bool operator==(const ProbeConfig&) const = default;
+};
+
 struct ProgramConfig {
   std::string name;
   std::vector<std::string> command;  // argv; a TOML string becomes {"/bin/sh", "-c", STRING}
@@ -88,6 +112,18 @@ struct ProgramConfig {
   bool timestamps = false;                     // RFC 3339 prefix on prefix-sink lines
   std::uint64_t log_buffer_size = 1ull << 20;  // ring buffer for `gardienctl logs`; 0 = none
   std::vector<ResourceLimit> rlimits;
+  // Readiness: until it passes the instance is `starting`; without it, `start_seconds` decides.
+  std::optional<ProbeConfig> ready;
+  Duration ready_timeout = std::chrono::seconds(60);  // ready set: not ready by then = failed start
+  std::optional<ProbeConfig> health;                  // checked while running; never notify or fd
+  // WATCHDOG=1 on the notify socket at least this often, else the instance is restarted; 0: off.
+  Duration watchdog{0};
+  // Health restarts (health checks and watchdog) allowed per backoff-max window, then fatal.
+  int health_restarts = 5;
+  // The instance gets its own NOTIFY_SOCKET: ready = "notify", or a watchdog.
+  bool uses_notify_socket() const {
+    return (ready && ready->kind == ProbeConfig::Kind::notify) || watchdog > Duration{0};
+  }
 
   // "web" when instances == 1, else "web.0", "web.1", ...
   std::vector<std::string> instance_names() const;
@@ -122,6 +158,7 @@ struct Config {
 std::string_view to_string(RestartPolicy policy);
 std::string_view to_string(KillMode mode);
 std::string_view to_string(DependencyCondition condition);
+std::string_view to_string(ProbeConfig::Kind kind);  // "notify", "fd", "tcp", ...
 std::string_view to_string(LogFormat format);
 std::string_view to_string(LogLevel level);
 // The inverse of to_string: nullopt for anything else ("3", "WARN").

@@ -143,6 +143,16 @@ class Fields {
     out = parse_outcome(name);
     if (!out) fail(std::string("field \"") + key + "\" is not a run outcome: " + quote(name));
   }
+  // Absent: unchanged.
+  void health(const char* key, Health& out) {
+    if (!ok() || !j_.contains(key)) return;
+    std::string name;
+    string(key, name);
+    if (!ok()) return;
+    auto h = parse_health(name);
+    if (!h) return fail(std::string("field \"") + key + "\" is not a health: " + quote(name));
+    out = *h;
+  }
   void strings(const char* key, std::vector<std::string>& out, bool required = true) {
     const json* v = find(key, required);
     if (!v) return;
@@ -207,6 +217,20 @@ std::string_view state_name(InstanceState state) noexcept {
 std::optional<InstanceState> parse_state(std::string_view name) noexcept {
   for (const auto& [s, n] : kInstanceStates) {
     if (n == name) return s;
+  }
+  return std::nullopt;
+}
+
+std::string_view health_name(Health health) noexcept {
+  for (const auto& [h, name] : kHealthNames) {
+    if (h == health) return name;
+  }
+  return "none";
+}
+
+std::optional<Health> parse_health(std::string_view name) noexcept {
+  for (const auto& [h, n] : kHealthNames) {
+    if (n == name) return h;
   }
   return std::nullopt;
 }
@@ -456,6 +480,13 @@ json to_json(const InstanceStatus& s) {
             {"wanted", s.wanted},
             {"processes", s.processes ? json(*s.processes) : json(nullptr)}};
   if (s.last_run) j["last_run"] = outcome_name(*s.last_run);  // absent until a run has ended
+  j["ready"] = s.ready;
+  j["health"] = health_name(s.health);
+  j["health_failures"] = s.health_failures;
+  j["health_threshold"] = s.health_threshold;
+  j["status_text"] = s.status_text;
+  j["exit_code"] = s.exit_code ? json(*s.exit_code) : json(nullptr);
+  j["signal"] = s.signal ? json(*s.signal) : json(nullptr);
   return j;
 }
 
@@ -474,6 +505,13 @@ std::optional<InstanceStatus> instance_status_from_json(const json& j, std::stri
   f.boolean("wanted", s.wanted);
   f.optional_integer("processes", s.processes);
   f.optional_outcome("last_run", s.last_run);  // absent from older daemons
+  f.boolean("ready", s.ready, false);
+  f.health("health", s.health);
+  f.integer("health_failures", s.health_failures, false);
+  f.integer("health_threshold", s.health_threshold, false);
+  f.string("status_text", s.status_text, false);
+  f.optional_integer("exit_code", s.exit_code);
+  f.optional_integer("signal", s.signal);
   if (!f.ok()) return std::nullopt;
   return s;
 }

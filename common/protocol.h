@@ -130,16 +130,27 @@ std::string_view state_name(InstanceState state) noexcept;
 std::optional<InstanceState> parse_state(std::string_view name) noexcept;
 
 // How an instance's last run ended, apart from its state (docs/lifecycle.md "Outcomes").
-enum class RunOutcome { exited, stopped_by_operator, timed_out, failed_to_start, fatal };
-inline constexpr std::array<std::pair<RunOutcome, std::string_view>, 5> kRunOutcomes = {{
+enum class RunOutcome { exited, stopped_by_operator, timed_out, failed_to_start, unhealthy, fatal };
+inline constexpr std::array<std::pair<RunOutcome, std::string_view>, 6> kRunOutcomes = {{
     {RunOutcome::exited, "exited"},
     {RunOutcome::stopped_by_operator, "stopped by operator"},
     {RunOutcome::timed_out, "timed out"},
     {RunOutcome::failed_to_start, "failed to start"},
+    {RunOutcome::unhealthy, "unhealthy"},
     {RunOutcome::fatal, "fatal"},
 }};
 std::string_view outcome_name(RunOutcome outcome) noexcept;
 std::optional<RunOutcome> parse_outcome(std::string_view name) noexcept;
+
+// What the health checks of a running instance say.
+enum class Health { none, healthy, unhealthy };
+inline constexpr std::array<std::pair<Health, std::string_view>, 3> kHealthNames = {{
+    {Health::none, "none"},  // no health check, or not running
+    {Health::healthy, "healthy"},
+    {Health::unhealthy, "unhealthy"},  // failing, below failure-threshold yet
+}};
+std::string_view health_name(Health health) noexcept;
+std::optional<Health> parse_health(std::string_view name) noexcept;
 
 // One line of `status`.
 struct InstanceStatus {
@@ -153,6 +164,13 @@ struct InstanceStatus {
   bool wanted = false;  // the supervisor is keeping it up (not stopped on purpose, not done)
   std::optional<std::int64_t> processes;  // processes in its tree (cgroup or process group)
   std::optional<RunOutcome> last_run = std::nullopt;  // how its last run ended; nullopt: none yet
+  bool ready = false;  // running, and its readiness (when it has one) passed
+  Health health = Health::none;
+  int health_failures = 0;   // checks failed in a row so far
+  int health_threshold = 0;  // failure-threshold (0 without a health check)
+  std::string status_text = {};  // the last STATUS= it sent on its notify socket
+  std::optional<int> exit_code = std::nullopt;  // its last run exited with this code
+  std::optional<int> signal = std::nullopt;     // its last run was killed by this signal
   bool operator==(const InstanceStatus&) const = default;
 };
 nlohmann::json to_json(const InstanceStatus& status);

@@ -81,6 +81,24 @@ std::string_view to_string(DependencyCondition condition) {
   return "?";
 }
 
+std::string_view to_string(ProbeConfig::Kind kind) {
+  switch (kind) {
+    case ProbeConfig::Kind::notify:
+      return "notify";
+    case ProbeConfig::Kind::fd:
+      return "fd";
+    case ProbeConfig::Kind::tcp:
+      return "tcp";
+    case ProbeConfig::Kind::http:
+      return "http";
+    case ProbeConfig::Kind::exec:
+      return "exec";
+    case ProbeConfig::Kind::file:
+      return "file";
+  }
+  return "?";
+}
+
 std::string_view to_string(LogFormat format) {
   switch (format) {
     case LogFormat::text:

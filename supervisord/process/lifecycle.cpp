@@ -15,7 +15,7 @@ std::string_view to_string(State state) {
 
 std::string_view to_string(TimerKind kind) {
   constexpr std::array<std::string_view, kTimerKinds.size()> kNames = {
-      "start", "backoff", "grace", "deadline", "readiness", "health"};  // in kTimerKinds' order
+      "start", "backoff", "grace", "deadline", "ready", "watchdog"};  // in kTimerKinds' order
   return kNames[static_cast<std::size_t>(kind)];
 }
 
@@ -57,6 +57,14 @@ std::string_view to_string(LifecycleEvent::Kind kind) {
       return "group_empty";
     case K::hold_restarts:
       return "hold_restarts";
+    case K::ready:
+      return "ready";
+    case K::unhealthy:
+      return "unhealthy";
+    case K::watchdog_ping:
+      return "watchdog_ping";
+    case K::extend_timeout:
+      return "extend_timeout";
   }
   return "?";
 }
@@ -123,16 +131,18 @@ using Kind = LifecycleEvent::Kind;
 using Act = LifecycleAction::Kind;
 
 // The timer a state runs on; nullopt: none (the deadline aside, which spans starting and running).
-std::optional<TimerKind> timer_of(State state) {
+std::optional<TimerKind> timer_of(State state, const ProgramConfig& config) {
   switch (state) {
     case State::starting:
-      return TimerKind::start;
+      return config.ready ? TimerKind::ready : TimerKind::start;
     case State::backoff:
       return TimerKind::backoff;
     case State::stopping:
       return TimerKind::grace;
-    case State::stopped:
     case State::running:
+      if (config.watchdog > Duration{0}) return TimerKind::watchdog;
+      return std::nullopt;
+    case State::stopped:
     case State::exited:
     case State::fatal:
       return std::nullopt;
@@ -207,7 +217,7 @@ class Decider {
   void enter(State state) {
     State from = s().state;
     if (from == state) return;
-    if (auto timer = timer_of(from)) cancel(*timer);
+    if (auto timer = timer_of(from, config_)) cancel(*timer);
     if (is_up(from) && !is_up(state) && s().run_deadline > Duration{0}) cancel(TimerKind::deadline);
     s().state_since = now_;
     s().state = state;
@@ -215,7 +225,7 @@ class Decider {
 
   void arm(TimerKind timer, Duration delay) {
     d_.actions.push_back({Act::arm_timer, delay, timer, 0});
-    if (timer_of(s().state) == timer) s().timer_due = now_ + delay;
+    if (timer_of(s().state, config_) == timer) s().timer_due = now_ + delay;
   }
   void cancel(TimerKind timer) { d_.actions.push_back({Act::cancel_timer, Duration{0}, timer, 0}); }
 
@@ -273,6 +283,47 @@ class Decider {
     s().failed_starts = 0;
     s().backoff_step = 0;
     s().reason.clear();
+    if (config_.watchdog > Duration{0}) arm(TimerKind::watchdog, config_.watchdog);
+  }
+
+  // Readiness did not pass within ready-timeout: the process is stopped, then it is a failed
+  // start like an exit during start-seconds.
+  void not_ready() {
+    std::string reason = "not ready after " + format_duration(config_.ready_timeout);
+    s().reason = reason + "; stopping it";
+    s().pending_end = PendingEnd{true, std::nullopt, std::move(reason), false, false};
+    begin_stop(false, RunOutcome::failed_to_start);
+  }
+
+  // A running instance found unhealthy (its check, or a missed watchdog): stopped and started
+  // again, unless health-restarts were spent within backoff-max; then stopped for good (fatal).
+  void health_failed(std::string reason) {
+    auto& recent = s().health_restarts;
+    TimePoint window_start = now_ - config_.backoff_max;
+    recent.erase(std::remove_if(recent.begin(), recent.end(),
+                                [&](TimePoint t) { return t < window_start; }),
+                 recent.end());
+    if (config_.health_restarts > 0 &&
+        static_cast<int>(recent.size()) >= config_.health_restarts) {
+      reason += "; gave up after " + std::to_string(recent.size()) + " health restarts within " +
+                format_duration(config_.backoff_max);
+      s().reason = reason;
+      s().pending_end = PendingEnd{false, std::nullopt, std::move(reason), false, true};
+      return begin_stop(false, RunOutcome::unhealthy);
+    }
+    recent.push_back(now_);
+    s().restarts++;
+    s().reason = std::move(reason);
+    begin_stop(s().restarts_allowed, RunOutcome::unhealthy);
+  }
+
+  // EXTEND_TIMEOUT_USEC: the running ready-timeout or stop-timeout lasts at least `delay` more.
+  void extend_timeout() {
+    std::optional<TimerKind> timer = timer_of(s().state, config_);
+    bool extendable = (s().state == State::starting && timer == TimerKind::ready) ||
+                      (s().state == State::stopping && !s().killed);
+    if (!extendable || now_ + event_.delay <= s().timer_due) return;
+    arm(*timer, event_.delay);
   }
 
   void schedule_restart(std::string reason) {
@@ -403,6 +454,10 @@ class Decider {
   // The group is empty after a stop: stopped, started again, or the end that caused the stop.
   void take_end(const PendingEnd& end) {
     if (end.timed_out) return timed_out_end(end);
+    if (end.give_up) {
+      ended(RunOutcome::fatal);
+      return finish(State::fatal, end.failure);
+    }
     if (end.status) return main_exited_while_up(end.during_start, *end.status);
     failed_start(end.failure);
   }
@@ -436,26 +491,51 @@ class Decider {
         return illegal("no stop is waiting for a group");
       case Kind::hold_restarts:
         return;  // handled in run()
+      case Kind::ready:
+      case Kind::unhealthy:
+      case Kind::watchdog_ping:
+      case Kind::extend_timeout:
+        return;  // from a run that is over (a datagram read late): nothing to act on
     }
   }
 
-  // A timer while the process is up: start-seconds (starting only) or the deadline.
+  // A timer while the process is up: start-seconds or ready-timeout (starting only), the
+  // watchdog (running only) or the deadline.
   void timer_while_up() {
+    if (event_.timer != TimerKind::deadline && timer_of(s().state, config_) != event_.timer)
+      return illegal("that timer is not armed in this state");
+    // A process that already died is neither running nor late: its exit comes next (a busy loop
+    // may run due timers before the SIGCHLD, or its output is still draining).
+    bool exit_pending = s().main_alive && event_.main_exited;
+    if (exit_pending && event_.timer != TimerKind::deadline) return;
     switch (event_.timer) {
       case TimerKind::start:
-        if (s().state != State::starting) return illegal("start-seconds is over already");
-        // A process that already died is not running: its exit comes next (a busy loop may run
-        // due timers before the SIGCHLD, or its output is still draining): a failed start.
-        if (s().main_alive && event_.main_exited) return;
         return reached_running();
+      case TimerKind::ready:
+        return not_ready();
+      case TimerKind::watchdog:
+        return health_failed("watchdog timeout");
       case TimerKind::deadline:
         if (s().run_deadline <= Duration{0}) return illegal("no deadline is set");
         return deadline_passed();
       case TimerKind::backoff:
       case TimerKind::grace:
-      case TimerKind::readiness:
-      case TimerKind::health:
         return illegal("no such timer is armed while the process is up");
+    }
+  }
+
+  // Reports from the program itself or its checks, while its process is up.
+  void report_while_up() {
+    bool running = s().state == State::running;
+    if (event_.kind == Kind::ready) {
+      // Without `ready`, start-seconds decides; once running, there is nothing to do.
+      if (!running && s().main_alive && config_.ready) reached_running();
+    } else if (event_.kind == Kind::unhealthy) {
+      if (running) health_failed("unhealthy: " + event_.reason);
+    } else if (event_.kind == Kind::watchdog_ping) {
+      if (running && config_.watchdog > Duration{0}) arm(TimerKind::watchdog, config_.watchdog);
+    } else if (event_.kind == Kind::extend_timeout) {
+      extend_timeout();
     }
   }
 
@@ -473,6 +553,10 @@ class Decider {
         if (s().main_alive) return illegal("the process was already spawned");
         s().main_alive = true;
         if (s().run_deadline > Duration{0}) arm(TimerKind::deadline, s().run_deadline);
+        if (config_.ready) {
+          if (config_.ready_timeout > Duration{0}) arm(TimerKind::ready, config_.ready_timeout);
+          return;
+        }
         if (config_.start_seconds <= Duration{0}) return reached_running();
         return arm(TimerKind::start, config_.start_seconds);
       case Kind::spawn_failed:
@@ -486,6 +570,11 @@ class Decider {
         return illegal("no stop is waiting for a group");
       case Kind::hold_restarts:
         return;
+      case Kind::ready:
+      case Kind::unhealthy:
+      case Kind::watchdog_ping:
+      case Kind::extend_timeout:
+        return report_while_up();
     }
   }
 
@@ -511,6 +600,11 @@ class Decider {
         return illegal("no stop is waiting for a group");
       case Kind::hold_restarts:
         return;
+      case Kind::ready:
+      case Kind::unhealthy:
+      case Kind::watchdog_ping:
+      case Kind::extend_timeout:
+        return report_while_up();
     }
   }
 
@@ -533,6 +627,11 @@ class Decider {
         return illegal("no stop is waiting for a group");
       case Kind::hold_restarts:
         return;
+      case Kind::ready:
+      case Kind::unhealthy:
+      case Kind::watchdog_ping:
+      case Kind::extend_timeout:
+        return;  // from the run that ended: nothing to act on
     }
   }
 
@@ -571,6 +670,12 @@ class Decider {
         return complete_stop();
       case Kind::hold_restarts:
         return;
+      case Kind::extend_timeout:
+        return extend_timeout();  // STOPPING=1 with EXTEND_TIMEOUT_USEC: a slow clean stop
+      case Kind::ready:
+      case Kind::unhealthy:
+      case Kind::watchdog_ping:
+        return;  // checks pause while it stops
     }
   }
 

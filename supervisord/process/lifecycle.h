@@ -42,16 +42,16 @@ using RunOutcome = protocol::RunOutcome;
 // Which of an instance's timers an action arms or cancels and an event reports. Each kind runs
 // on its own, so a deadline runs alongside start-seconds.
 enum class TimerKind {
-  start,      // start-seconds: starting -> running
-  backoff,    // the delay before a restart
-  grace,      // stop-timeout: stop signal -> SIGKILL
-  deadline,   // how long one run may last (LifecycleStatus::run_deadline)
-  readiness,  // unused yet: how long a readiness check may take
-  health,     // unused yet: the period of a health check
+  start,     // start-seconds: starting -> running (programs without `ready`)
+  backoff,   // the delay before a restart
+  grace,     // stop-timeout: stop signal -> SIGKILL
+  deadline,  // how long one run may last (LifecycleStatus::run_deadline)
+  ready,     // ready-timeout: not ready by then is a failed start
+  watchdog,  // `watchdog`: running without a WATCHDOG=1 for this long is unhealthy
 };
-inline constexpr std::array<TimerKind, 6> kTimerKinds = {TimerKind::start,     TimerKind::backoff,
-                                                         TimerKind::grace,     TimerKind::deadline,
-                                                         TimerKind::readiness, TimerKind::health};
+inline constexpr std::array<TimerKind, 6> kTimerKinds = {TimerKind::start,    TimerKind::backoff,
+                                                         TimerKind::grace,    TimerKind::deadline,
+                                                         TimerKind::ready,    TimerKind::watchdog};
 std::string_view to_string(TimerKind kind);
 
 struct LifecycleEvent {
@@ -66,8 +66,12 @@ struct LifecycleEvent {
     timer,          // one of the instance's timers fired (`timer` says which)
     group_empty,    // nothing is left in the process group
     hold_restarts,  // the daemon is shutting down: an exit from now on is final
+    ready,           // its readiness passed (READY=1, the fd line, a probe)
+    unhealthy,       // its health check failed failure-threshold times in a row (`reason`)
+    watchdog_ping,   // WATCHDOG=1: the watchdog starts over
+    extend_timeout,  // EXTEND_TIMEOUT_USEC: the ready or stop timeout lasts at least `delay` more
   };
-  static constexpr int kKinds = 10;
+  static constexpr int kKinds = 14;
   Kind kind = Kind::start;
   ExitStatus status;        // exited
   std::string reason;       // spawn_failed
@@ -80,6 +84,7 @@ struct LifecycleEvent {
   // drain of its output comes next).
   bool main_exited = false;
   int signal = 0;  // stop: the signal to stop with instead of stop-signal; 0: stop-signal
+  Duration delay{0};  // extend_timeout
 
   static LifecycleEvent of(Kind kind) {
     LifecycleEvent e;
@@ -106,6 +111,16 @@ struct LifecycleEvent {
     e.main_exited = main_exited;
     return e;
   }
+  static LifecycleEvent unhealthy_because(std::string why) {
+    LifecycleEvent e = of(Kind::unhealthy);
+    e.reason = std::move(why);
+    return e;
+  }
+  static LifecycleEvent extend_by(Duration delay) {
+    LifecycleEvent e = of(Kind::extend_timeout);
+    e.delay = delay;
+    return e;
+  }
   static LifecycleEvent stop_with(int signo) {
     LifecycleEvent e = of(Kind::stop);
     e.signal = signo;
@@ -122,6 +137,7 @@ struct PendingEnd {
   std::optional<ExitStatus> status;  // its exit; nullopt when exec failed (`failure` says why)
   std::string failure;
   bool timed_out = false;  // it was stopped because its run passed its deadline
+  bool give_up = false;    // it was stopped for good (health restarts spent): fatal with `failure`
   bool operator==(const PendingEnd&) const = default;
 };
 
@@ -136,7 +152,7 @@ struct LifecycleStatus {
   int restarts = 0;               // restarts made by the policy (not by operators), for display
   TimePoint spawned_at{};
   TimePoint state_since{};
-  TimePoint timer_due{};  // when the start, backoff or grace timer fires (backoff time left)
+  TimePoint timer_due{};  // when the state's own timer (start/ready, backoff, grace) fires
   // How long one run may last before it is stopped as timed out; zero: no limit. No config key
   // sets it yet.
   Duration run_deadline{0};
@@ -147,6 +163,9 @@ struct LifecycleStatus {
   std::string reason;  // why the state is what it is (fatal, backoff, exited)
   // stopping: the main ended on its own and left processes behind (see PendingEnd).
   std::optional<PendingEnd> pending_end;
+  // When its recent health restarts were made (within backoff-max): the budget health-restarts
+  // spends.
+  std::vector<TimePoint> health_restarts;
 };
 
 struct LifecycleAction {

@@ -11,6 +11,7 @@
 #include "common/signals.h"
 #include "supervisord/loop/log.h"
 #include "supervisord/output/output_hub.h"
+#include "supervisord/process/process_tree.h"
 
 extern char** environ;
 
@@ -150,6 +151,7 @@ void Program::apply(const LifecycleDecision& d, State before) {
                      : status_.state == State::backoff ? LogLevel::info
                                                        : LogLevel::debug;
     log::write(level, "state changed", fields);
+    if (observer_) observer_->state_changed(before, status_.state);
     if (on_change_) on_change_(*this, before);
   }
   if (spawn) do_spawn();
@@ -183,10 +185,12 @@ void Program::do_spawn() {
     plan_->take_terminal = take_terminal_;
     plan_->cgroup_fd = cgroup_ ? cgroup_->join_fd() : -1;
     plan_->parent_death_signal = config_.stop_signal;
+    plan_->pass_fds.clear();
   }
   tree_stop_signal_ = 0;
   std::optional<SpawnedProcess> child;
-  if (plan_ && open_output(error)) child = host_.spawn(*plan_, error);
+  bool prepared = plan_ && (!observer_ || observer_->before_spawn(*plan_, error));
+  if (prepared && open_output(error)) child = host_.spawn(*plan_, error);
   bool out_of_resources = !child && plan_ && is_out_of_resources(errno);
   // The daemon's copies of the child's ends: EOF comes once the program's side is closed.
   if (output_) output_->close_child_ends();
@@ -207,8 +211,9 @@ void Program::do_spawn() {
                                              [this](short) { on_error_pipe(); });
     error_event_->enable();
   }
-  host_.watch(pid_, [this](int wait_status) { on_exit(wait_status); });
+  host_.watch(pid_, [this, pid = pid_](int wait_status) { on_exit(pid, wait_status); });
   log::info("spawned", {{"event", "spawn"}, {"program", name_}, {"pid", pid_}});
+  if (observer_) observer_->spawned(pid_);
   feed(LifecycleEvent::of(LifecycleEvent::Kind::spawned));
 }
 
@@ -257,9 +262,35 @@ bool Program::main_exited() const {
   return host_.has_exited(pid_);
 }
 
-void Program::on_exit(int wait_status) {
-  pid_t pid = pid_;
-  pid_ = 0;                          // reaped: its number may be reused from now on
+bool Program::adopt_main(pid_t pid, std::string& error) {
+  if (pid == pid_) return true;
+  if (!status_.main_alive || pid_ <= 0) {
+    error = "no main process to replace";
+    return false;
+  }
+  // Its own group, or a child of the main (a daemon's child that called setsid()), or an orphan
+  // of its tree that came back to the daemon: never an unrelated process.
+  std::optional<ProcStat> stat = read_proc_stat(pid);
+  bool in_tree = stat && !stat->zombie() &&
+                 (stat->pgrp == pgid_ || stat->ppid == pid_ ||
+                  (stat->ppid == ::getpid() && stat->pgrp != ::getpgrp()));
+  if (!in_tree) {
+    error = "process " + std::to_string(pid) + " is not in the instance's process tree";
+    return false;
+  }
+  log::info("main process changed",
+            {{"event", "mainpid"}, {"program", name_}, {"from", pid_}, {"to", pid}});
+  host_.forget(pid_);  // the old main's exit is reaped as an orphan's, not the run's end
+  pid_ = pid;
+  if (stat->pgrp != pgid_) pgid_ = stat->pgrp;  // the stop signals its group from now on
+  host_.watch(pid_, [this, pid](int wait_status) { on_exit(pid, wait_status); });
+  return true;
+}
+
+void Program::on_exit(pid_t pid, int wait_status) {
+  if (observer_) observer_->before_exit();  // a MAINPID= sent before this exit comes first
+  if (pid != pid_) return;                  // an adopted main replaced it meanwhile
+  pid_ = 0;                                 // reaped: its number may be reused from now on
   if (error_pipe_) on_error_pipe();  // the child is gone, so the pipe holds its last word
   close_error_pipe();
   if (output_) {

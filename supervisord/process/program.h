@@ -19,6 +19,7 @@
 #include "supervisord/process/lifecycle.h"
 #include "supervisord/process/process_host.h"
 #include "supervisord/process/reaper.h"
+#include "supervisord/process/run_observer.h"
 #include "supervisord/process/spawn.h"
 
 namespace gardien {
@@ -69,6 +70,17 @@ class Program {
   // How long each run may last before it is stopped as timed out, from the next spawn on; zero:
   // no limit (the default). No config key sets it yet.
   void set_run_deadline(Duration deadline) noexcept { status_.run_deadline = deadline; }
+  // --- What its readiness and health checks (the observer) report. ---
+  // `observer` outlives the Program, or is reset to nullptr first.
+  void set_observer(RunObserver* observer) noexcept { observer_ = observer; }
+  void report_ready() { feed(LifecycleEvent::of(LifecycleEvent::Kind::ready)); }
+  void report_unhealthy(std::string why) { feed(LifecycleEvent::unhealthy_because(std::move(why))); }
+  void watchdog_ping() { feed(LifecycleEvent::of(LifecycleEvent::Kind::watchdog_ping)); }
+  void extend_timeout(Duration delay) { feed(LifecycleEvent::extend_by(delay)); }
+  // MAINPID=: `pid`, a process of its tree, becomes the main process (a daemon that forks). The
+  // old main's exit is then not the run's end. false with `error` when `pid` is not in its tree.
+  bool adopt_main(pid_t pid, std::string& error);
+
   // After a reaping: a stop waiting for the rest of its process group may be complete.
   void recheck_group();
   // Empty while its output sinks work; else e.g. "stdout file: No space left on device" (for
@@ -109,7 +121,7 @@ class Program {
   void on_group_poll();
   void apply(const LifecycleDecision& decision, State before);
   void do_spawn();
-  void on_exit(int wait_status);
+  void on_exit(pid_t pid, int wait_status);
   void on_timer(TimerKind kind);
   // The main process has exited, whether or not its exit was handled yet.
   bool main_exited() const;
@@ -162,6 +174,7 @@ class Program {
   bool take_terminal_ = false;
   bool same_session_ = false;
   int tree_stop_signal_ = 0;  // the stop signal the whole tree got during this run; 0: none
+  RunObserver* observer_ = nullptr;
 };
 
 }  // namespace gardien

@@ -13,7 +13,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <map>
+#include <set>
 
 #include "supervisord/process/start_directory.h"
 
@@ -93,6 +95,9 @@ struct ChildArgs {
   int max_fd;                    // for the close() fallback
   pid_t parent;                  // the daemon, for PR_SET_PDEATHSIG
   std::optional<rlimit> nofile;  // the daemon's original RLIMIT_NOFILE, when it raised its own
+  // plan.pid_variable's entry, copied: the child writes its pid's digits after the '='.
+  std::string pid_entry;
+  char* pid_digits = nullptr;
 };
 
 std::vector<char*> pointers(const std::vector<std::string>& strings) {
@@ -132,6 +137,16 @@ constexpr int kMaxSignal = 64;
 bool child_move_fd(int from, int to) noexcept {
   if (from == to) return ::fcntl(to, F_SETFD, 0) == 0;
   return ::dup2(from, to) == to;
+}
+
+// Writes the caller's pid in decimal, then a NUL, at `out` (room for 10 digits).
+void child_write_pid(char* out) noexcept {
+  char digits[16];
+  int n = 0;
+  for (unsigned long pid = static_cast<unsigned long>(::getpid()); pid > 0 || n == 0; pid /= 10)
+    digits[n++] = static_cast<char>('0' + pid % 10);
+  while (n > 0) *out++ = digits[--n];
+  *out = '\0';
 }
 
 bool child_close_from_3(int error_fd, int max_fd) noexcept {
@@ -180,6 +195,10 @@ bool child_close_from_3(int error_fd, int max_fd) noexcept {
   if (plan.stderr_fd >= 0 && !child_move_fd(plan.stderr_fd, STDERR_FILENO))
     child_fail(a.error_fd, Stage::stdio, 2);
   if (!child_close_from_3(a.error_fd, a.max_fd)) child_fail(a.error_fd, Stage::close_fds);
+  for (const auto& [from, to] : plan.pass_fds) {
+    if (!child_move_fd(from, to)) child_fail(a.error_fd, Stage::stdio, to);
+  }
+  if (a.pid_digits) child_write_pid(a.pid_digits);
 
   if (!plan.directory.empty() && ::chdir(plan.directory.c_str()) != 0)
     child_fail(a.error_fd, Stage::chdir);
@@ -258,7 +277,10 @@ std::string describe(const ChildReport& r, const SpawnPlan& plan) {
 
     case Stage::stdio:
       out = "redirect ";
-      out += r.index == 0 ? "stdin" : r.index == 1 ? "stdout" : "stderr";
+      out += r.index == 0   ? "stdin"
+             : r.index == 1 ? "stdout"
+             : r.index == 2 ? "stderr"
+                            : "fd " + std::to_string(r.index);
       break;
     case Stage::close_fds:
       out = "close inherited fds";
@@ -315,13 +337,33 @@ std::optional<SpawnIdentity> identity_for(const ProgramConfig& config) {
 
 }  // namespace
 
+void set_environment(SpawnPlan& plan, const std::string& key, const std::string& value) {
+  std::string entry = key + '=' + value;
+  auto at = std::lower_bound(plan.envp.begin(), plan.envp.end(), entry);
+  // The entry for `key`, if any, sorts just before or at `at` ("K=v" sorts by key first).
+  for (auto it = plan.envp.begin(); it != plan.envp.end(); ++it) {
+    if (it->size() > key.size() && it->compare(0, key.size(), key) == 0 &&
+        (*it)[key.size()] == '=') {
+      plan.envp.erase(it);
+      at = std::lower_bound(plan.envp.begin(), plan.envp.end(), entry);
+      break;
+    }
+  }
+  plan.envp.insert(at, std::move(entry));
+}
+
 std::vector<std::string> build_environment(const ProgramConfig& config, const std::string& instance,
                                            char* const* daemon_environ) {
+  // The daemon's own notification socket and watchdog are its init's business, not its
+  // programs': a program that speaks sd_notify gets a socket of its own (docs/readiness.md).
+  static const std::set<std::string_view> kNotInherited = {"NOTIFY_SOCKET", "WATCHDOG_USEC",
+                                                           "WATCHDOG_PID"};
   std::map<std::string, std::string> env;
   for (char* const* e = daemon_environ; e && *e; ++e) {
     std::string_view kv(*e);
     auto eq = kv.find('=');
     if (eq == std::string_view::npos || eq == 0) continue;
+    if (kNotInherited.count(kv.substr(0, eq))) continue;
     env[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
   }
   if (config.run_as) {
@@ -415,10 +457,30 @@ std::optional<SpawnedProcess> spawn_process(const SpawnPlan& plan, std::string& 
     error += std::strerror(errno);
     return std::nullopt;
   }
+  // The child moves passed fds onto their numbers: the error pipe must not be one of them.
+  for (const auto& [from, to] : plan.pass_fds) {
+    if (report.write.get() != to) continue;
+    Fd moved(::fcntl(report.write.get(), F_DUPFD_CLOEXEC, to + 1));
+    if (!moved) {
+      error = "spawn: cannot move the error pipe: ";
+      error += std::strerror(errno);
+      return std::nullopt;
+    }
+    report.write = std::move(moved);
+  }
   ChildArgs args{
       plan,       pointers(plan.argv), pointers(plan.envp), {}, stdin_fd, report.write.get(),
-      fd_limit(), ::getpid(),          g_original_nofile};
+      fd_limit(), ::getpid(),          g_original_nofile,   {},  nullptr};
   for (const ResourceLimit& l : plan.rlimits) args.limits.push_back(rlimit{l.soft, l.hard});
+  if (!plan.pid_variable.empty()) {
+    std::string prefix = plan.pid_variable + '=';
+    for (std::size_t i = 0; i < plan.envp.size(); ++i) {
+      if (plan.envp[i].compare(0, prefix.size(), prefix) != 0) continue;
+      args.pid_entry = prefix + std::string(11, '0');  // 10 digits and the NUL
+      args.pid_digits = args.pid_entry.data() + prefix.size();
+      args.envp[i] = args.pid_entry.data();
+    }
+  }
 
   // With every signal blocked, libevent's handler cannot run in the child before it resets them.
   sigset_t all, old;

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/config.h"
@@ -44,7 +45,15 @@ struct SpawnPlan {
   int cgroup_fd = -1;
   // Sent to the child when the daemon dies (PR_SET_PDEATHSIG); 0: none.
   int parent_death_signal = 0;
+  // Fds the child gets at fixed numbers ({fd in the daemon, number in the child >= 3}), kept
+  // open while every other fd is closed: the readiness fd of the s6 protocol.
+  std::vector<std::pair<int, int>> pass_fds;
+  // The name of an environment entry ("WATCHDOG_PID") whose value the child sets to its own pid.
+  std::string pid_variable;
 };
+
+// Sets `key` to `value` in `plan`'s environment, keeping it sorted.
+void set_environment(SpawnPlan& plan, const std::string& key, const std::string& value);
 
 // The child's environment: the daemon's, then HOME/USER/LOGNAME/SHELL of `user`, then the
 // program's `environment`, then GARDIEN_PROGRAM, GARDIEN_INSTANCE and GARDIEN_INSTANCE_INDEX.

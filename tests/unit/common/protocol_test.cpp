@@ -307,7 +307,9 @@ TEST(Protocol, InstanceStatusSchemaRoundTrips) {
   EXPECT_EQ(j, json::parse(
                    R"({"name":"web.2","program":"web","state":"backoff","pid":null,"uptime_ms":null,
                                "restarts":3,"info":"exit code 1, retry in 2s","wanted":true,
-                               "processes":null})"));
+                               "processes":null,"ready":false,"health":"none",
+                               "health_failures":0,"health_threshold":0,"status_text":"",
+                               "exit_code":null,"signal":null})"));
   std::string error;
   EXPECT_EQ(instance_status_from_json(j, error), s);
 
@@ -329,13 +331,13 @@ TEST(Protocol, InstanceStatusSchemaRoundTrips) {
 
 TEST(Protocol, RunOutcomesRoundTrip) {
   for (const char* name :
-       {"exited", "stopped by operator", "timed out", "failed to start", "fatal"}) {
+       {"exited", "stopped by operator", "timed out", "failed to start", "unhealthy", "fatal"}) {
     auto o = parse_outcome(name);
     ASSERT_TRUE(o) << name;
     EXPECT_EQ(outcome_name(*o), name);
   }
   EXPECT_EQ(parse_outcome("killed"), std::nullopt);
-  EXPECT_EQ(kRunOutcomes.size(), 5u);
+  EXPECT_EQ(kRunOutcomes.size(), 6u);
 }
 
 TEST(Protocol, InstanceStatusCarriesHowItsLastRunEnded) {

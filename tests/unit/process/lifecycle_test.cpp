@@ -98,6 +98,43 @@ const PairCase kPairs[] = {
     {State::fatal, Kind::timer, false, State::fatal},
     {State::fatal, Kind::hold_restarts, true, State::fatal},
     {State::fatal, Kind::group_empty, false, State::fatal},
+
+    // Reports from the program or its checks (here without `ready` or `watchdog` configured):
+    // datagrams arrive late, so none is illegal; only an unhealthy running instance restarts.
+    {State::stopped, Kind::ready, true, State::stopped},
+    {State::stopped, Kind::unhealthy, true, State::stopped},
+    {State::stopped, Kind::watchdog_ping, true, State::stopped},
+    {State::stopped, Kind::extend_timeout, true, State::stopped},
+
+    {State::starting, Kind::ready, true, State::starting},
+    {State::starting, Kind::unhealthy, true, State::starting},
+    {State::starting, Kind::watchdog_ping, true, State::starting},
+    {State::starting, Kind::extend_timeout, true, State::starting},
+
+    {State::running, Kind::ready, true, State::running},
+    {State::running, Kind::unhealthy, true, State::stopping},
+    {State::running, Kind::watchdog_ping, true, State::running},
+    {State::running, Kind::extend_timeout, true, State::running},
+
+    {State::backoff, Kind::ready, true, State::backoff},
+    {State::backoff, Kind::unhealthy, true, State::backoff},
+    {State::backoff, Kind::watchdog_ping, true, State::backoff},
+    {State::backoff, Kind::extend_timeout, true, State::backoff},
+
+    {State::stopping, Kind::ready, true, State::stopping},
+    {State::stopping, Kind::unhealthy, true, State::stopping},
+    {State::stopping, Kind::watchdog_ping, true, State::stopping},
+    {State::stopping, Kind::extend_timeout, true, State::stopping},
+
+    {State::exited, Kind::ready, true, State::exited},
+    {State::exited, Kind::unhealthy, true, State::exited},
+    {State::exited, Kind::watchdog_ping, true, State::exited},
+    {State::exited, Kind::extend_timeout, true, State::exited},
+
+    {State::fatal, Kind::ready, true, State::fatal},
+    {State::fatal, Kind::unhealthy, true, State::fatal},
+    {State::fatal, Kind::watchdog_ping, true, State::fatal},
+    {State::fatal, Kind::extend_timeout, true, State::fatal},
 };
 
 TEST(Lifecycle, EveryStateEventPairIsHandledOnPurpose) {
