@@ -22,6 +22,8 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
       config_(std::move(config)),
       config_path_(std::move(config_path)),
       reaper_(loop),
+      probe_host_(loop, reaper_),
+      upward_(UpwardNotifier::from_environment(loop)),
       sigpipe_(loop, [this](int s) { on_signal(s); }),
       shutdown_timer_(loop, [this] { force_shutdown("shutdown-timeout"); }),
       evaluate_soon_(loop, [this] { evaluate(); }) {
@@ -33,7 +35,7 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
   reaper_.after_reaping([this] { after_reaping(); });
   for (const ProgramConfig& p : config_.programs) {
     for (const std::string& name : p.instance_names()) {
-      instances_.push_back({make_instance(p, name)});
+      instances_.push_back(make_entry(p, name));
     }
   }
 }
@@ -41,7 +43,7 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
 bool Supervisor::add_instance(const ProgramConfig& config, const std::string& name) {
   Entry* existing = entry(name);
   if (!existing) {
-    instances_.push_back({make_instance(config, name)});
+    instances_.push_back(make_entry(config, name));
     return true;
   }
   // Still being dropped by an earlier reload: it stays, with the new settings.
@@ -50,14 +52,15 @@ bool Supervisor::add_instance(const ProgramConfig& config, const std::string& na
   return true;
 }
 
-std::unique_ptr<Program> Supervisor::make_instance(const ProgramConfig& config,
-                                                   const std::string& name) {
-  auto instance = std::make_unique<Program>(
+Supervisor::Entry Supervisor::make_entry(const ProgramConfig& config, const std::string& name) {
+  Entry e;
+  e.program = std::make_unique<Program>(
       loop_, reaper_, config, name,
       [this](Program& prog, State before) { on_state_change(prog, before); });
-  instance->set_output_hub(output_);
-  instance->use_cgroups(cgroups_for(config));
-  return instance;
+  e.program->set_output_hub(output_);
+  e.program->use_cgroups(cgroups_for(config));
+  e.checks = std::make_unique<InstanceChecks>(loop_, probe_host_, *e.program);
+  return e;
 }
 
 CgroupTree* Supervisor::cgroups_for(const ProgramConfig& program) {

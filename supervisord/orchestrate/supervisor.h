@@ -23,6 +23,8 @@
 #include "supervisord/process/program.h"
 #include "supervisord/process/reaper.h"
 #include "supervisord/process/run_record.h"
+#include "supervisord/readiness/instance_checks.h"
+#include "supervisord/readiness/upward_notifier.h"
 
 namespace gardien {
 
@@ -98,15 +100,16 @@ class Supervisor final : public ControlTarget {
   // orchestrator reads besides the Program's own status).
   struct Entry {
     std::unique_ptr<Program> program;
-    bool start_requested = false;    // starts once its dependencies allow
-    bool restart_requested = false;  // changed by a reload: start again once stopped
-    bool dropping = false;           // removed once it has no process
+    std::unique_ptr<InstanceChecks> checks;  // its readiness and health; after `program`
+    bool start_requested = false;            // starts once its dependencies allow
+    bool restart_requested = false;          // changed by a reload: start again once stopped
+    bool dropping = false;                   // removed once it has no process
   };
 
   Entry* entry(std::string_view name);
   const Entry* entry(std::string_view name) const;
   Program* instance(std::string_view name) const;
-  std::unique_ptr<Program> make_instance(const ProgramConfig& config, const std::string& name);
+  Entry make_entry(const ProgramConfig& config, const std::string& name);
   // A new instance, or one a reload was dropping taken back; false when it exists already.
   bool add_instance(const ProgramConfig& config, const std::string& name);
   protocol::InstanceResult result_of(const Program& program, bool ok, std::string info) const;
@@ -140,6 +143,10 @@ class Supervisor final : public ControlTarget {
   void on_signal(int signo);
   void after_reaping();
   void update_output_names();
+  // Tells the init above (NOTIFY_SOCKET) how things stand: READY=1 once every autostart
+  // instance is ready, and a one-line summary.
+  void notify_upward();
+  std::string summary() const;
   // Container init.
   CgroupTree* cgroups_for(const ProgramConfig& program);
   void forward_signal(int signo);
@@ -150,6 +157,8 @@ class Supervisor final : public ControlTarget {
   Config config_;
   std::filesystem::path config_path_;
   Reaper reaper_;
+  SystemProcessHost probe_host_;  // exec probes spawn and are reaped like programs
+  std::unique_ptr<UpwardNotifier> upward_;
   // Before the instances: their cgroups are removed before the tree that holds them.
   std::unique_ptr<CgroupTree> cgroup_tree_;
   bool cgroups_tried_ = false;

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "supervisord/loop/log.h"
@@ -72,6 +73,36 @@ void Supervisor::evaluate_soon() {
 void Supervisor::evaluate() {
   if (exiting_) return;
   apply(orchestrate(snapshot(), config_, daemon_facts()));
+  notify_upward();
+}
+
+std::string Supervisor::summary() const {
+  std::map<State, int> counts;
+  for (const Entry& e : instances_) ++counts[e.program->state()];
+  std::string out;
+  for (const auto& [state, name] : protocol::kInstanceStates) {
+    auto it = counts.find(state);
+    if (it == counts.end()) continue;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(it->second) + " " + std::string(name);
+  }
+  return out.empty() ? "no programs" : out;
+}
+
+void Supervisor::notify_upward() {
+  if (!upward_) return;
+  if (mode_ != DaemonMode::running) return upward_->status(summary());
+  // Ready: every autostart instance kept up is ready, or done (a one-shot that succeeded).
+  std::vector<InstanceFacts> facts = snapshot();
+  bool all_ready = std::all_of(facts.begin(), facts.end(), [&](const InstanceFacts& f) {
+    const ProgramConfig* p = config_.find(f.program);
+    return !p || !p->autostart || !f.wanted || f.ready || f.completed;
+  });
+  if (all_ready) {
+    upward_->ready(summary());
+  } else {
+    upward_->status(summary());
+  }
 }
 
 void Supervisor::apply(const OrchestratorDecision& d) {
@@ -172,6 +203,7 @@ void Supervisor::begin_shutdown(std::string_view why) {
     e.program->set_wanted(false);  // stopped on purpose: `status` no longer counts them
   }
   shutdown_timer_.arm(config_.supervisor.shutdown_timeout);
+  if (upward_) upward_->stopping(summary());
 }
 
 void Supervisor::force_shutdown(std::string_view why) {

@@ -145,7 +145,7 @@ std::optional<std::string> Supervisor::add_program(const ProgramConfig& program)
       [](const ProgramConfig& a, const ProgramConfig& b) { return a.name < b.name; });
   config_.programs.insert(pos, program);
   std::vector<std::string> names = program.instance_names();
-  for (const std::string& name : names) instances_.push_back({make_instance(program, name)});
+  for (const std::string& name : names) instances_.push_back(make_entry(program, name));
   if (program.autostart && !shutting_down()) request_start(names);
   update_output_names();
   evaluate();

@@ -1,0 +1,164 @@
+// One instance's checks on a fake host: the Program creates no process, the checks' own fds and
+// sockets are real, so each protocol is driven the way a program would speak it.
+#include "supervisord/readiness/instance_checks.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "loop/pump_until.h"
+#include "process/fake_process_host.h"
+#include "process/lifecycle_driver.h"
+
+namespace gardien {
+namespace {
+
+using namespace std::chrono_literals;
+using lifecycle_testing::test_config;
+using process_testing::FakeHost;
+using testing::pump_until;
+
+std::optional<std::string> env_of(const SpawnPlan& plan, const std::string& key) {
+  for (const std::string& kv : plan.envp)
+    if (kv.rfind(key + "=", 0) == 0) return kv.substr(key.size() + 1);
+  return std::nullopt;
+}
+
+// What a program does with sd_notify(3): one datagram to $NOTIFY_SOCKET.
+void notify(const std::string& address, const std::string& message) {
+  ASSERT_FALSE(address.empty());
+  ASSERT_EQ(address[0], '@');
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path + 1, address.data() + 1, address.size() - 1);
+  socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size());
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(::sendto(fd, message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&sa), len),
+            static_cast<ssize_t>(message.size()));
+  ::close(fd);
+}
+
+struct Checked {
+  explicit Checked(ProgramConfig config)
+      : program(loop, host, std::move(config), "web", [](Program&, State) {}),
+        checks(loop, host, program) {}
+  EventLoop loop;
+  FakeHost host;
+  Program program;
+  InstanceChecks checks;
+};
+
+ProgramConfig ready_by(ProbeConfig probe) {
+  ProgramConfig c = test_config();
+  c.ready = probe;
+  c.ready_timeout = 5s;
+  return c;
+}
+
+TEST(InstanceChecks, TheFdProtocolsLineMakesItReady) {
+  ProbeConfig probe;
+  probe.kind = ProbeConfig::Kind::fd;
+  probe.fd = 3;
+  Checked c(ready_by(probe));
+  int child_end = -1;
+  c.host.on_spawn = [&](const SpawnPlan& plan) {
+    ASSERT_EQ(plan.pass_fds.size(), 1u);
+    EXPECT_EQ(plan.pass_fds[0].second, 3);
+    child_end = ::dup(plan.pass_fds[0].first);  // the child's copy
+  };
+  c.program.start();
+  ASSERT_GE(child_end, 0);
+  EXPECT_EQ(c.program.state(), State::starting);
+  ASSERT_EQ(::write(child_end, "ready", 5), 5);
+  EXPECT_FALSE(pump_until(
+      c.loop, [&] { return c.program.state() == State::running; }, 50ms))
+      << "no newline yet";
+  ASSERT_EQ(::write(child_end, "\n", 1), 1);
+  EXPECT_TRUE(pump_until(
+      c.loop, [&] { return c.program.state() == State::running; }, 5s));
+  ::close(child_end);
+}
+
+TEST(InstanceChecks, AnFdClosedWithoutALineLeavesItStartingUntilTheReadyTimeout) {
+  ProbeConfig probe;
+  probe.kind = ProbeConfig::Kind::fd;
+  probe.fd = 4;
+  Checked c(ready_by(probe));
+  c.host.on_spawn = [&](const SpawnPlan&) {};
+  c.program.start();
+  pump_until(
+      c.loop, [] { return false; }, 20ms);  // EOF: the daemon's copy is closed
+  EXPECT_EQ(c.program.state(), State::starting);
+  c.host.advance(5s);
+  EXPECT_EQ(c.program.state(), State::stopping);
+  EXPECT_NE(c.program.status().reason.find("not ready after 5s"), std::string::npos);
+}
+
+TEST(InstanceChecks, TheReadyFileIsRemovedBeforeEachStart) {
+  auto path =
+      std::filesystem::temp_directory_path() / ("gardien-ready-" + std::to_string(::getpid()));
+  std::ofstream(path) << "stale";
+  ProbeConfig probe;
+  probe.kind = ProbeConfig::Kind::file;
+  probe.target = path;
+  Checked c(ready_by(probe));
+  c.program.start();
+  EXPECT_FALSE(std::filesystem::exists(path)) << "a stale file would make it ready at once";
+}
+
+TEST(InstanceChecks, NotifyGivesTheInstanceItsOwnSocketAndReadyMakesItRunning) {
+  ProbeConfig probe;  // notify
+  Checked c(ready_by(probe));
+  c.program.start();
+  ASSERT_FALSE(c.host.plans.empty());
+  std::optional<std::string> address = env_of(c.host.plans.back(), "NOTIFY_SOCKET");
+  ASSERT_TRUE(address);
+  notify(*address, "STATUS=loading the cache\n");
+  EXPECT_TRUE(pump_until(
+      c.loop, [&] { return c.checks.report().status_text == "loading the cache"; }, 5s));
+  EXPECT_EQ(c.program.state(), State::starting);
+  notify(*address, "READY=1\nSTATUS=serving\n");
+  EXPECT_TRUE(pump_until(
+      c.loop, [&] { return c.program.state() == State::running; }, 5s));
+  EXPECT_EQ(c.checks.report().status_text, "serving");
+}
+
+TEST(InstanceChecks, AWatchdogExportsItsIntervalAndAPingKeepsItRunning) {
+  ProbeConfig probe;
+  ProgramConfig config = ready_by(probe);
+  config.watchdog = 2s;
+  Checked c(config);
+  c.program.start();
+  const SpawnPlan& plan = c.host.plans.back();
+  EXPECT_EQ(env_of(plan, "WATCHDOG_USEC"), "2000000");
+  EXPECT_EQ(plan.pid_variable, "WATCHDOG_PID");
+  std::string address = *env_of(plan, "NOTIFY_SOCKET");
+  notify(address, "READY=1");
+  ASSERT_TRUE(pump_until(
+      c.loop, [&] { return c.program.state() == State::running; }, 5s));
+  c.host.advance(1500ms);
+  notify(address, "WATCHDOG=1\nSTATUS=pinged");
+  ASSERT_TRUE(
+      pump_until(c.loop, [&] { return c.checks.report().status_text == "pinged"; }, 5s));
+  c.host.advance(1500ms);  // 3 s since ready, 1.5 s since the ping
+  EXPECT_EQ(c.program.state(), State::running);
+  c.host.advance(1s);
+  EXPECT_EQ(c.program.state(), State::stopping);
+  EXPECT_EQ(c.program.status().reason, "watchdog timeout");
+}
+
+TEST(InstanceChecks, WithoutNotifyNoSocketIsGivenNorInherited) {
+  Checked c(test_config());
+  ::setenv("NOTIFY_SOCKET", "@the-daemons-own", 1);
+  c.program.start();
+  ::unsetenv("NOTIFY_SOCKET");
+  EXPECT_EQ(env_of(c.host.plans.back(), "NOTIFY_SOCKET"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace gardien
