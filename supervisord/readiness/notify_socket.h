@@ -32,8 +32,7 @@ class NotifySocket {
   // nullptr with `error` when no socket can be made (no fds left). `on_message` may destroy the
   // socket; no datagram is read after that.
   static std::unique_ptr<NotifySocket> open(EventLoop& loop, const std::string& instance,
-                                            uid_t writer, OnMessage on_message,
-                                            std::string& error);
+                                            uid_t writer, OnMessage on_message, std::string& error);
   ~NotifySocket();
   NotifySocket(const NotifySocket&) = delete;
   NotifySocket& operator=(const NotifySocket&) = delete;
