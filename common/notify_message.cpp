@@ -107,7 +107,9 @@ std::optional<Duration> microseconds(std::string_view value) {
   return Duration(static_cast<Duration::rep>((usec + 999) / 1000));
 }
 
-bool is_one(std::string_view value) { return value == "1"; }
+bool is_one(std::string_view value) {
+  return value == "1";
+}
 
 // Applies one KEY=VALUE line; false with `error` when a known key has a bad value.
 bool apply(std::string_view line, std::string_view key, std::string_view value,

@@ -31,8 +31,7 @@ std::string random_suffix() {
   std::uint64_t bits = 0;
   if (::getrandom(&bits, sizeof bits, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof bits)) {
     static std::uint64_t counter = 0;  // a collision only costs another bind attempt
-    bits = static_cast<std::uint64_t>(
-               std::chrono::steady_clock::now().time_since_epoch().count()) ^
+    bits = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
            (++counter << 48);
   }
   char text[17];
@@ -41,8 +40,8 @@ std::string random_suffix() {
 }
 
 std::string abstract_name(const std::string& instance) {
-  return "gardien/" + std::to_string(::getpid()) + "/" +
-         instance.substr(0, kMaxInstanceInAddress) + "/" + random_suffix();
+  return "gardien/" + std::to_string(::getpid()) + "/" + instance.substr(0, kMaxInstanceInAddress) +
+         "/" + random_suffix();
 }
 
 // Binds `fd` to the abstract `name` (its exact length: sd_notify's clients connect to the
@@ -118,9 +117,13 @@ NotifySocket::NotifySocket(EventLoop& loop, Fd fd, std::string address, std::str
   event_->enable();
 }
 
-NotifySocket::~NotifySocket() { *alive_ = false; }
+NotifySocket::~NotifySocket() {
+  *alive_ = false;
+}
 
-void NotifySocket::drain() { read_datagrams(std::numeric_limits<std::size_t>::max()); }
+void NotifySocket::drain() {
+  read_datagrams(std::numeric_limits<std::size_t>::max());
+}
 
 void NotifySocket::read_datagrams(std::size_t limit) {
   auto alive = alive_;  // read_one's callback may destroy this socket
@@ -131,7 +134,8 @@ void NotifySocket::read_datagrams(std::size_t limit) {
 
 bool NotifySocket::read_one() {
   char data[kMaxNotifyDatagram];
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * kMaxPassedFds)];
+  alignas(
+      cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * kMaxPassedFds)];
   iovec iov{data, sizeof data};
   msghdr message{};
   message.msg_iov = &iov;
@@ -144,8 +148,9 @@ bool NotifySocket::read_one() {
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      log::debug("cannot read the notify socket",
-                 {{"event", "notify_error"}, {"program", instance_}, {"error", std::strerror(errno)}});
+      log::debug(
+          "cannot read the notify socket",
+          {{"event", "notify_error"}, {"program", instance_}, {"error", std::strerror(errno)}});
     }
     return false;
   }

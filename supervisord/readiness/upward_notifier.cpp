@@ -69,16 +69,18 @@ std::unique_ptr<UpwardNotifier> UpwardNotifier::from_environment(EventLoop& loop
   ::unsetenv("WATCHDOG_PID");
   if (address.empty()) return nullptr;
   if (!socket_address(address)) {
-    log::warn("NOTIFY_SOCKET is neither @name nor an absolute path that fits a socket address; "
-              "the init above is not told when gardien is ready",
-              {{"event", "notify_upward"}, {"address", address}});
+    log::warn(
+        "NOTIFY_SOCKET is neither @name nor an absolute path that fits a socket address; "
+        "the init above is not told when gardien is ready",
+        {{"event", "notify_upward"}, {"address", address}});
     return nullptr;
   }
   Fd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) {
-    log::warn("cannot create a socket for NOTIFY_SOCKET; the init above is not told when gardien "
-              "is ready",
-              {{"event", "notify_upward"}, {"error", std::strerror(errno)}});
+    log::warn(
+        "cannot create a socket for NOTIFY_SOCKET; the init above is not told when gardien "
+        "is ready",
+        {{"event", "notify_upward"}, {"error", std::strerror(errno)}});
     return nullptr;
   }
   return std::unique_ptr<UpwardNotifier>(

@@ -108,8 +108,7 @@ TEST(NotifyMessage, RefusesFlagsWithAnyValueButOne) {
 TEST(NotifyMessage, RefusesBadNumbersAndNamesTheKey) {
   for (const char* line :
        {"MAINPID=", "MAINPID=0", "MAINPID=-1", "MAINPID=+5", "MAINPID=abc", "MAINPID=12x",
-        "MAINPID= 12", "MAINPID=2147483648", "MAINPID=99999999999999999999999",
-        "MAINPID=0x10"}) {
+        "MAINPID= 12", "MAINPID=2147483648", "MAINPID=99999999999999999999999", "MAINPID=0x10"}) {
     std::string error = refused(line);
     EXPECT_NE(error.find("MAINPID"), std::string::npos) << line << ": " << error;
     EXPECT_NE(error.find("not a pid"), std::string::npos) << error;

@@ -69,7 +69,9 @@ bool sees_eof(int fd) {
   return ::read(fd, &byte, 1) == 0;
 }
 
-bool have_systemd_notify() { return ::access("/usr/bin/systemd-notify", X_OK) == 0; }
+bool have_systemd_notify() {
+  return ::access("/usr/bin/systemd-notify", X_OK) == 0;
+}
 
 // Spawns argv with NOTIFY_SOCKET set to `address` (on top of this process's environment).
 pid_t spawn_with_socket(const std::vector<std::string>& argv, const std::string& address) {
@@ -112,10 +114,12 @@ class NotifySocketTest : public ::testing::Test {
   }
 
   bool pump_for_messages(std::size_t count) {
-    return pump_until(loop, [&] { return messages.size() >= count; }, kDeadline);
+    return pump_until(
+        loop, [&] { return messages.size() >= count; }, kDeadline);
   }
   bool pump_for_drops(std::size_t count) {
-    return pump_until(loop, [&] { return socket->dropped() >= count; }, kDeadline);
+    return pump_until(
+        loop, [&] { return socket->dropped() >= count; }, kDeadline);
   }
 
   EventLoop loop;
@@ -126,8 +130,7 @@ class NotifySocketTest : public ::testing::Test {
 
 TEST_F(NotifySocketTest, AddressIsAbstractAndNamesTheInstance) {
   const std::string& address = socket->address();
-  ASSERT_EQ(address.rfind("@gardien/" + std::to_string(::getpid()) + "/web.0/", 0), 0u)
-      << address;
+  ASSERT_EQ(address.rfind("@gardien/" + std::to_string(::getpid()) + "/web.0/", 0), 0u) << address;
   std::string error;
   auto other = NotifySocket::open(loop, "web.0", ::getuid(), nullptr, error);
   ASSERT_TRUE(other) << error;
@@ -214,10 +217,11 @@ TEST_F(NotifySocketTest, ACallbackMayDestroyTheSocket) {
 }
 
 TEST_F(NotifySocketTest, SystemdNotifyDeliversAndReturnsPromptly) {
-  if (!have_systemd_notify()) GTEST_SKIP() << "systemd-notify is not installed (apt install systemd)";
+  if (!have_systemd_notify())
+    GTEST_SKIP() << "systemd-notify is not installed (apt install systemd)";
   auto start = std::chrono::steady_clock::now();
-  pid_t pid = spawn_with_socket(
-      {"/usr/bin/systemd-notify", "--ready", "--status=warming up"}, socket->address());
+  pid_t pid = spawn_with_socket({"/usr/bin/systemd-notify", "--ready", "--status=warming up"},
+                                socket->address());
   ASSERT_GT(pid, 0);
   int code = -1;
   // systemd-notify waits (BARRIER=1) until the fd it passed is closed, up to 5 s.
@@ -235,7 +239,8 @@ TEST_F(NotifySocketTest, SystemdNotifyDeliversAndReturnsPromptly) {
 // The classic race: the helper has exited before the daemon reads its message. The socket, not
 // the sender's pid, says whose message it is, so it is never lost.
 TEST_F(NotifySocketTest, ReadyFromAnExitedShellHelperIsDeliveredEveryTime) {
-  if (!have_systemd_notify()) GTEST_SKIP() << "systemd-notify is not installed (apt install systemd)";
+  if (!have_systemd_notify())
+    GTEST_SKIP() << "systemd-notify is not installed (apt install systemd)";
   for (int run = 0; run < 200; ++run) {
     open_socket(::getuid());
     messages.clear();

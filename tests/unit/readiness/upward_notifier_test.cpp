@@ -113,8 +113,8 @@ TEST_F(UpwardNotifierTest, SendsReadyOnceStatusWhenChangedAndStopping) {
 }
 
 TEST_F(UpwardNotifierTest, SendsToASocketPath) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("gardien-upward-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("gardien-upward-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   {
     InitSocket init((dir / "notify").string());
@@ -183,7 +183,8 @@ TEST_F(UpwardNotifierTest, WatchdogOfAnotherPidIsNotPinged) {
   auto notifier = UpwardNotifier::from_environment(loop);
   ASSERT_NE(notifier, nullptr);
   // A bounded look: 100 of our pings would have come by then.
-  pump_until(loop, [] { return false; }, std::chrono::milliseconds(100));
+  pump_until(
+      loop, [] { return false; }, std::chrono::milliseconds(100));
   EXPECT_EQ(init.next(), std::nullopt);
 }
 
