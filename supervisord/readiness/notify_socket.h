@@ -29,7 +29,8 @@ class NotifySocket {
   // readable on `loop`. Only datagrams sent by `writer` (the instance's uid) or by root are
   // accepted; others, oversized or malformed ones are dropped and logged at debug level. Every
   // fd passed with a datagram is closed at once (BARRIER=1: systemd-notify waits for that).
-  // nullptr with `error` when no socket can be made (no fds left).
+  // nullptr with `error` when no socket can be made (no fds left). `on_message` may destroy the
+  // socket; no datagram is read after that.
   static std::unique_ptr<NotifySocket> open(EventLoop& loop, const std::string& instance,
                                             uid_t writer, OnMessage on_message, std::string& error);
   ~NotifySocket();
@@ -45,15 +46,23 @@ class NotifySocket {
   std::size_t dropped() const noexcept { return dropped_; }
 
  private:
-  NotifySocket(EventLoop& loop, Fd fd, std::string address, uid_t writer, OnMessage on_message);
-  void read_one_batch();
+  NotifySocket(EventLoop& loop, Fd fd, std::string address, std::string instance, uid_t writer,
+               OnMessage on_message);
+  // Reads and handles at most `limit` queued datagrams.
+  void read_datagrams(std::size_t limit);
+  // Reads one; false when none is queued (or the socket is gone).
+  bool read_one();
+  void drop(const char* reason, const Sender* sender, const std::string& detail = {});
 
   Fd fd_;
   std::string address_;
+  std::string instance_;
   uid_t writer_;
   OnMessage on_message_;
   std::unique_ptr<FdEvent> event_;
   std::size_t dropped_ = 0;
+  // Cleared by the destructor: a callback that destroyed the socket ends the reading.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace gardien

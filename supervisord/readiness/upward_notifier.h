@@ -34,6 +34,7 @@ class UpwardNotifier {
  private:
   UpwardNotifier(EventLoop& loop, Fd fd, std::string address, Duration watchdog);
   void send(const std::string& datagram);
+  void ping_watchdog();
 
   EventLoop& loop_;
   Fd fd_;
@@ -42,6 +43,7 @@ class UpwardNotifier {
   std::string last_status_;
   std::unique_ptr<Timer> watchdog_;
   Duration watchdog_interval_{0};
+  bool send_failed_ = false;  // the first failure is logged, the rest are not
 };
 
 }  // namespace gardien
