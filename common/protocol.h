@@ -128,7 +128,7 @@ inline constexpr std::array<std::pair<InstanceState, std::string_view>, 7> kInst
 }};
 std::string_view state_name(InstanceState state) noexcept;
 std::optional<InstanceState> parse_state(std::string_view name) noexcept;
-// What `wait` takes in "for" beside the states: running, and its readiness (when it has one) passed.
+// What `wait` takes in "for" beside the states: running, and its readiness passed.
 inline constexpr std::string_view kReadyGoal = "ready";
 
 // How an instance's last run ended, apart from its state (docs/lifecycle.md "Outcomes").

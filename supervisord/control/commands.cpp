@@ -365,7 +365,8 @@ class WaitOperation final : public PendingCall {
       InstanceStatus last = t.last;
       if (last.name.empty()) last.name = t.name;
       // What it is still at ("waiting for db", "retry in 2s") says why it is late.
-      t.result = result_of(last, false, last.info.empty() ? "timed out" : "timed out: " + last.info);
+      t.result =
+          result_of(last, false, last.info.empty() ? "timed out" : "timed out: " + last.info);
     }
     responder_.fail(
         Error{ErrorCode::timeout, std::move(message), {{"instances", instances_json(results())}}});
@@ -524,9 +525,8 @@ void wait(Commands& commands, const protocol::Request& request, Responder& respo
   std::vector<InstanceStatus> all = target->instances();
   auto selected = select_instances(all, names);
   if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
-  auto operation =
-      std::make_unique<WaitOperation>(commands.loop(), responder,
-                                      for_ready ? WaitGoal::ready : WaitGoal::reach, *state);
+  auto operation = std::make_unique<WaitOperation>(
+      commands.loop(), responder, for_ready ? WaitGoal::ready : WaitGoal::reach, *state);
   operation->watch(target->state_changes(), std::get<std::vector<std::string>>(selected), timeout);
   operation->settle(nullptr, all);
   if (!operation->finished()) responder.keep(std::move(operation));

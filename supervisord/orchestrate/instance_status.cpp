@@ -34,7 +34,8 @@ void add_checks(protocol::InstanceStatus& s, const CheckView& checks, std::strin
     s.health_failures = checks.failures;
   }
   s.reloading = checks.reloading;
-  if (checks.stopping_notified && s.state != State::stopping) append_info(info, "it sent STOPPING=1");
+  if (checks.stopping_notified && s.state != State::stopping)
+    append_info(info, "it sent STOPPING=1");
   if (checks.errno_value) {
     std::string text = "ERRNO=" + std::to_string(*checks.errno_value);
     if (*checks.errno_value > 0) {
@@ -49,8 +50,7 @@ void add_checks(protocol::InstanceStatus& s, const CheckView& checks, std::strin
 }  // namespace
 
 protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
-                                         const std::string& waiting_for,
-                                         const CheckView* checks) {
+                                         const std::string& waiting_for, const CheckView* checks) {
   const LifecycleStatus& st = program.status();
   protocol::InstanceStatus s;
   s.name = program.name();

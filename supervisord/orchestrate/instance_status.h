@@ -14,10 +14,10 @@ namespace gardien {
 // What an instance's readiness and health checks say, for its status.
 struct CheckView {
   protocol::Health health = protocol::Health::none;
-  int failures = 0;   // health checks failed in a row
-  int threshold = 0;  // failure-threshold; 0 without a health check
-  std::string status_text;  // the last STATUS= it sent
-  bool reloading = false;   // RELOADING=1 without the READY=1 that ends it yet
+  int failures = 0;                // health checks failed in a row
+  int threshold = 0;               // failure-threshold; 0 without a health check
+  std::string status_text;         // the last STATUS= it sent
+  bool reloading = false;          // RELOADING=1 without the READY=1 that ends it yet
   bool stopping_notified = false;  // it sent STOPPING=1
   std::optional<int> errno_value;  // the last ERRNO= it sent
 };

@@ -11,8 +11,7 @@ bool contains(const std::string& text, const std::string& what) {
 
 Json instance_json(const Daemon& d, const std::string& name) {
   Json j = Json::parse(d.ctl({"--json", "status", name}).output, nullptr, false);
-  if (j.is_discarded() || !j["result"]["instances"].is_array() ||
-      j["result"]["instances"].empty())
+  if (j.is_discarded() || !j["result"]["instances"].is_array() || j["result"]["instances"].empty())
     return Json();
   return j["result"]["instances"][0];
 }

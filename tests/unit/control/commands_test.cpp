@@ -380,8 +380,7 @@ TEST_F(CommandsTest, WaitForReadyWantsRunningAndReady) {
   ASSERT_TRUE(run_until([&] { return all.done(); }));
   ASSERT_TRUE(all.error);
   EXPECT_EQ(all.error->code, ErrorCode::timeout);
-  EXPECT_NE(all.error->message.find("worker.0 (stopped)"), std::string::npos)
-      << all.error->message;
+  EXPECT_NE(all.error->message.find("worker.0 (stopped)"), std::string::npos) << all.error->message;
 
   auto& bad = call("wait", {{"names", {"web"}}, {"for", "readyish"}});
   ASSERT_TRUE(bad.error);

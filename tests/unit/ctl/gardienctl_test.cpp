@@ -13,25 +13,23 @@
 #include <sstream>
 
 #include "common/fd.h"
-#include "ctl/cli.h"
-#include "ctl/render.h"
 #include "control/fake_control_target.h"
-#include "loop/pump_until.h"
+#include "ctl/cli.h"
 #include "ctl/parse_command_line.h"
+#include "ctl/render.h"
+#include "loop/pump_until.h"
 #include "supervisord/control/control.h"
 
 using namespace gardien;
 using namespace gardien::ctl;
 using namespace std::chrono_literals;
-using gardien::testing::FakeControlTarget;
-using nlohmann::json;
 using gardien::ctl::testing::parse;
 using gardien::ctl::testing::Parsed;
+using gardien::testing::FakeControlTarget;
+using nlohmann::json;
 using State = protocol::InstanceState;
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 TEST(GardienctlCli, VerbsBecomeRequests) {
   struct Case {
@@ -213,13 +211,14 @@ TEST(GardienctlRender, StatusTableShowsHealthReloadingAndTheStatusText) {
   job.exit_code = 3;
   EXPECT_EQ(render_status_table({db, kv, web, job}),
             "NAME  STATE                    PID  UPTIME  RESTARTS  INFO
-"
+            "
             "db    running (healthy)        812  3s      0         Accepting connections
-"
+            "
             "kv    running (unhealthy 2/3)  812  3s      0         log file full; " +
-                std::string(40, 'x') + "\u2026\n"
-            "web   running (reloading)      9    1s      0\n"
-            "job   exited                   -    -       0         exit code 3\n");
+                std::string(40, 'x') +
+                "\u2026\n"
+                "web   running (reloading)      9    1s      0\n"
+                "job   exited                   -    -       0         exit code 3\n");
   web.health = protocol::Health::healthy;
   EXPECT_EQ(render_state(web), "running (reloading, healthy)");
 }

@@ -9,8 +9,8 @@
 
 #include "common/protocol.h"
 #include "ctl/cli.h"
-#include "ctl/render.h"
 #include "ctl/parse_command_line.h"
+#include "ctl/render.h"
 #include "ctl/verbs.h"
 #include "supervisord/control/commands.h"
 
