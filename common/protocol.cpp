@@ -487,6 +487,7 @@ json to_json(const InstanceStatus& s) {
   j["status_text"] = s.status_text;
   j["exit_code"] = s.exit_code ? json(*s.exit_code) : json(nullptr);
   j["signal"] = s.signal ? json(*s.signal) : json(nullptr);
+  j["reloading"] = s.reloading;
   return j;
 }
 
@@ -512,6 +513,7 @@ std::optional<InstanceStatus> instance_status_from_json(const json& j, std::stri
   f.string("status_text", s.status_text, false);
   f.optional_integer("exit_code", s.exit_code);
   f.optional_integer("signal", s.signal);
+  f.boolean("reloading", s.reloading, false);
   if (!f.ok()) return std::nullopt;
   return s;
 }

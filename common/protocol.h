@@ -128,6 +128,8 @@ inline constexpr std::array<std::pair<InstanceState, std::string_view>, 7> kInst
 }};
 std::string_view state_name(InstanceState state) noexcept;
 std::optional<InstanceState> parse_state(std::string_view name) noexcept;
+// What `wait` takes in "for" beside the states: running, and its readiness passed.
+inline constexpr std::string_view kReadyGoal = "ready";
 
 // How an instance's last run ended, apart from its state (docs/lifecycle.md "Outcomes").
 enum class RunOutcome { exited, stopped_by_operator, timed_out, failed_to_start, unhealthy, fatal };
@@ -171,6 +173,7 @@ struct InstanceStatus {
   std::string status_text = {};                 // the last STATUS= it sent on its notify socket
   std::optional<int> exit_code = std::nullopt;  // its last run exited with this code
   std::optional<int> signal = std::nullopt;     // its last run was killed by this signal
+  bool reloading = false;  // it sent RELOADING=1 and not yet the READY=1 that ends the reload
   bool operator==(const InstanceStatus&) const = default;
 };
 nlohmann::json to_json(const InstanceStatus& status);

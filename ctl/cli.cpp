@@ -84,13 +84,19 @@ CLI::App* add_verb(CLI::App& app, const VerbSpec& spec, Options& o) {
   return sub;
 }
 
-// A --timeout CLI11 cannot check: a duration.
+// A --timeout CLI11 cannot check: a duration. A verb with a default timeout waits that long
+// without one, and as long as it takes with 0.
 std::optional<std::string> read_timeout(const Options& o, Invocation& inv) {
-  if (o.timeout.empty()) return std::nullopt;
+  Duration fallback = inv.spec->default_timeout;
+  if (o.timeout.empty()) {
+    if (fallback > Duration{0} && !o.no_wait) inv.timeout = fallback;
+    return std::nullopt;
+  }
   auto d = parse_duration(o.timeout);
   if (!d) {
     return "--timeout: not a duration: " + o.timeout + " (write it like 500ms, 10s, 2m or 1h30m)";
   }
+  if (*d == Duration{0} && fallback > Duration{0}) return std::nullopt;
   inv.timeout = *d;
   return std::nullopt;
 }

@@ -79,6 +79,38 @@ std::string render_uptime(const std::optional<Duration>& uptime) {
   return format_duration(std::chrono::duration_cast<Duration>(seconds));
 }
 
+std::string truncate_text(std::string text, std::size_t max) {
+  if (text.size() <= max) return text;
+  std::size_t cut = max;
+  // Not inside a UTF-8 sequence: back up over continuation bytes.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
+  text.resize(cut);
+  return text + "\u2026";
+}
+
+std::string render_state(const protocol::InstanceStatus& s) {
+  std::string state(protocol::state_name(s.state));
+  std::vector<std::string> notes;
+  if (s.reloading) notes.emplace_back("reloading");
+  if (s.health == protocol::Health::healthy) notes.emplace_back("healthy");
+  if (s.health == protocol::Health::unhealthy) {
+    notes.push_back("unhealthy " + std::to_string(s.health_failures) + "/" +
+                    std::to_string(s.health_threshold));
+  }
+  for (std::size_t i = 0; i < notes.size(); ++i) {
+    state += i == 0 ? " (" : ", ";
+    state += notes[i];
+  }
+  if (!notes.empty()) state += ")";
+  return state;
+}
+
+std::string render_info(const protocol::InstanceStatus& s) {
+  if (s.status_text.empty()) return s.info;
+  std::string text = truncate_text(s.status_text, kStatusTextColumns);
+  return s.info.empty() ? text : s.info + "; " + text;
+}
+
 std::string render_status_table(const std::vector<protocol::InstanceStatus>& instances) {
   // PROCS only when the daemon counted them (`status --processes`): counting walks /proc.
   bool procs = std::any_of(instances.begin(), instances.end(),
@@ -88,10 +120,9 @@ std::string render_status_table(const std::vector<protocol::InstanceStatus>& ins
   if (procs) rows.back().push_back("PROCS");
   rows.back().insert(rows.back().end(), {"UPTIME", "RESTARTS", "INFO"});
   for (const auto& s : instances) {
-    std::vector<std::string> row = {s.name, std::string(protocol::state_name(s.state)),
-                                    s.pid ? std::to_string(*s.pid) : "-"};
+    std::vector<std::string> row = {s.name, render_state(s), s.pid ? std::to_string(*s.pid) : "-"};
     if (procs) row.push_back(s.processes ? std::to_string(*s.processes) : "-");
-    row.insert(row.end(), {render_uptime(s.uptime), std::to_string(s.restarts), s.info});
+    row.insert(row.end(), {render_uptime(s.uptime), std::to_string(s.restarts), render_info(s)});
     rows.push_back(std::move(row));
   }
   std::vector<std::size_t> width(rows.front().size());
@@ -154,7 +185,18 @@ std::string render_failure(const protocol::InstanceResult& r, const ResultContex
     return line;
   }
   std::string line = r.name + " " + missed(context);
-  if (r.info == "timed out") return line + " in time: " + state_phrase(r.state);
+  // "timed out", or "timed out: waiting for db" with what it was still at.
+  constexpr std::string_view kTimedOut = "timed out";
+  if (r.info == kTimedOut || r.info.starts_with(std::string(kTimedOut) + ": ")) {
+    line += " in time: " + state_phrase(r.state);
+    std::string_view still = std::string_view(r.info).substr(kTimedOut.size());
+    if (still.size() > 2) {
+      line += " (";
+      line += still.substr(2);
+      line += ")";
+    }
+    return line;
+  }
   line += ": ";
   line += state_phrase(r.state);
   if (!r.info.empty()) line += " (" + r.info + ")";

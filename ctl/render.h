@@ -10,7 +10,18 @@
 namespace gardien::ctl {
 
 // The `status` table: NAME STATE PID UPTIME RESTARTS INFO, columns aligned, "-" for no value.
+// STATE adds what the checks say ("running (unhealthy 2/3)", "running (reloading)"); INFO ends
+// with the last STATUS= text, cut to kStatusTextColumns.
 std::string render_status_table(const std::vector<protocol::InstanceStatus>& instances);
+
+// The STATE cell: "running", "running (healthy)", "running (reloading, unhealthy 1/3)".
+std::string render_state(const protocol::InstanceStatus& status);
+
+// How much of a STATUS= text the table shows; `status --json` has all of it.
+inline constexpr std::size_t kStatusTextColumns = 40;
+
+// `text` cut to at most `max` bytes (on a UTF-8 character boundary) and an ellipsis, when longer.
+std::string truncate_text(std::string text, std::size_t max);
 
 // 0 when every instance the supervisor keeps up (wanted) is running, 3 otherwise.
 int status_exit_code(const std::vector<protocol::InstanceStatus>& instances);

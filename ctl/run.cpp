@@ -159,6 +159,8 @@ class Run {
     }
     printer_.err << "gardienctl: " << for_terminal(response.error_message, printer_.err_terminal)
                  << '\n';
+    if (response.is(protocol::ErrorCode::timeout) && !spec_.on_timeout.empty())
+      printer_.err << "gardienctl: " << spec_.on_timeout << '\n';
     return exit_code_for_error(std::string(spec_.name), response);
   }
 

@@ -25,7 +25,7 @@ void names_required(CLI::App& sub, Options& o) {
   sub.add_option("NAME", o.names, "Programs, instances, globs or all")->required();
 }
 
-void timeout(CLI::App& sub, Options& o, const char* help) {
+void timeout(CLI::App& sub, Options& o, const std::string& help) {
   sub.add_option("--timeout", o.timeout, help)->type_name("DURATION");
 }
 
@@ -37,10 +37,22 @@ void status_arguments(CLI::App& sub, Options& o) {
                "Also count each instance's processes (PROCS; reads /proc, so only when asked)");
 }
 
-void action_arguments(CLI::App& sub, Options& o) {
+void action_options(CLI::App& sub, Options& o, const std::string& timeout_help) {
   names_required(sub, o);
   sub.add_flag("--no-wait", o.no_wait, "Return once the action is under way");
-  timeout(sub, o, "Give up waiting after this long (e.g. 30s); the action goes on");
+  timeout(sub, o, timeout_help);
+}
+
+void action_arguments(CLI::App& sub, Options& o) {
+  action_options(sub, o, "Give up waiting after this long (e.g. 30s); the action goes on");
+}
+
+// start and restart wait for ready, which a dependency that never comes could make forever.
+void start_arguments(CLI::App& sub, Options& o) {
+  action_options(sub, o,
+                 "Give up waiting after this long (default " +
+                     format_duration(kDefaultStartTimeout) +
+                     "; 0: as long as it takes); the action goes on");
 }
 
 void signal_arguments(CLI::App& sub, Options& o) {
@@ -50,17 +62,18 @@ void signal_arguments(CLI::App& sub, Options& o) {
 
 void wait_arguments(CLI::App& sub, Options& o) {
   names_required(sub, o);
-  std::vector<std::string> states = state_names();
+  std::vector<std::string> goals = wait_goals();
   std::string help = "The state to wait for: ";
-  for (std::size_t i = 0; i < states.size(); ++i) {
-    if (i > 0) help += i + 1 == states.size() ? " or " : ", ";
-    help += states[i];
+  for (std::size_t i = 0; i < goals.size(); ++i) {
+    if (i > 0) help += i + 1 == goals.size() ? " or " : ", ";
+    help += goals[i];
   }
+  help += " (running, and its readiness passed)";
   // The list is in the help line already: no "{a,b,...}" from the validator.
   sub.add_option("--for", o.state, help)
       ->required()
       ->type_name("STATE")
-      ->check(CLI::IsMember(states).description(""));
+      ->check(CLI::IsMember(goals).description(""));
   timeout(sub, o, "Give up after this long (e.g. 30s)");
 }
 
@@ -277,14 +290,16 @@ constexpr std::array kVerbs = {
              .request = status_request,
              .render = render_status},
     VerbSpec{.name = "start",
-             .help = "Start instances; wait until they run",
+             .help = "Start instances; wait until they are ready",
              .wait = Wait::states,
              .on_interrupt = "interrupted; the start goes on in the daemon (gardienctl status "
                              "shows where it is)",
-             .arguments = action_arguments,
+             .arguments = start_arguments,
              .request = action_request,
              .render = render_instance_results,
-             .progress = progress_instance_result},
+             .progress = progress_instance_result,
+             .default_timeout = kDefaultStartTimeout,
+             .on_timeout = "the start goes on in the daemon (gardienctl status shows where it is)"},
     VerbSpec{.name = "stop",
              .help = "Stop instances; wait until they are stopped",
              .wait = Wait::states,
@@ -293,16 +308,20 @@ constexpr std::array kVerbs = {
              .arguments = action_arguments,
              .request = action_request,
              .render = render_instance_results,
-             .progress = progress_instance_result},
+             .progress = progress_instance_result,
+             .on_timeout = "the stop goes on in the daemon (gardienctl status shows where it is)"},
     VerbSpec{.name = "restart",
-             .help = "Stop then start instances; wait until they run",
+             .help = "Stop then start instances; wait until they are ready again",
              .wait = Wait::states,
              .on_interrupt = "interrupted; the restart goes on in the daemon (gardienctl status "
                              "shows where it is)",
-             .arguments = action_arguments,
+             .arguments = start_arguments,
              .request = action_request,
              .render = render_instance_results,
-             .progress = progress_instance_result},
+             .progress = progress_instance_result,
+             .default_timeout = kDefaultStartTimeout,
+             .on_timeout = "the restart goes on in the daemon (gardienctl status shows where it "
+                           "is)"},
     VerbSpec{.name = "signal",
              .help = "Send a signal to instances",
              .wait = Wait::nothing,
@@ -318,7 +337,7 @@ constexpr std::array kVerbs = {
              .request = pid_request,
              .render = render_pid},
     VerbSpec{.name = "wait",
-             .help = "Wait until instances are in a state",
+             .help = "Wait until instances are in a state, or ready",
              .wait = Wait::states,
              .on_interrupt = kInterrupted,
              .arguments = wait_arguments,
@@ -415,6 +434,12 @@ std::vector<std::string> state_names() {
   std::vector<std::string> names;
   for (const auto& [state, name] : protocol::kInstanceStates) names.emplace_back(name);
   return names;
+}
+
+std::vector<std::string> wait_goals() {
+  std::vector<std::string> goals = state_names();
+  goals.emplace_back(protocol::kReadyGoal);
+  return goals;
 }
 
 }  // namespace gardien::ctl

@@ -82,6 +82,11 @@ struct VerbSpec {
   int (*render)(const nlohmann::json& result, Printer& printer);
   // A streamed line ("more": true) for a person; null for a verb that never streams.
   void (*progress)(const nlohmann::json& result, Printer& printer) = nullptr;
+  // How long its wait lasts without --timeout; zero: as long as it takes. With a default,
+  // `--timeout 0` means as long as it takes.
+  Duration default_timeout{0};
+  // What it says after the daemon's timeout answer; empty: nothing.
+  std::string_view on_timeout = {};
 };
 
 std::span<const VerbSpec> verb_table();
@@ -92,5 +97,11 @@ std::vector<std::string_view> verb_names();
 
 // The names of the instance states, in the order of an instance's life.
 std::vector<std::string> state_names();
+
+// What `wait --for` takes: the states, then `ready`.
+std::vector<std::string> wait_goals();
+
+// The --timeout a start or restart waits with when none is given.
+inline constexpr Duration kDefaultStartTimeout = std::chrono::seconds(90);
 
 }  // namespace gardien::ctl

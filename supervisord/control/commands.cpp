@@ -17,6 +17,7 @@ using protocol::ErrorCode;
 using protocol::InstanceResult;
 using protocol::InstanceState;
 using protocol::InstanceStatus;
+using protocol::kReadyGoal;
 
 namespace {
 
@@ -221,6 +222,7 @@ const char* failure_verb(WaitGoal goal) {
     case WaitGoal::stop:
       return "did not stop";
     case WaitGoal::reach:
+    case WaitGoal::ready:
       return "did not get there";
   }
   return "failed";
@@ -283,7 +285,7 @@ class WaitOperation final : public PendingCall {
       if (it == index_.end() || tracked_[it->second].done) continue;
       Tracked& t = tracked_[it->second];
       t.last = s;
-      WaitVerdict verdict = t.wait.observe(s.state, false);
+      WaitVerdict verdict = t.wait.observe(s, false);
       if (verdict != WaitVerdict::pending)
         conclude(t, result_of(s, verdict == WaitVerdict::reached, notes[s.name]));
     }
@@ -319,7 +321,7 @@ class WaitOperation final : public PendingCall {
     if (change.removed) {
       conclude(t, result_of(change.status, false, "removed by a reload"));
     } else {
-      WaitVerdict verdict = t.wait.observe(change.status.state, true);
+      WaitVerdict verdict = t.wait.observe(change.status, true);
       if (verdict == WaitVerdict::pending) return;
       conclude(t, result_of(change.status, verdict == WaitVerdict::reached, {}));
     }
@@ -362,7 +364,9 @@ class WaitOperation final : public PendingCall {
       }
       InstanceStatus last = t.last;
       if (last.name.empty()) last.name = t.name;
-      t.result = result_of(last, false, "timed out");
+      // What it is still at ("waiting for db", "retry in 2s") says why it is late.
+      t.result =
+          result_of(last, false, last.info.empty() ? "timed out" : "timed out: " + last.info);
     }
     responder_.fail(
         Error{ErrorCode::timeout, std::move(message), {{"instances", instances_json(results())}}});
@@ -500,7 +504,9 @@ void wait(Commands& commands, const protocol::Request& request, Responder& respo
   std::optional<std::string> state_text = args.string("for", true);
   std::optional<Duration> timeout = args.timeout();
   if (!args.ok()) return responder.fail(args.error());
-  auto state = protocol::parse_state(*state_text);
+  bool for_ready = *state_text == kReadyGoal;
+  std::optional<InstanceState> state =
+      for_ready ? InstanceState::running : protocol::parse_state(*state_text);
   if (!state) {
     std::string message = "argument \"for\" of wait is not a state: ";
     message += protocol::quote(*state_text);
@@ -509,6 +515,8 @@ void wait(Commands& commands, const protocol::Request& request, Responder& respo
       message += known == protocol::kInstanceStates.front().first ? " " : ", ";
       message += name;
     }
+    message += "; or ";
+    message += kReadyGoal;
     message += ")";
     return responder.fail(bad_request(std::move(message)));
   }
@@ -517,8 +525,8 @@ void wait(Commands& commands, const protocol::Request& request, Responder& respo
   std::vector<InstanceStatus> all = target->instances();
   auto selected = select_instances(all, names);
   if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
-  auto operation =
-      std::make_unique<WaitOperation>(commands.loop(), responder, WaitGoal::reach, *state);
+  auto operation = std::make_unique<WaitOperation>(
+      commands.loop(), responder, for_ready ? WaitGoal::ready : WaitGoal::reach, *state);
   operation->watch(target->state_changes(), std::get<std::vector<std::string>>(selected), timeout);
   operation->settle(nullptr, all);
   if (!operation->finished()) responder.keep(std::move(operation));
@@ -586,15 +594,15 @@ Commands::Commands(EventLoop& loop, ControlTarget* target) : loop_(loop), target
        "status [NAME...]: state, pid, uptime, restarts and info of each instance (and with "
        "\"processes\", the size of its process tree)",
        bind(&handlers::status)},
-      {"start", false, "start NAME...: start instances and wait until they run",
+      {"start", false, "start NAME...: start instances and wait until they are ready",
        bind(&handlers::start)},
       {"stop", false, "stop NAME...: stop instances and wait until they are stopped",
        bind(&handlers::stop)},
-      {"restart", false, "restart NAME...: stop then start instances and wait until they run",
+      {"restart", false, "restart NAME...: stop then start instances and wait until they are ready",
        bind(&handlers::restart)},
       {"signal", false, "signal SIG NAME...: send a signal to instances", bind(&handlers::signal)},
       {"pid", true, "pid [NAME]: the daemon's pid, or the pids of instances", bind(&handlers::pid)},
-      {"wait", true, "wait NAME... --for STATE: wait until instances are in STATE",
+      {"wait", true, "wait NAME... --for STATE|ready: wait until instances are in STATE, or ready",
        bind(&handlers::wait)},
       {"reload", false, "reload [--dry-run]: re-read the config and apply the difference",
        bind(&handlers::reload)},

@@ -38,12 +38,23 @@ bool has_no_process(InstanceState state) {
 
 }  // namespace
 
+WaitVerdict StateWait::observe(const protocol::InstanceStatus& status, bool transition) {
+  return observe(status.state, status.ready, transition);
+}
+
 WaitVerdict StateWait::observe(InstanceState state, bool transition) {
+  return observe(state, state == InstanceState::running, transition);
+}
+
+WaitVerdict StateWait::observe(InstanceState state, bool ready, bool transition) {
+  bool up = state == InstanceState::running && ready;
   switch (goal_) {
     case WaitGoal::stop:
       return has_no_process(state) ? WaitVerdict::reached : WaitVerdict::pending;
     case WaitGoal::reach:
       return state == target_ ? WaitVerdict::reached : WaitVerdict::pending;
+    case WaitGoal::ready:
+      return up ? WaitVerdict::reached : WaitVerdict::pending;
     case WaitGoal::start:
     case WaitGoal::restart:
       // States before the instance (re)starts belong to the old process (a restart's stop, a
@@ -52,8 +63,7 @@ WaitVerdict StateWait::observe(InstanceState state, bool transition) {
         seen_starting_ = true;
         return WaitVerdict::pending;
       }
-      if (state == InstanceState::running && (goal_ == WaitGoal::start || seen_starting_))
-        return WaitVerdict::reached;
+      if (up && (goal_ == WaitGoal::start || seen_starting_)) return WaitVerdict::reached;
       if (seen_starting_ && is_failed_start(state)) return WaitVerdict::failed;
       if (transition && (state == InstanceState::backoff || state == InstanceState::fatal))
         return WaitVerdict::failed;

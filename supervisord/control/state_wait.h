@@ -7,10 +7,12 @@
 namespace gardien {
 
 enum class WaitGoal {
-  start,    // running; a failed start (backoff, exited, fatal, stopped after starting) fails
+  start,    // running and ready; a failed start (backoff, exited, fatal, stopped after starting)
+            // fails
   restart,  // like start, but only a running *after* it started again counts
   stop,     // any state without a process: stopped, exited or fatal
   reach,    // exactly `target` (the `wait` verb); never fails by itself
+  ready,    // running and ready (`wait --for ready`); never fails by itself
 };
 
 enum class WaitVerdict { pending, reached, failed };
@@ -24,9 +26,13 @@ class StateWait {
   // `transition`: false for the snapshot taken right after the action, true for a published
   // change (a change into backoff or fatal is a failed start even if `starting` was not seen,
   // e.g. a spawn that failed inside the start call).
+  WaitVerdict observe(const protocol::InstanceStatus& status, bool transition);
+  // The same for a bare state, read as ready exactly when running.
   WaitVerdict observe(protocol::InstanceState state, bool transition);
 
  private:
+  WaitVerdict observe(protocol::InstanceState state, bool ready, bool transition);
+
   WaitGoal goal_;
   protocol::InstanceState target_;
   bool seen_starting_ = false;

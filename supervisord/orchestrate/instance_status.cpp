@@ -1,11 +1,56 @@
 #include "supervisord/orchestrate/instance_status.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace gardien {
 
+namespace {
+
+// An instance whose run has ended reports how, as numbers (its INFO says it in words).
+void add_last_exit(protocol::InstanceStatus& s, const LifecycleStatus& st) {
+  if (has_process(st.state) || !st.last_exit) return;
+  if (st.last_exit->signaled) {
+    s.signal = st.last_exit->signal;
+  } else {
+    s.exit_code = st.last_exit->code;
+  }
+}
+
+void append_info(std::string& info, const std::string& more) {
+  if (more.empty()) return;
+  if (!info.empty()) info += "; ";
+  info += more;
+}
+
+// What the checks add while the process is alive: health, STATUS=, a pending reload, notes.
+void add_checks(protocol::InstanceStatus& s, const CheckView& checks, std::string& info) {
+  s.status_text = checks.status_text;
+  s.health_threshold = checks.threshold;
+  if (!has_process(s.state)) return;
+  // Health speaks of a running instance only (docs/protocol.md).
+  if (s.state == State::running) {
+    s.health = checks.health;
+    s.health_failures = checks.failures;
+  }
+  s.reloading = checks.reloading;
+  if (checks.stopping_notified && s.state != State::stopping)
+    append_info(info, "it sent STOPPING=1");
+  if (checks.errno_value) {
+    std::string text = "ERRNO=" + std::to_string(*checks.errno_value);
+    if (*checks.errno_value > 0) {
+      text += " (";
+      text += std::strerror(*checks.errno_value);
+      text += ")";
+    }
+    append_info(info, text);
+  }
+}
+
+}  // namespace
+
 protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
-                                         const std::string& waiting_for) {
+                                         const std::string& waiting_for, const CheckView* checks) {
   const LifecycleStatus& st = program.status();
   protocol::InstanceStatus s;
   s.name = program.name();
@@ -19,6 +64,8 @@ protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
   s.last_run = st.last_run;
   // A one-shot that finished for good is not kept up; a fatal one is (it should be running).
   s.wanted = program.wanted() && st.state != State::exited;
+  s.ready = st.state == State::running;
+  add_last_exit(s, st);
   std::string info;
   switch (st.state) {
     case State::backoff: {
@@ -46,11 +93,9 @@ protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
     case State::stopping:
       break;  // the process is alive: its predecessor's exit is history
   }
+  if (checks) add_checks(s, *checks, info);
   // A failing log file is worth seeing whatever the state (docs/output.md).
-  if (std::string problem = program.output_problem(); !problem.empty()) {
-    if (!info.empty()) info += "; ";
-    info += problem;
-  }
+  append_info(info, program.output_problem());
   s.info = std::move(info);
   return s;
 }

@@ -309,7 +309,7 @@ TEST(Protocol, InstanceStatusSchemaRoundTrips) {
                                "restarts":3,"info":"exit code 1, retry in 2s","wanted":true,
                                "processes":null,"ready":false,"health":"none",
                                "health_failures":0,"health_threshold":0,"status_text":"",
-                               "exit_code":null,"signal":null})"));
+                               "exit_code":null,"signal":null,"reloading":false})"));
   std::string error;
   EXPECT_EQ(instance_status_from_json(j, error), s);
 
@@ -327,6 +327,55 @@ TEST(Protocol, InstanceStatusSchemaRoundTrips) {
   EXPECT_NE(error.find("missing field \"restarts\""), std::string::npos) << error;
   error.clear();
   EXPECT_EQ(instance_status_from_json(json::array(), error), std::nullopt);
+}
+
+TEST(Protocol, InstanceStatusReadinessHealthAndExitFieldsRoundTrip) {
+  InstanceStatus s{"kv", "kv", InstanceState::running, 40, Duration(2000), 0, "", true, {}};
+  s.ready = true;
+  s.health = Health::unhealthy;
+  s.health_failures = 2;
+  s.health_threshold = 3;
+  s.status_text = "Loading 12% \xc3\xa9";
+  s.reloading = true;
+  std::string error;
+  json j = to_json(s);
+  EXPECT_EQ(j.at("ready"), true);
+  EXPECT_EQ(j.at("health"), "unhealthy");
+  EXPECT_EQ(j.at("health_failures"), 2);
+  EXPECT_EQ(j.at("health_threshold"), 3);
+  EXPECT_EQ(j.at("reloading"), true);
+  EXPECT_EQ(instance_status_from_json(j, error), s) << error;
+
+  InstanceStatus ended{"job", "job", InstanceState::exited, {}, {}, 0, "exit code 3", false, {}};
+  ended.exit_code = 3;
+  EXPECT_EQ(to_json(ended).at("exit_code"), 3);
+  EXPECT_EQ(instance_status_from_json(to_json(ended), error), ended);
+  InstanceStatus killed = ended;
+  killed.exit_code.reset();
+  killed.signal = 9;
+  EXPECT_EQ(to_json(killed).at("signal"), 9);
+  EXPECT_TRUE(to_json(killed).at("exit_code").is_null());
+  EXPECT_EQ(instance_status_from_json(to_json(killed), error), killed);
+
+  // An older daemon's answer without the fields reads as their zero values.
+  json old = to_json(ended);
+  for (const char* key : {"ready", "health_failures", "health_threshold", "status_text",
+                          "reloading", "exit_code", "signal"})
+    old.erase(key);
+  auto read = instance_status_from_json(old, error);
+  ASSERT_TRUE(read) << error;
+  EXPECT_FALSE(read->reloading);
+  EXPECT_EQ(read->exit_code, std::nullopt);
+
+  json bad = j;
+  bad["reloading"] = "yes";
+  EXPECT_EQ(instance_status_from_json(bad, error), std::nullopt);
+  EXPECT_NE(error.find("reloading"), std::string::npos) << error;
+  error.clear();
+  bad = j;
+  bad["health"] = "sickly";
+  EXPECT_EQ(instance_status_from_json(bad, error), std::nullopt);
+  EXPECT_NE(error.find("not a health"), std::string::npos) << error;
 }
 
 TEST(Protocol, RunOutcomesRoundTrip) {

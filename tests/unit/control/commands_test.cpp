@@ -364,6 +364,60 @@ TEST_F(CommandsTest, WaitTimesOutAndLetsGo) {
   EXPECT_EQ(target.state_changes().listener_count(), 0u);
 }
 
+TEST_F(CommandsTest, WaitForReadyWantsRunningAndReady) {
+  target.not_ready = true;
+  target.set_state("web.1", State::running);  // running, its readiness not passed yet
+  auto& r = call("wait", {{"names", {"web"}}, {"for", "ready"}}, Access::read);
+  EXPECT_EQ(r.lines.size(), 2u) << "web.0 and web.2 are ready already";
+  ASSERT_FALSE(r.done());
+  target.set_ready("web.1", true);
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(names_in(r.result->at("instances")),
+            (std::vector<std::string>{"web.0", "web.1", "web.2"}));
+
+  // `all` with a stopped instance: never ready, so it times out naming it.
+  auto& all = call("wait", {{"names", {"all"}}, {"for", "ready"}, {"timeout_ms", 20}});
+  ASSERT_TRUE(run_until([&] { return all.done(); }));
+  ASSERT_TRUE(all.error);
+  EXPECT_EQ(all.error->code, ErrorCode::timeout);
+  EXPECT_NE(all.error->message.find("worker.0 (stopped)"), std::string::npos) << all.error->message;
+
+  auto& bad = call("wait", {{"names", {"web"}}, {"for", "readyish"}});
+  ASSERT_TRUE(bad.error);
+  EXPECT_EQ(bad.error->code, ErrorCode::bad_request);
+  EXPECT_NE(bad.error->message.find("; or ready)"), std::string::npos) << bad.error->message;
+}
+
+TEST_F(CommandsTest, StartWaitsUntilReadyNotOnlyRunning) {
+  target.not_ready = true;
+  auto& r = call("start", {{"names", {"worker.0"}}});
+  target.set_state("worker.0", State::running);
+  EXPECT_FALSE(r.done()) << "running but not ready yet";
+  target.set_ready("worker.0", true);
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(r.result->at("instances")[0].at("ok"), true);
+}
+
+TEST_F(CommandsTest, ATimedOutStartSaysWhatEachInstanceStillWaitsFor) {
+  target.start_waits_for = "db (fatal)";
+  auto& r = call("start", {{"names", {"worker.0"}}, {"timeout_ms", 20}});
+  target.start_waits_for.clear();
+  auto& other = call("start", {{"names", {"worker.1"}}, {"timeout_ms", 20}});
+  ASSERT_TRUE(run_until([&] { return other.done(); }));
+  ASSERT_TRUE(other.error);
+  EXPECT_EQ(other.error->details.at("instances")[0].at("info"), "timed out")
+      << "nothing more to say of a starting instance";
+  ASSERT_TRUE(run_until([&] { return r.done(); }));
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::timeout);
+  const json& items = r.error->details.at("instances");
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].at("info"), "timed out: waiting for db (fatal)");
+  EXPECT_NE(r.error->message.find("timed out after 20ms waiting for worker.0 (stopped)"),
+            std::string::npos)
+      << r.error->message;
+}
+
 TEST_F(CommandsTest, WaitForAStateAlreadyReachedAnswersAtOnce) {
   auto& r = call("wait", {{"names", {"worker"}}, {"for", "stopped"}}, Access::read);
   ASSERT_TRUE(r.result);

@@ -29,6 +29,7 @@ class FakeControlTarget : public ControlTarget {
       s.name = count == 1 ? program : program + "." + std::to_string(i);
       s.state = state;
       s.wanted = wanted;
+      s.ready = state == State::running;  // as the daemon says it
       if (state == State::running) {
         s.pid = next_pid_++;
         s.uptime = std::chrono::seconds(3723);
@@ -53,6 +54,7 @@ class FakeControlTarget : public ControlTarget {
     if (!s) return;
     State previous = s->state;
     s->state = state;
+    s->ready = state == State::running && !not_ready;
     s->info = std::move(info);
     if (state == State::starting || state == State::running) {
       if (!s->pid) s->pid = next_pid_++;
@@ -61,6 +63,14 @@ class FakeControlTarget : public ControlTarget {
       s->uptime.reset();
     }
     hub_.publish(StateChange{*s, previous, false});
+  }
+
+  // Its readiness passes (or is lost) without a change of state, published like a transition.
+  void set_ready(const std::string& name, bool ready) {
+    protocol::InstanceStatus* s = find(name);
+    if (!s) return;
+    s->ready = ready;
+    hub_.publish(StateChange{*s, s->state, false});
   }
 
   void remove(const std::string& name) {
@@ -96,6 +106,11 @@ class FakeControlTarget : public ControlTarget {
         continue;
       }
       s->wanted = true;
+      if (!start_waits_for.empty()) {  // a dependency that does not come: it stays stopped
+        set_state(name, State::stopped, "waiting for " + start_waits_for);
+        out.push_back(result(name));
+        continue;
+      }
       set_state(name, State::starting);
       if (spawn_fails) set_state(name, State::fatal, "exec /nope: No such file or directory");
       if (loop_ && auto_run && !spawn_fails)
@@ -176,6 +191,8 @@ class FakeControlTarget : public ControlTarget {
   bool spawn_fails = false;                 // start goes starting -> fatal inside the call
   bool stop_is_instant = false;             // stop goes stopping -> stopped inside the call
   bool auto_run = true;                     // with a loop: a start reaches running by itself
+  bool not_ready = false;                   // running is not ready until set_ready
+  std::string start_waits_for;              // start leaves it stopped, waiting for this
   ReloadOutcome reload_outcome;
   std::function<void()> on_shutdown;
   bool shutting_down_ = false;

@@ -112,3 +112,33 @@ TEST(StateWait, RestartIgnoresTheOldRunUntilItStartsAgain) {
   EXPECT_EQ(wait.observe(State::starting, true), WaitVerdict::pending);
   EXPECT_EQ(wait.observe(State::fatal, true), WaitVerdict::failed);
 }
+
+TEST(StateWait, ReadyWantsRunningAndReadyAndNeverFails) {
+  auto status = [](State state, bool ready) {
+    protocol::InstanceStatus s;
+    s.state = state;
+    s.ready = ready;
+    return s;
+  };
+  StateWait wait(WaitGoal::ready);
+  EXPECT_EQ(wait.observe(status(State::starting, false), false), WaitVerdict::pending);
+  EXPECT_EQ(wait.observe(status(State::fatal, false), true), WaitVerdict::pending);
+  EXPECT_EQ(wait.observe(status(State::running, false), true), WaitVerdict::pending);
+  EXPECT_EQ(wait.observe(status(State::running, true), true), WaitVerdict::reached);
+  // A bare state reads as ready exactly when running.
+  EXPECT_EQ(StateWait(WaitGoal::ready).observe(State::running, false), WaitVerdict::reached);
+  EXPECT_EQ(StateWait(WaitGoal::ready).observe(State::backoff, true), WaitVerdict::pending);
+}
+
+TEST(StateWait, StartAndRestartWaitForReady) {
+  for (WaitGoal goal : {WaitGoal::start, WaitGoal::restart}) {
+    StateWait wait(goal);
+    protocol::InstanceStatus s;
+    s.state = State::starting;
+    EXPECT_EQ(wait.observe(s, true), WaitVerdict::pending);
+    s.state = State::running;
+    EXPECT_EQ(wait.observe(s, true), WaitVerdict::pending) << "running, not ready yet";
+    s.ready = true;
+    EXPECT_EQ(wait.observe(s, true), WaitVerdict::reached);
+  }
+}

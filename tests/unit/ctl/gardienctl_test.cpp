@@ -13,25 +13,23 @@
 #include <sstream>
 
 #include "common/fd.h"
-#include "ctl/cli.h"
-#include "ctl/render.h"
 #include "control/fake_control_target.h"
-#include "loop/pump_until.h"
+#include "ctl/cli.h"
 #include "ctl/parse_command_line.h"
+#include "ctl/render.h"
+#include "loop/pump_until.h"
 #include "supervisord/control/control.h"
 
 using namespace gardien;
 using namespace gardien::ctl;
 using namespace std::chrono_literals;
-using gardien::testing::FakeControlTarget;
-using nlohmann::json;
 using gardien::ctl::testing::parse;
 using gardien::ctl::testing::Parsed;
+using gardien::testing::FakeControlTarget;
+using nlohmann::json;
 using State = protocol::InstanceState;
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 TEST(GardienctlCli, VerbsBecomeRequests) {
   struct Case {
@@ -195,6 +193,43 @@ TEST(GardienctlRender, StatusTable) {
             "worker  stopped  -    -      -       0\n");
 }
 
+TEST(GardienctlRender, StatusTableShowsHealthReloadingAndTheStatusText) {
+  protocol::InstanceStatus db{"db", "db", State::running, 812, Duration(3000), 0, "", true, {}};
+  db.ready = true;
+  db.health = protocol::Health::healthy;
+  db.health_threshold = 3;
+  db.status_text = "Accepting connections";
+  protocol::InstanceStatus kv = db;
+  kv.name = kv.program = "kv";
+  kv.health = protocol::Health::unhealthy;
+  kv.health_failures = 2;
+  kv.status_text = std::string(50, 'x') + " tail";
+  kv.info = "log file full";
+  protocol::InstanceStatus web{"web", "web", State::running, 9, Duration(1000), 0, "", true, {}};
+  web.reloading = true;
+  protocol::InstanceStatus job{"job", "job", State::exited, {}, {}, 0, "exit code 3", false, {}};
+  job.exit_code = 3;
+  EXPECT_EQ(render_status_table({db, kv, web, job}),
+            "NAME  STATE                    PID  UPTIME  RESTARTS  INFO
+            "
+            "db    running (healthy)        812  3s      0         Accepting connections
+            "
+            "kv    running (unhealthy 2/3)  812  3s      0         log file full; " +
+                std::string(40, 'x') +
+                "\u2026\n"
+                "web   running (reloading)      9    1s      0\n"
+                "job   exited                   -    -       0         exit code 3\n");
+  web.health = protocol::Health::healthy;
+  EXPECT_EQ(render_state(web), "running (reloading, healthy)");
+}
+
+TEST(GardienctlRender, LongTextIsCutOnACharacterBoundary) {
+  EXPECT_EQ(truncate_text("short", 40), "short");
+  EXPECT_EQ(truncate_text("abcdef", 3), "abc\u2026");
+  // "é" is two bytes: a cut in its middle backs up before it.
+  EXPECT_EQ(truncate_text("ab\xc3\xa9z", 3), "ab\u2026");
+}
+
 TEST(GardienctlRender, StatusExitCodeCountsOnlyWantedInstances) {
   protocol::InstanceStatus up{"a", "a", State::running, 1, Duration(1), 0, "", true, {}};
   protocol::InstanceStatus stopped_on_purpose{"b", "b", State::stopped, {}, {}, 0, "", false, {}};
@@ -249,6 +284,13 @@ TEST(GardienctlRender, FailedInstancesReadAsSentences) {
   EXPECT_EQ(render_instance_result({"job", State::exited, {}, false, "timed out"},
                                    {"wait", "", "running"}),
             "job did not become running in time: it has exited");
+  EXPECT_EQ(render_instance_result({"api", State::stopped, {}, false, "timed out: waiting for db"},
+                                   {"start", "", ""}),
+            "api did not start in time: it is stopped (waiting for db)");
+  EXPECT_EQ(render_instance_result({"api", State::backoff, {}, false, "timed out after 3s"},
+                                   {"start", "", ""}),
+            "api did not start: it is in backoff (timed out after 3s)")
+      << "a reason that only starts like a timeout is a reason";
   EXPECT_EQ(render_instance_result({"migrate", State::exited, {}, false, "no process"},
                                    {"signal", "SIGHUP", ""}),
             "migrate: SIGHUP not sent: no process");
@@ -523,6 +565,26 @@ TEST_F(GardienctlTest, SignalAndWait) {
   EXPECT_EQ(r.code, kExitFailed);
   EXPECT_NE(r.err.find("timed out after 100ms waiting for worker (stopped)"), std::string::npos)
       << r.err;
+}
+
+TEST_F(GardienctlTest, WaitForReady) {
+  CtlResult r = ctl({"wait", "web", "--for", "ready"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "web.0: running (pid 4243)\nweb.1: running (pid 4244)\n");
+  r = ctl({"wait", "all", "--for", "ready", "--timeout", "100ms"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_NE(r.out.find("worker did not become ready in time: it is stopped"), std::string::npos)
+      << r.out;
+}
+
+TEST_F(GardienctlTest, AStartThatTimesOutSaysWhatItWaitsForAndThatItGoesOn) {
+  target_.start_waits_for = "db (fatal)";
+  CtlResult r = ctl({"start", "worker", "--timeout", "100ms"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_EQ(r.out, "worker did not start in time: it is stopped (waiting for db (fatal))\n");
+  EXPECT_NE(r.err.find("timed out after 100ms waiting for worker (stopped)"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("gardienctl: the start goes on in the daemon"), std::string::npos) << r.err;
 }
 
 TEST_F(GardienctlTest, CtrlCWhileWaitingLeavesTheActionGoing) {

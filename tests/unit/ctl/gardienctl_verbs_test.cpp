@@ -9,8 +9,8 @@
 
 #include "common/protocol.h"
 #include "ctl/cli.h"
-#include "ctl/render.h"
 #include "ctl/parse_command_line.h"
+#include "ctl/render.h"
 #include "ctl/verbs.h"
 #include "supervisord/control/commands.h"
 
@@ -130,7 +130,55 @@ TEST(GardienctlVerbs, WaitForAcceptsEveryStateAndListsThem) {
 TEST(GardienctlVerbs, CompletionScriptListsTheVerbsAndTheStates) {
   std::string script = read_source("etc/gardienctl.bash-completion");
   EXPECT_EQ(completion_list(script, "verbs"), table_names());
-  EXPECT_EQ(completion_list(script, "states"), state_names());
+  EXPECT_EQ(completion_list(script, "goals"), wait_goals());
+}
+
+TEST(GardienctlVerbs, WaitForReadyIsAGoalBesideTheStates) {
+  std::vector<std::string> goals = wait_goals();
+  ASSERT_EQ(goals.size(), state_names().size() + 1);
+  EXPECT_EQ(goals.back(), "ready");
+  Parsed p = parse({"wait", "all", "--for", "ready", "--timeout", "5s"});
+  ASSERT_TRUE(p.command_line.invocation) << p.err;
+  EXPECT_EQ(p.command_line.invocation->args.at("for"), "ready");
+  EXPECT_EQ(p.command_line.invocation->args.at("names"), json({"all"}));
+  EXPECT_EQ(p.command_line.invocation->args.at("timeout_ms"), 5000);
+  EXPECT_NE(parse({"wait", "--help"}).out.find("ready"), std::string::npos);
+  // wait has no default timeout: without one it waits as long as it takes.
+  Parsed forever = parse({"wait", "db", "--for", "ready"});
+  ASSERT_TRUE(forever.command_line.invocation);
+  EXPECT_FALSE(forever.command_line.invocation->args.contains("timeout_ms"));
+  EXPECT_EQ(forever.command_line.invocation->timeout, std::nullopt);
+}
+
+TEST(GardienctlVerbs, StartAndRestartWaitNinetySecondsByDefault) {
+  for (const char* verb : {"start", "restart"}) {
+    SCOPED_TRACE(verb);
+    Parsed p = parse({verb, "web"});
+    ASSERT_TRUE(p.command_line.invocation) << p.err;
+    EXPECT_EQ(p.command_line.invocation->args.at("timeout_ms"), 90000);
+    EXPECT_EQ(p.command_line.invocation->timeout, std::chrono::seconds(90));
+    // --timeout 0: as long as it takes.
+    Parsed forever = parse({verb, "web", "--timeout", "0"});
+    ASSERT_TRUE(forever.command_line.invocation) << forever.err;
+    EXPECT_FALSE(forever.command_line.invocation->args.contains("timeout_ms"));
+    EXPECT_EQ(forever.command_line.invocation->timeout, std::nullopt);
+    Parsed given = parse({verb, "web", "--timeout", "1s"});
+    ASSERT_TRUE(given.command_line.invocation);
+    EXPECT_EQ(given.command_line.invocation->args.at("timeout_ms"), 1000);
+    // --no-wait waits for nothing.
+    Parsed no_wait = parse({verb, "web", "--no-wait"});
+    ASSERT_TRUE(no_wait.command_line.invocation);
+    EXPECT_FALSE(no_wait.command_line.invocation->args.contains("timeout_ms"));
+    EXPECT_NE(parse({verb, "--help"}).out.find("default 1m30s"), std::string::npos);
+    EXPECT_FALSE(find_verb(verb)->on_timeout.empty());
+  }
+  // stop keeps waiting until it is done (its own stop-timeout bounds it), as before.
+  Parsed stop = parse({"stop", "web"});
+  ASSERT_TRUE(stop.command_line.invocation);
+  EXPECT_FALSE(stop.command_line.invocation->args.contains("timeout_ms"));
+  Parsed stop_zero = parse({"stop", "web", "--timeout", "0"});
+  ASSERT_TRUE(stop_zero.command_line.invocation);
+  EXPECT_EQ(stop_zero.command_line.invocation->args.at("timeout_ms"), 0);
 }
 
 TEST(GardienctlVerbs, DocsDescribeEveryVerb) {
