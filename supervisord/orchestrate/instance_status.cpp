@@ -24,7 +24,7 @@ void append_info(std::string& info, const std::string& more) {
 }
 
 // What the checks add while the process is alive: health, STATUS=, a pending reload, notes.
-void add_checks(protocol::InstanceStatus& s, const CheckView& checks, std::string& info) {
+void add_checks(protocol::InstanceStatus& s, const CheckReport& checks, std::string& info) {
   s.status_text = checks.status_text;
   s.health_threshold = checks.threshold;
   if (!has_process(s.state)) return;
@@ -34,8 +34,9 @@ void add_checks(protocol::InstanceStatus& s, const CheckView& checks, std::strin
     s.health_failures = checks.failures;
   }
   s.reloading = checks.reloading;
-  if (checks.stopping_notified && s.state != State::stopping)
-    append_info(info, "it sent STOPPING=1");
+  if (s.state == State::starting && !checks.not_ready_because.empty())
+    append_info(info, "not ready: " + checks.not_ready_because);
+  if (checks.stopping && s.state != State::stopping) append_info(info, "it sent STOPPING=1");
   if (checks.errno_value) {
     std::string text = "ERRNO=" + std::to_string(*checks.errno_value);
     if (*checks.errno_value > 0) {
@@ -50,7 +51,8 @@ void add_checks(protocol::InstanceStatus& s, const CheckView& checks, std::strin
 }  // namespace
 
 protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
-                                         const std::string& waiting_for, const CheckView* checks) {
+                                         const std::string& waiting_for,
+                                         const CheckReport* checks) {
   const LifecycleStatus& st = program.status();
   protocol::InstanceStatus s;
   s.name = program.name();
@@ -88,9 +90,11 @@ protocol::InstanceStatus instance_status(const Program& program, TimePoint now,
         info = st.last_exit->to_string();
       }
       break;
+    case State::stopping:
+      info = st.reason;  // why it stops, when not on an operator's order ("unhealthy: HTTP 503")
+      break;
     case State::starting:
     case State::running:
-    case State::stopping:
       break;  // the process is alive: its predecessor's exit is history
   }
   if (checks) add_checks(s, *checks, info);

@@ -169,10 +169,10 @@ std::vector<protocol::InstanceStatus> Supervisor::instances() const {
   std::vector<protocol::InstanceStatus> out;
   out.reserve(instances_.size());
   TimePoint now = Clock::now();
-  std::vector<const Program*> sorted;
-  for (const Entry& e : instances_) sorted.push_back(e.program.get());
-  std::stable_sort(sorted.begin(), sorted.end(), [](const Program* a, const Program* b) {
-    return a->config().name < b->config().name;
+  std::vector<const Entry*> sorted;
+  for (const Entry& e : instances_) sorted.push_back(&e);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Entry* a, const Entry* b) {
+    return a->program->config().name < b->program->config().name;
   });
   // One decision for every instance's waiting info: a look per instance would be quadratic.
   std::map<std::string, std::string, std::less<>> waiting;
@@ -180,9 +180,9 @@ std::vector<protocol::InstanceStatus> Supervisor::instances() const {
     for (Waiting& w : orchestrate(snapshot(), config_, daemon_facts()).waiting)
       waiting.emplace(std::move(w.instance), std::move(w.info));
   }
-  for (const Program* p : sorted) {
-    auto it = waiting.find(p->name());
-    out.push_back(instance_status(*p, now, it == waiting.end() ? std::string() : it->second));
+  for (const Entry* e : sorted) {
+    auto it = waiting.find(e->program->name());
+    out.push_back(status_of(*e, now, it == waiting.end() ? std::string() : it->second));
   }
   return out;
 }
@@ -207,12 +207,25 @@ void Supervisor::count_processes(std::vector<protocol::InstanceStatus>& statuses
 std::optional<protocol::InstanceStatus> Supervisor::find(std::string_view name) const {
   const Program* p = instance(name);
   if (!p) return std::nullopt;
-  return instance_status(*p, Clock::now(), waiting_for(*p));
+  return status_of(*p, Clock::now(), waiting_for(*p));
+}
+
+protocol::InstanceStatus Supervisor::status_of(const Program& program, TimePoint now,
+                                               const std::string& waiting_for) const {
+  const Entry* e = entry(program.name());
+  return e ? status_of(*e, now, waiting_for) : instance_status(program, now, waiting_for);
+}
+
+protocol::InstanceStatus Supervisor::status_of(const Entry& e, TimePoint now,
+                                               const std::string& waiting_for) const {
+  if (!e.checks) return instance_status(*e.program, now, waiting_for);
+  CheckReport checks = e.checks->report();
+  return instance_status(*e.program, now, waiting_for, &checks);
 }
 
 protocol::InstanceResult Supervisor::result_of(const Program& program, bool ok,
                                                std::string info) const {
-  protocol::InstanceStatus s = instance_status(program, Clock::now(), waiting_for(program));
+  protocol::InstanceStatus s = status_of(program, Clock::now(), waiting_for(program));
   return {s.name, s.state, s.pid, ok, info.empty() ? s.info : std::move(info)};
 }
 

@@ -113,6 +113,11 @@ class Supervisor final : public ControlTarget {
   // A new instance, or one a reload was dropping taken back; false when it exists already.
   bool add_instance(const ProgramConfig& config, const std::string& name);
   protocol::InstanceResult result_of(const Program& program, bool ok, std::string info) const;
+  // Its status, with what its checks say; `waiting_for` as instance_status() takes it.
+  protocol::InstanceStatus status_of(const Program& program, TimePoint now,
+                                     const std::string& waiting_for) const;
+  protocol::InstanceStatus status_of(const Entry& entry, TimePoint now,
+                                     const std::string& waiting_for) const;
   std::string waiting_for(const Program& program) const;
   void apply(const Config& next, const protocol::ReloadPlan& plan);
   // Adds the instances it creates that should run to `to_start`.

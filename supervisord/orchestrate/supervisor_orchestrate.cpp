@@ -167,7 +167,7 @@ void Supervisor::remove_instance(const std::string& name) {
 void Supervisor::on_state_change(Program& program, State before) {
   if (run_record_) run_record_->mark_changed();
   StateChange change;
-  change.status = instance_status(program, Clock::now(), waiting_for(program));
+  change.status = status_of(program, Clock::now(), waiting_for(program));
   change.previous = before;
   hub_.publish(change);
   evaluate_soon();

@@ -126,7 +126,7 @@ void Supervisor::rename(Program& program, const std::string& to) {
   program.rename(to);  // its entry's intents go with it
   hub_.publish(gone);
   StateChange renamed;
-  renamed.status = instance_status(program, Clock::now(), waiting_for(program));
+  renamed.status = status_of(program, Clock::now(), waiting_for(program));
   renamed.previous = renamed.status.state;
   hub_.publish(renamed);
 }
