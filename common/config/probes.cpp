@@ -226,105 +226,134 @@ std::optional<Duration> positive_duration(Loader& l, const Field& f) {
   return d;
 }
 
+// One `ready` or `health` value: each part reports its own errors and clears ok_ on one.
+class ProbeReader {
+ public:
+  ProbeReader(Loader& loader, const Field& field, bool health)
+      : l_(loader), f_(field), health_(health) {
+    if (health) probe_.period = std::chrono::seconds(10);  // Kubernetes' periodSeconds
+  }
+
+  std::optional<ProbeConfig> read() {
+    if (f_.node->is_string()) return from_string();
+    const toml::table* table = f_.node->as_table();
+    if (!table) {
+      l_.expected(f_, what_probe(health_));
+      return std::nullopt;
+    }
+    TableReader r(l_, *table, f_.file, f_.path);
+    kind(r, *table);
+    timing(r);
+    health_keys(r, *table);
+    r.finish_listing_keys();
+    if (!ok_) return std::nullopt;
+    return probe_;
+  }
+
+ private:
+  std::optional<ProbeConfig> from_string() {
+    auto text = l_.expand(f_.node->as_string()->get(), f_);
+    if (!text) return std::nullopt;
+    if (*text == "notify" && !health_) return probe_;
+    std::string message = health_ && *text == "notify"
+                              ? cat(quote(*text), kNotHealth)
+                              : cat("expected ", what_probe(health_), ", got ", quote(*text));
+    for (const KindKey& k : kKinds) {
+      if (k.key == *text && !(health_ && k.kind == Kind::fd))
+        message += cat("; write ", f_.path.substr(f_.path.rfind('.') + 1), " = ", k.example);
+    }
+    if (!health_ && *text != "notify" && !closest(*text, {"notify"}).empty())
+      message += "; did you mean \"notify\"?";
+    l_.error(f_, std::move(message));
+    return std::nullopt;
+  }
+
+  // Exactly one kind key, and its target.
+  void kind(TableReader& r, const toml::table& table) {
+    std::vector<std::pair<Field, Kind>> kinds;
+    for (const KindKey& k : kKinds) {
+      if (health_ && k.kind == Kind::fd) {
+        refuse_key(r, table, k.key, cat("fd", kNotHealth));
+      } else if (auto v = r.get(k.key)) {
+        kinds.emplace_back(*v, k.kind);
+      }
+    }
+    if (kinds.size() > 1) {
+      fail(kinds[1].first, cat("a check has one kind, and ", quote(to_string(kinds[0].second)),
+                               " is set too; keep one"));
+    } else if (kinds.empty() && ok_ && only_timing_keys(table)) {
+      fail(f_, cat("missing the kind of check: one of ", kind_names(health_), ", like ",
+                   health_ ? kKinds[2].example : kKinds[1].example));
+    }
+    if (kinds.empty()) return;
+    probe_.kind = kinds[0].second;
+    ProbeTarget target(l_, kinds[0].first, probe_);
+    ok_ = target.read(probe_.kind) && ok_;
+    has_kind_ = kinds.size() == 1;
+  }
+
+  void timing(TableReader& r) {
+    for (std::string_view key : {"period", "timeout"}) {
+      auto v = r.get(key);
+      if (!v) continue;
+      auto d = positive_duration(l_, *v);
+      ok_ = ok_ && d;
+      if (!d) continue;
+      (key == "period" ? probe_.period : probe_.timeout) = *d;
+      if (has_kind_ && !probe_.polled())
+        l_.warning(*v, cat(key,
+                           " does nothing for an fd check (the program writes when it is "
+                           "ready); remove it"));
+    }
+  }
+
+  void health_keys(TableReader& r, const toml::table& table) {
+    if (!health_) {
+      for (std::string_view key : kHealthOnlyKeys) {
+        refuse_key(r, table, key,
+                   cat(key,
+                       " is a health key: a ready check is tried every period until it "
+                       "passes or ready-timeout ends the start"));
+      }
+      return;
+    }
+    if (auto v = r.get("failure-threshold")) {
+      auto n = l_.get_int(*v, 1, 1'000'000);
+      if (n) probe_.failure_threshold = static_cast<int>(*n);
+      ok_ = ok_ && n;
+    }
+    if (auto v = r.get("start-period")) {
+      auto d = l_.get_duration(*v);
+      if (d) probe_.start_period = *d;
+      ok_ = ok_ && d;
+    }
+  }
+
+  // A key of the other kind of check: its own error, never an unknown key nor a suggestion.
+  void refuse_key(TableReader& r, const toml::table& table, std::string_view key,
+                  std::string message) {
+    r.set_aside(key);
+    if (const toml::node* node = table.get(key))
+      fail(Field{node, f_.file, r.child(key)}, std::move(message));
+  }
+
+  void fail(const Field& at, std::string message) {
+    l_.error(at, std::move(message));
+    ok_ = false;
+  }
+
+  Loader& l_;
+  const Field& f_;
+  bool health_;
+  ProbeConfig probe_;
+  bool ok_ = true;
+  bool has_kind_ = false;
+};
+
 }  // namespace
 
 std::optional<ProbeConfig> Loader::get_probe(const Field& f, bool health) {
-  ProbeConfig probe;
-  if (health) probe.period = std::chrono::seconds(10);
-  if (f.node->is_string()) {
-    auto text = expand(f.node->as_string()->get(), f);
-    if (!text) return std::nullopt;
-    if (*text == "notify" && !health) return probe;
-    std::string message = health && *text == "notify"
-                              ? cat(quote(*text), kNotHealth)
-                              : cat("expected ", what_probe(health), ", got ", quote(*text));
-    for (const KindKey& k : kKinds) {
-      if (k.key == *text && !(health && k.kind == Kind::fd))
-        message += cat("; write ", f.path.substr(f.path.rfind('.') + 1), " = ", k.example);
-    }
-    if (!health && !closest(*text, {"notify"}).empty() && *text != "notify")
-      message += "; did you mean \"notify\"?";
-    error(f, std::move(message));
-    return std::nullopt;
-  }
-  const toml::table* table = f.node->as_table();
-  if (!table) {
-    expected(f, what_probe(health));
-    return std::nullopt;
-  }
-  TableReader r(*this, *table, f.file, f.path);
-  bool ok = true;
-  std::vector<std::pair<Field, Kind>> kinds;
-  for (const KindKey& k : kKinds) {
-    if (health && k.kind == Kind::fd) {
-      r.set_aside(k.key);
-      if (const toml::node* node = table->get(k.key)) {
-        error(Field{node, f.file, r.child(k.key)}, cat("fd", kNotHealth));
-        ok = false;
-      }
-    } else if (auto v = r.get(k.key)) {
-      kinds.emplace_back(*v, k.kind);
-    }
-  }
-  if (kinds.size() > 1) {
-    const Field& second = kinds[1].first;
-    error(second, cat("a check has one kind, and ", quote(to_string(kinds[0].second)),
-                      " is set "
-                      "too; keep one"));
-    ok = false;
-  } else if (kinds.empty() && ok && only_timing_keys(*table)) {
-    error(f, cat("missing the kind of check: one of ", kind_names(health), ", like ",
-                 health ? kKinds[2].example : kKinds[1].example));
-    ok = false;
-  }
-  if (!kinds.empty()) {
-    probe.kind = kinds[0].second;
-    ProbeTarget target(*this, kinds[0].first, probe);
-    ok = target.read(probe.kind) && ok;
-  }
-  for (std::string_view key : {"period", "timeout"}) {
-    auto v = r.get(key);
-    if (!v) continue;
-    auto d = positive_duration(*this, *v);
-    if (!d) {
-      ok = false;
-    } else if (key == "period") {
-      probe.period = *d;
-    } else {
-      probe.timeout = *d;
-    }
-    if (d && !probe.polled() && kinds.size() == 1)
-      warning(*v, cat(key,
-                      " does nothing for an fd check (the program writes when it is "
-                      "ready); remove it"));
-  }
-  if (!health) {
-    for (std::string_view key : kHealthOnlyKeys) {
-      r.set_aside(key);
-      if (const toml::node* node = table->get(key)) {
-        error(Field{node, f.file, r.child(key)},
-              cat(key,
-                  " is a health key: a ready check is tried every period until it passes or "
-                  "ready-timeout ends the start"));
-        ok = false;
-      }
-    }
-  }
-  if (health) {
-    if (auto v = r.get("failure-threshold")) {
-      auto n = get_int(*v, 1, 1'000'000);
-      if (n) probe.failure_threshold = static_cast<int>(*n);
-      ok = ok && n;
-    }
-    if (auto v = r.get("start-period")) {
-      auto d = get_duration(*v);
-      if (d) probe.start_period = *d;
-      ok = ok && d;
-    }
-  }
-  r.finish_listing_keys();
-  if (!ok) return std::nullopt;
-  return probe;
+  return ProbeReader(*this, f, health).read();
 }
 
 }  // namespace gardien::config_loader
