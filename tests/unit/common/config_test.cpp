@@ -1112,7 +1112,7 @@ ready = { tcp = "127.0.0.1:1", failure-threshold = 2 }
        "\"fd\", \"tcp\", \"http\", \"exec\", \"file\", \"period\" or \"timeout\")",
        "test.toml:21:19: program.g.ready.colour: unknown key; expected one of \"fd\", \"tcp\", "
        "\"http\", \"exec\", \"file\", \"period\" or \"timeout\"",
-       "test.toml:24:32: program.h.ready.failure-threshold: failure-threshold is a health key: a "
+       "test.toml:24:52: program.h.ready.failure-threshold: failure-threshold is a health key: a "
        "ready check is tried every period until it passes or ready-timeout ends the start"});
 }
 
