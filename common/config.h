@@ -18,8 +18,9 @@ namespace gardien {
 
 enum class RestartPolicy { always, on_failure, never };
 enum class KillMode { group, process, cgroup };
-// What a dependency must have reached before its dependent starts (`depends-on`): running past
-// start-seconds, reported ready, or exited successfully.
+// What a dependency must have reached before its dependent starts (`depends-on`): `started`,
+// spawned (not waiting for ready); `ready`, running (its readiness check passed, or without one
+// start-seconds passed), what a plain name means; `completed`, exited with a success code.
 enum class DependencyCondition { started, ready, completed };
 enum class LogFormat { text, json };
 enum class LogLevel { debug, info, warn, error };
@@ -103,7 +104,7 @@ struct ProgramConfig {
   Duration stop_timeout = std::chrono::seconds(5);
   KillMode kill_mode = KillMode::group;
   std::vector<std::string> depends_on;  // every dependency's name, in the order written
-  // Dependencies with a condition other than `started` (from the table form of depends-on).
+  // Dependencies with a condition other than `ready` (from the table form of depends-on).
   std::map<std::string, DependencyCondition> dependency_conditions;
   bool critical = false;
   std::optional<int> exit_code;  // a critical program's exit code override

@@ -12,6 +12,9 @@ namespace {
 
 using ProgramsByName = std::map<std::string, const ProgramConfig*>;
 
+// What an array's names mean; only other conditions are kept, so both spellings compare equal.
+constexpr DependencyCondition kDefaultCondition = DependencyCondition::ready;
+
 std::string depends_on_path(const ProgramConfig& p) {
   return cat("program.", p.name, ".depends-on");
 }
@@ -156,6 +159,16 @@ void Loader::read_dependencies(const Field& f, ProgramConfig& p, ProgramPlaces& 
     read_dependency_table(f, *table, p, places);
     return;
   }
+  if (!f.node->is_array()) {
+    std::string message =
+        "expected an array of program names like [\"db\"] or a table of conditions like { db = "
+        "\"started\" }, got ";
+    message += describe(*f.node);
+    if (const auto* name = f.node->as_string())
+      message += cat("; write depends-on = [", quote(name->get()), "]");
+    error(f, std::move(message));
+    return;
+  }
   auto names = get_string_array(f);
   if (!names) return;
   const toml::array& array = *f.node->as_array();
@@ -192,8 +205,7 @@ void Loader::read_dependency_table(const Field& f, const toml::table& table, Pro
                                               {"completed", DependencyCondition::completed}});
     p.depends_on.push_back(name);
     places.depends_on.push_back(place(f.file, key->source()));
-    if (condition && *condition != DependencyCondition::started)
-      p.dependency_conditions[name] = *condition;
+    if (condition && *condition != kDefaultCondition) p.dependency_conditions[name] = *condition;
   }
 }
 

@@ -44,16 +44,28 @@ void Loader::add(Diagnostic::Severity severity, Place at, std::string key_path,
 }
 
 void TableReader::finish(std::string_view hint) {
+  report_unknown_keys(hint, false);
+}
+
+void TableReader::finish_listing_keys() {
+  report_unknown_keys({}, true);
+}
+
+void TableReader::report_unknown_keys(std::string_view hint, bool list_keys) {
+  auto among = [](const std::vector<std::string_view>& keys, std::string_view name) {
+    return std::find(keys.begin(), keys.end(), name) != keys.end();
+  };
   for (auto&& [key, node] : table_) {
     std::string_view name = key.str();
-    if (std::find(known_.begin(), known_.end(), name) != known_.end()) continue;
+    if (among(known_, name) || among(set_aside_, name)) continue;
     std::string message = "unknown key";
     std::string_view suggestion = closest(name, known_);
     if (!suggestion.empty()) {
       message += "; did you mean ";
       message += quote(suggestion);
       message += '?';
-    } else if (!hint.empty() || known_.size() > 16) {
+      if (list_keys) message += cat(" (valid keys: ", quote_list(known_), ")");
+    } else if (!list_keys && (!hint.empty() || known_.size() > 16)) {
       message += "; ";
       message +=
           hint.empty() ? std::string_view("see docs/config.md for the keys of this table") : hint;

@@ -103,15 +103,22 @@ class TableReader {
     out += key;
     return out;
   }
+  // A key read without get() (it gets its own error), so it is neither unknown nor suggested.
+  void set_aside(std::string_view key) { set_aside_.push_back(key); }
   // Reports the keys that were never asked for.
   void finish(std::string_view hint = {});
+  // The same, each message naming the table's keys after the closest one (small tables).
+  void finish_listing_keys();
 
  private:
+  void report_unknown_keys(std::string_view hint, bool list_keys);
+
   Loader& loader_;
   const toml::table& table_;
   int file_;
   std::string path_;
   std::vector<std::string_view> known_;
+  std::vector<std::string_view> set_aside_;
 };
 
 class Loader {
@@ -153,6 +160,10 @@ class Loader {
   std::optional<T> get_enum(const Field& f,
                             std::initializer_list<std::pair<std::string_view, T>> options);
   std::optional<std::vector<std::string>> get_string_array(const Field& f);
+  // An argv: an array, or a string run by /bin/sh -c (`command`, exec checks).
+  std::optional<std::vector<std::string>> get_command(const Field& f);
+  // A `ready` or `health` check (probes.cpp).
+  std::optional<ProbeConfig> get_probe(const Field& f, bool health);
   // Users and groups (identity.cpp), resource limits (rlimits.cpp), output sinks (sinks.cpp).
   std::optional<std::string> get_id_text(const Field& f, std::string_view what);
   std::optional<gid_t> get_group(const Field& f);

@@ -30,15 +30,13 @@ class ProgramReader {
   void instances();
   void restart_policy();
   void backoff();
+  void checks();
   void stopping();
   void critical();
   void output();
   void rlimits();
 
  private:
-  void shell_command(const Field& v);
-  void argv_command(const Field& v);
-
   Loader& l_;
   TableReader& r_;
   ProgramConfig& p_;
@@ -46,13 +44,7 @@ class ProgramReader {
 
 void ProgramReader::command(const Place& at, const std::string& path) {
   if (auto v = r_.get("command")) {
-    if (v->node->is_string()) {
-      shell_command(*v);
-    } else if (v->node->is_array()) {
-      argv_command(*v);
-    } else {
-      l_.expected(*v, "an array like [\"/usr/bin/app\", \"--flag\"] or a shell command string");
-    }
+    if (auto argv = l_.get_command(*v)) p_.command = std::move(*argv);
   } else {
     l_.error(at, path,
              "missing key \"command\": the program to run, e.g. command = [\"/usr/bin/app\", "
@@ -60,29 +52,6 @@ void ProgramReader::command(const Place& at, const std::string& path) {
   }
   if (auto v = r_.get("directory")) {
     if (auto dir = l_.get_path(*v)) p_.directory = *dir;
-  }
-}
-
-void ProgramReader::shell_command(const Field& v) {
-  auto command = l_.get_string(v);
-  if (!command) return;
-  if (command->find_first_not_of(" \t\n") == std::string::npos) {
-    l_.error(v, "expected a command, got an empty string");
-  } else {
-    p_.command = {"/bin/sh", "-c", *command};
-  }
-}
-
-void ProgramReader::argv_command(const Field& v) {
-  auto argv = l_.get_string_array(v);
-  if (!argv) return;
-  if (argv->empty()) {
-    l_.error(v,
-             "expected a non-empty array like [\"/usr/bin/app\", \"--flag\"], got an empty array");
-  } else if ((*argv)[0].empty()) {
-    l_.error(v, "the program to run (the first element) is an empty string");
-  } else {
-    p_.command = std::move(*argv);
   }
 }
 
@@ -185,6 +154,35 @@ void ProgramReader::backoff() {
   }
 }
 
+// ready, ready-timeout, health, watchdog and health-restarts (docs/config.md, Checks).
+void ProgramReader::checks() {
+  auto ready = r_.get("ready");
+  if (ready) p_.ready = l_.get_probe(*ready, false);
+  if (auto v = r_.get("ready-timeout")) {
+    if (auto d = l_.get_duration(*v)) {
+      p_.ready_timeout = *d;
+      if (!ready)
+        l_.warning(*v,
+                   "ready-timeout only matters with a ready check; add ready = ... or remove it");
+    }
+  }
+  auto health = r_.get("health");
+  if (health) p_.health = l_.get_probe(*health, true);
+  auto watchdog = r_.get("watchdog");
+  if (watchdog) {
+    if (auto d = l_.get_duration(*watchdog)) p_.watchdog = *d;
+  }
+  if (auto v = r_.get("health-restarts")) {
+    if (auto n = l_.get_int(*v, 0, 1'000'000)) {
+      p_.health_restarts = static_cast<int>(*n);
+      if (!health && !watchdog)
+        l_.warning(*v,
+                   "health-restarts only matters with a health check or a watchdog; add "
+                   "health = ... or watchdog = ..., or remove it");
+    }
+  }
+}
+
 void ProgramReader::stopping() {
   if (auto v = r_.get("stop-signal")) {
     if (auto s = l_.get_signal(*v)) p_.stop_signal = *s;
@@ -274,6 +272,7 @@ ProgramConfig Loader::read_program(const ProgramEntry& entry, ProgramPlaces& pla
   keys.instances();
   keys.restart_policy();
   keys.backoff();
+  keys.checks();
   keys.stopping();
   if (auto v = r.get("depends-on")) read_dependencies(*v, p, places);
   keys.critical();

@@ -1,5 +1,5 @@
 // The typed value readers: strings with ${VAR} expansion, paths, booleans, integers, durations,
-// signals, modes, sizes and string arrays. Each reports its own error.
+// signals, modes, sizes, string arrays and commands. Each reports its own error.
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -310,6 +310,33 @@ std::optional<std::vector<std::string>> Loader::get_string_array(const Field& f)
   }
   if (!ok) return std::nullopt;
   return out;
+}
+
+std::optional<std::vector<std::string>> Loader::get_command(const Field& f) {
+  if (f.node->is_string()) {
+    auto command = get_string(f);
+    if (!command) return std::nullopt;
+    if (command->find_first_not_of(" \t\n") == std::string::npos) {
+      error(f, "expected a command, got an empty string");
+      return std::nullopt;
+    }
+    return std::vector<std::string>{"/bin/sh", "-c", *command};
+  }
+  if (!f.node->is_array()) {
+    expected(f, "an array like [\"/usr/bin/app\", \"--flag\"] or a shell command string");
+    return std::nullopt;
+  }
+  auto argv = get_string_array(f);
+  if (!argv) return std::nullopt;
+  if (argv->empty()) {
+    error(f, "expected a non-empty array like [\"/usr/bin/app\", \"--flag\"], got an empty array");
+    return std::nullopt;
+  }
+  if ((*argv)[0].empty()) {
+    error(f, "the program to run (the first element) is an empty string");
+    return std::nullopt;
+  }
+  return argv;
 }
 
 }  // namespace gardien::config_loader

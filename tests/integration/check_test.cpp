@@ -106,6 +106,40 @@ TEST(CheckTest, DocsExampleConfigsPass) {
   std::cout << checked << " configs checked, " << partial << " partial snippets skipped\n";
 }
 
+// A dependency without a `ready` check counts as ready after its start-seconds: check says so for
+// each dependant that waits for `ready` (the default), and stays valid.
+TEST(CheckTest, WarnsWhenADependencyIsReadyOnlyByStartSeconds) {
+  TempDir dir;
+  write_file(dir / "gardien.toml", R"([program.db]
+command = "exec sleep 100"
+start-seconds = "2s"
+[program.cache]
+command = "exec sleep 100"
+ready = { tcp = "127.0.0.1:6379" }
+[program.log]
+command = "exec sleep 100"
+[program.migrate]
+command = "true"
+restart = "never"
+[program.web]
+command = "exec sleep 100"
+depends-on = ["db", "cache"]
+[program.api]
+command = "exec sleep 100"
+depends-on = { db = "started", log = "ready", migrate = "completed" }
+)");
+  RunResult got = run({GARDIEN_BIN, "check", "gardien.toml"}, dir.path);
+  EXPECT_EQ(got.status, 0) << got.output;
+  EXPECT_EQ(got.output,
+            "gardien.toml: warning: program.api.depends-on: api depends on log, which has no "
+            "`ready` check: it counts as ready after start-seconds (1s); add `ready = ...` to log "
+            "(docs/readiness.md)\n"
+            "gardien.toml: warning: program.web.depends-on: web depends on db, which has no "
+            "`ready` check: it counts as ready after start-seconds (2s); add `ready = ...` to db "
+            "(docs/readiness.md)\n"
+            "ok: 6 programs\n");
+}
+
 TEST(CheckTest, UnreadableConfigIsInvalid) {
   RunResult got = run({GARDIEN_BIN, "check", "-c", "no/such/gardien.toml"}, kData);
   EXPECT_EQ(got.status, 1);

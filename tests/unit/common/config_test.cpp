@@ -122,6 +122,12 @@ command = ["/bin/sleep", "10"]
   EXPECT_FALSE(p.group);
   EXPECT_FALSE(p.umask);
   EXPECT_TRUE(p.rlimits.empty());
+  EXPECT_FALSE(p.ready);
+  EXPECT_EQ(p.ready_timeout, 60s);
+  EXPECT_FALSE(p.health);
+  EXPECT_EQ(p.watchdog, 0s);
+  EXPECT_EQ(p.health_restarts, 5);
+  EXPECT_FALSE(p.uses_notify_socket());
   EXPECT_EQ(c.supervisor.socket_mode, 0600u);
   EXPECT_EQ(c.supervisor.shutdown_timeout, 30s);
   EXPECT_EQ(c.supervisor.log_level, LogLevel::info);
@@ -489,8 +495,9 @@ success-exit-codes = 0
                  "\"3\"",
                  "test.toml:5:15: program.web.environment: expected a table like { NAME = "
                  "\"value\" }, got an array",
-                 "test.toml:6:14: program.web.depends-on: expected an array of strings, got "
-                 "string \"db\"",
+                 "test.toml:6:14: program.web.depends-on: expected an array of program names like "
+                 "[\"db\"] or a table of conditions like { db = \"started\" }, got string \"db\"; "
+                 "write depends-on = [\"db\"]",
                  "test.toml:7:12: program.web.critical: expected true or false, got integer 1",
                  "test.toml:8:22: program.web.success-exit-codes: expected an array of exit codes "
                  "like [0, 2], got integer 0"});
@@ -801,15 +808,15 @@ command = "true"
   ASSERT_EQ(c.programs.size(), 4u);
   const ProgramConfig& web = *c.find("web");
   EXPECT_EQ(web.depends_on, (std::vector<std::string>{"migrate", "db", "cache"}));
-  EXPECT_EQ(web.dependency_conditions,
-            (std::map<std::string, DependencyCondition>{
-                {"db", DependencyCondition::ready}, {"migrate", DependencyCondition::completed}}));
+  EXPECT_EQ(web.dependency_conditions, (std::map<std::string, DependencyCondition>{
+                                           {"cache", DependencyCondition::started},
+                                           {"migrate", DependencyCondition::completed}}));
   EXPECT_EQ(web.condition_on("migrate"), DependencyCondition::completed);
   EXPECT_EQ(web.condition_on("db"), DependencyCondition::ready);
-  EXPECT_EQ(web.condition_on("cache"), DependencyCondition::ready);
+  EXPECT_EQ(web.condition_on("cache"), DependencyCondition::started);
 }
 
-TEST(ConfigTest, DependsOnArrayMeansStartedAndATableMayBeWrittenOnLines) {
+TEST(ConfigTest, DependsOnArrayMeansReadyAndATableMayBeWrittenOnLines) {
   Config c = expect_ok(R"([program.web]
 command = "true"
 depends-on = ["db", "cache"]
@@ -832,10 +839,11 @@ command = "true"
   EXPECT_EQ(web.depends_on, (std::vector<std::string>{"db", "cache"}));
   EXPECT_TRUE(web.dependency_conditions.empty());
   EXPECT_EQ(web.condition_on("db"), DependencyCondition::ready);
+  EXPECT_EQ(web.condition_on("cache"), DependencyCondition::ready);
   const ProgramConfig& api = *c.find("api");
   EXPECT_EQ(api.depends_on, (std::vector<std::string>{"db", "cache"}));
   EXPECT_EQ(api.dependency_conditions,
-            (std::map<std::string, DependencyCondition>{{"db", DependencyCondition::ready}}));
+            (std::map<std::string, DependencyCondition>{{"cache", DependencyCondition::started}}));
   const ProgramConfig& worker = *c.find("worker");
   EXPECT_EQ(worker.depends_on, (std::vector<std::string>{"web", "api"}));
   EXPECT_EQ(worker.condition_on("api"), DependencyCondition::completed);
@@ -895,9 +903,390 @@ TEST(ConfigTest, DependencyConditionsTakePartInTheProgramComparison) {
     Config c = expect_ok(text);
     return c.programs.empty() ? ProgramConfig{} : *c.find("web");
   };
-  EXPECT_EQ(web_with(R"(["db"])"), web_with(R"({ db = "started" })"));
-  EXPECT_NE(web_with(R"(["db"])"), web_with(R"({ db = "ready" })"));
+  EXPECT_EQ(web_with(R"(["db"])"), web_with(R"({ db = "ready" })"));
+  EXPECT_NE(web_with(R"(["db"])"), web_with(R"({ db = "started" })"));
   EXPECT_NE(web_with(R"({ db = "ready" })"), web_with(R"({ db = "completed" })"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks: ready, ready-timeout, health, watchdog, health-restarts
+
+TEST(ConfigTest, ReadyTakesEveryKindWithItsDefaults) {
+  Config c = expect_ok(R"([program.notify]
+command = "true"
+ready = "notify"
+[program.fd]
+command = "true"
+ready = { fd = 3 }
+[program.tcp]
+command = "true"
+ready = { tcp = "127.0.0.1:5432" }
+[program.tcp6]
+command = "true"
+ready = { tcp = "[::1]:80" }
+[program.local]
+command = "true"
+ready = { tcp = "localhost:6379" }
+[program.http]
+command = "true"
+ready = { http = "http://127.0.0.1:8080/healthz" }
+[program.exec]
+command = "true"
+ready = { exec = ["pg_isready", "-q"] }
+[program.shell]
+command = "true"
+ready = { exec = "test -S /run/app.sock" }
+[program.file]
+command = "true"
+ready = { file = "/run/app/ready" }
+)");
+  using Kind = ProbeConfig::Kind;
+  auto ready_of = [&](std::string_view name) {
+    const ProgramConfig* p = c.find(name);
+    EXPECT_TRUE(p && p->ready) << name;
+    return p && p->ready ? *p->ready : ProbeConfig{};
+  };
+  EXPECT_EQ(ready_of("notify").kind, Kind::notify);
+  EXPECT_TRUE(c.find("notify")->uses_notify_socket());
+  EXPECT_EQ(ready_of("fd").kind, Kind::fd);
+  EXPECT_EQ(ready_of("fd").fd, 3);
+  EXPECT_FALSE(c.find("fd")->uses_notify_socket());
+  EXPECT_EQ(ready_of("tcp").kind, Kind::tcp);
+  EXPECT_EQ(ready_of("tcp").target, "127.0.0.1:5432");
+  EXPECT_EQ(ready_of("tcp6").target, "[::1]:80");
+  EXPECT_EQ(ready_of("local").target, "localhost:6379");
+  EXPECT_EQ(ready_of("http").kind, Kind::http);
+  EXPECT_EQ(ready_of("http").target, "http://127.0.0.1:8080/healthz");
+  EXPECT_EQ(ready_of("exec").kind, Kind::exec);
+  EXPECT_EQ(ready_of("exec").command, (std::vector<std::string>{"pg_isready", "-q"}));
+  EXPECT_EQ(ready_of("shell").command,
+            (std::vector<std::string>{"/bin/sh", "-c", "test -S /run/app.sock"}));
+  EXPECT_EQ(ready_of("file").kind, Kind::file);
+  EXPECT_EQ(ready_of("file").target, "/run/app/ready");
+  for (const ProgramConfig& p : c.programs) {
+    SCOPED_TRACE(p.name);
+    EXPECT_EQ(p.ready_timeout, 60s);
+    ASSERT_TRUE(p.ready);
+    EXPECT_EQ(p.ready->period, 1s);
+    EXPECT_EQ(p.ready->timeout, 1s);
+    EXPECT_FALSE(p.health);
+  }
+}
+
+TEST(ConfigTest, ReadyTimingAndReadyTimeout) {
+  Config c = expect_ok(R"([program.web]
+command = "true"
+ready = { http = "http://[::1]:8080", period = "250ms", timeout = "2s" }
+ready-timeout = "2m"
+[program.slow]
+command = "true"
+ready = { http = "http://localhost/" }
+ready-timeout = "0"
+)");
+  const ProgramConfig& web = *c.find("web");
+  ASSERT_TRUE(web.ready);
+  EXPECT_EQ(web.ready->target, "http://[::1]:8080");
+  EXPECT_EQ(web.ready->period, 250ms);
+  EXPECT_EQ(web.ready->timeout, 2s);
+  EXPECT_EQ(web.ready_timeout, 120s);
+  EXPECT_EQ(c.find("slow")->ready_timeout, 0s);  // no limit
+}
+
+TEST(ConfigTest, HealthWatchdogAndHealthRestarts) {
+  Config c = expect_ok(R"([program.web]
+command = "true"
+health = { http = "http://127.0.0.1:8080/healthz" }
+[program.api]
+command = "true"
+health = { tcp = "127.0.0.1:9000", period = "5s", timeout = "2s", failure-threshold = 1, start-period = "30s" }
+health-restarts = 0
+[program.kv]
+command = "true"
+ready = "notify"
+watchdog = "30s"
+health-restarts = 2
+)");
+  const ProgramConfig& web = *c.find("web");
+  ASSERT_TRUE(web.health);
+  EXPECT_EQ(web.health->kind, ProbeConfig::Kind::http);
+  EXPECT_EQ(web.health->period, 10s);
+  EXPECT_EQ(web.health->timeout, 1s);
+  EXPECT_EQ(web.health->failure_threshold, 3);
+  EXPECT_EQ(web.health->start_period, 0s);
+  EXPECT_EQ(web.health_restarts, 5);
+  EXPECT_FALSE(web.ready);
+  EXPECT_FALSE(web.uses_notify_socket());
+  const ProgramConfig& api = *c.find("api");
+  ASSERT_TRUE(api.health);
+  EXPECT_EQ(api.health->kind, ProbeConfig::Kind::tcp);
+  EXPECT_EQ(api.health->period, 5s);
+  EXPECT_EQ(api.health->timeout, 2s);
+  EXPECT_EQ(api.health->failure_threshold, 1);
+  EXPECT_EQ(api.health->start_period, 30s);
+  EXPECT_EQ(api.health_restarts, 0);
+  const ProgramConfig& kv = *c.find("kv");
+  EXPECT_EQ(kv.watchdog, 30s);
+  EXPECT_EQ(kv.health_restarts, 2);
+  EXPECT_TRUE(kv.uses_notify_socket());
+  // A watchdog alone gives the program a notify socket too.
+  Config alone = expect_ok("[program.kv]\ncommand = \"true\"\nwatchdog = \"1m\"\n");
+  EXPECT_TRUE(alone.programs.at(0).uses_notify_socket());
+  EXPECT_FALSE(alone.programs.at(0).ready);
+}
+
+TEST(ConfigTest, ChecksExpandVariables) {
+  Config c = expect_ok(R"([program.web]
+command = "true"
+ready = { tcp = "127.0.0.1:${PORT}" }
+health = { exec = ["${BIN:-/usr/bin}/check", "${PORT}"], period = "${PERIOD}" }
+[program.db]
+command = "true"
+ready = { file = "${RUN}/ready" }
+)",
+                       env_of({{"PORT", "8080"}, {"PERIOD", "3s"}, {"RUN", "/run/db"}}));
+  const ProgramConfig& web = *c.find("web");
+  ASSERT_TRUE(web.ready && web.health);
+  EXPECT_EQ(web.ready->target, "127.0.0.1:8080");
+  EXPECT_EQ(web.health->command, (std::vector<std::string>{"/usr/bin/check", "8080"}));
+  EXPECT_EQ(web.health->period, 3s);
+  ASSERT_TRUE(c.find("db")->ready);
+  EXPECT_EQ(c.find("db")->ready->target, "/run/db/ready");
+}
+
+// The reload diff compares whole programs: a changed check is a changed program.
+TEST(ConfigTest, ChecksTakePartInTheProgramComparison) {
+  auto web_with = [](std::string_view keys) {
+    std::string text = "[program.web]\ncommand = \"true\"\n";
+    text += keys;
+    Config c = expect_ok(text);
+    return c.programs.empty() ? ProgramConfig{} : c.programs[0];
+  };
+  EXPECT_EQ(web_with("ready = { fd = 3 }\n"), web_with("ready = { fd = 3 }\n"));
+  EXPECT_NE(web_with("ready = { fd = 3 }\n"), web_with("ready = { fd = 4 }\n"));
+  EXPECT_NE(web_with(""), web_with("ready = \"notify\"\n"));
+  EXPECT_NE(web_with("health = { tcp = \"127.0.0.1:1\" }\n"),
+            web_with("health = { tcp = \"127.0.0.1:1\", failure-threshold = 4 }\n"));
+  EXPECT_NE(web_with(""), web_with("watchdog = \"10s\"\n"));
+}
+
+TEST(ConfigTest, ReadyShapeErrors) {
+  expect_errors(
+      R"([program.a]
+command = "true"
+ready = "notfy"
+[program.b]
+command = "true"
+ready = "tcp"
+[program.c]
+command = "true"
+ready = 3
+[program.d]
+command = "true"
+ready = { tcp = "127.0.0.1:1", http = "http://127.0.0.1/" }
+[program.e]
+command = "true"
+ready = { period = "1s" }
+[program.f]
+command = "true"
+ready = { tpc = "127.0.0.1:1" }
+[program.g]
+command = "true"
+ready = { fd = 3, colour = "blue" }
+[program.h]
+command = "true"
+ready = { tcp = "127.0.0.1:1", failure-threshold = 2 }
+)",
+      {"test.toml:3:9: program.a.ready: expected \"notify\" or a table with one of \"fd\", "
+       "\"tcp\", \"http\", \"exec\" or \"file\", like { tcp = \"127.0.0.1:5432\" }, got \"notfy\"; "
+       "did you mean \"notify\"?",
+       "test.toml:6:9: program.b.ready: expected \"notify\" or a table with one of \"fd\", "
+       "\"tcp\", \"http\", \"exec\" or \"file\", like { tcp = \"127.0.0.1:5432\" }, got \"tcp\"; "
+       "write ready = { tcp = \"127.0.0.1:5432\" }",
+       "test.toml:9:9: program.c.ready: expected \"notify\" or a table with one of \"fd\", "
+       "\"tcp\", \"http\", \"exec\" or \"file\", like { tcp = \"127.0.0.1:5432\" }, got integer 3",
+       "test.toml:12:39: program.d.ready.http: a check has one kind, and \"tcp\" is set too; keep "
+       "one",
+       "test.toml:15:9: program.e.ready: missing the kind of check: one of \"fd\", \"tcp\", "
+       "\"http\", \"exec\" or \"file\", like { tcp = \"127.0.0.1:5432\" }",
+       "test.toml:18:11: program.f.ready.tpc: unknown key; did you mean \"tcp\"? (valid keys: "
+       "\"fd\", \"tcp\", \"http\", \"exec\", \"file\", \"period\" or \"timeout\")",
+       "test.toml:21:19: program.g.ready.colour: unknown key; expected one of \"fd\", \"tcp\", "
+       "\"http\", \"exec\", \"file\", \"period\" or \"timeout\"",
+       "test.toml:24:52: program.h.ready.failure-threshold: failure-threshold is a health key: a "
+       "ready check is tried every period until it passes or ready-timeout ends the start"});
+}
+
+TEST(ConfigTest, ReadyTargetErrors) {
+  expect_errors(
+      R"([program.a]
+command = "true"
+ready = { fd = 2 }
+[program.b]
+command = "true"
+ready = { fd = 1024 }
+[program.c]
+command = "true"
+ready = { fd = "3" }
+[program.d]
+command = "true"
+ready = { tcp = "127.0.0.1" }
+[program.e]
+command = "true"
+ready = { tcp = "db.internal:5432" }
+[program.f]
+command = "true"
+ready = { tcp = "::1:80" }
+[program.g]
+command = "true"
+ready = { tcp = "127.0.0.1:0" }
+[program.h]
+command = "true"
+ready = { tcp = "127.0.0.1:65536" }
+[program.i]
+command = "true"
+ready = { tcp = "[::g]:80" }
+[program.j]
+command = "true"
+ready = { http = "https://127.0.0.1/healthz" }
+[program.k]
+command = "true"
+ready = { http = "ftp://127.0.0.1/" }
+[program.l]
+command = "true"
+ready = { http = "http://example.com/healthz" }
+[program.m]
+command = "true"
+ready = { http = "http://127.0.0.1:http/" }
+[program.n]
+command = "true"
+ready = { http = "http://127.0.0.1/a b" }
+[program.o]
+command = "true"
+ready = { file = "run/ready" }
+[program.p]
+command = "true"
+ready = { exec = [] }
+[program.q]
+command = "true"
+ready = { exec = " " }
+[program.r]
+command = "true"
+ready = { tcp = 5432 }
+)",
+      {"test.toml:3:16: program.a.ready.fd: fd 2 is one of the program's stdin, stdout and stderr "
+       "(0, 1, 2); use 3 or above (s6 programs usually write to 3)",
+       "test.toml:6:16: program.b.ready.fd: expected a file descriptor from 3 to 1023, got 1024",
+       "test.toml:9:16: program.c.ready.fd: expected a file descriptor number like 3, got string "
+       "\"3\"",
+       "test.toml:12:17: program.d.ready.tcp: expected HOST:PORT like \"127.0.0.1:5432\" or "
+       "\"[::1]:5432\", got \"127.0.0.1\": the port is missing, as in \"127.0.0.1:5432\"",
+       "test.toml:15:17: program.e.ready.tcp: expected HOST:PORT like \"127.0.0.1:5432\" or "
+       "\"[::1]:5432\", got \"db.internal:5432\": \"db.internal\" is not an IP address: write a "
+       "numeric one (\"127.0.0.1\", \"[::1]\") or \"localhost\" (checks do not look names up)",
+       "test.toml:18:17: program.f.ready.tcp: expected HOST:PORT like \"127.0.0.1:5432\" or "
+       "\"[::1]:5432\", got \"::1:80\": an IPv6 address goes in brackets: write \"[::1]:80\"",
+       "test.toml:21:17: program.g.ready.tcp: expected HOST:PORT like \"127.0.0.1:5432\" or "
+       "\"[::1]:5432\", got \"127.0.0.1:0\": the port must be a number from 1 to 65535, got \"0\"",
+       "test.toml:24:17: program.h.ready.tcp: expected HOST:PORT like \"127.0.0.1:5432\" or "
+       "\"[::1]:5432\", got \"127.0.0.1:65536\": the port must be a number from 1 to 65535, got "
+       "\"65536\"",
+       "test.toml:27:17: program.i.ready.tcp: expected HOST:PORT like \"127.0.0.1:5432\" or "
+       "\"[::1]:5432\", got \"[::g]:80\": \"::g\" is not an IPv6 address",
+       "test.toml:30:18: program.j.ready.http: https is not supported: gardien has no TLS library; "
+       "check a plain http port (a health endpoint on 127.0.0.1), or run a client: { exec = "
+       "[\"curl\", \"-fsS\", \"https://127.0.0.1/healthz\"] }",
+       "test.toml:33:18: program.k.ready.http: expected a URL like "
+       "\"http://127.0.0.1:8080/healthz\", got \"ftp://127.0.0.1/\": the URL must start with "
+       "http://",
+       "test.toml:36:18: program.l.ready.http: expected a URL like "
+       "\"http://127.0.0.1:8080/healthz\", got \"http://example.com/healthz\": \"example.com\" is "
+       "not an IP address: write a numeric one (\"127.0.0.1\", \"[::1]\") or \"localhost\" (checks "
+       "do not look names up)",
+       "test.toml:39:18: program.m.ready.http: expected a URL like "
+       "\"http://127.0.0.1:8080/healthz\", got \"http://127.0.0.1:http/\": the port must be a "
+       "number from 1 to 65535, got \"http\"",
+       "test.toml:42:18: program.n.ready.http: expected a URL like "
+       "\"http://127.0.0.1:8080/healthz\", got \"http://127.0.0.1/a b\": the path may not contain "
+       "spaces or control characters; percent-encode them",
+       "test.toml:45:18: program.o.ready.file: expected an absolute path like \"/run/app/ready\", "
+       "got \"run/ready\"",
+       "test.toml:48:18: program.p.ready.exec: expected a non-empty array like [\"/usr/bin/app\", "
+       "\"--flag\"], got an empty array",
+       "test.toml:51:18: program.q.ready.exec: expected a command, got an empty string",
+       "test.toml:54:17: program.r.ready.tcp: expected a string \"HOST:PORT\" like "
+       "\"127.0.0.1:5432\", got integer 5432"});
+}
+
+TEST(ConfigTest, HealthAndTimingErrors) {
+  expect_errors(
+      R"([program.a]
+command = "true"
+health = "notify"
+[program.b]
+command = "true"
+health = { fd = 3 }
+[program.c]
+command = "true"
+health = { tcp = "127.0.0.1:1", period = "0", timeout = "0s" }
+[program.d]
+command = "true"
+health = { tcp = "127.0.0.1:1", failure-threshold = 0, start-period = "soon" }
+[program.e]
+command = "true"
+health = { tcp = "127.0.0.1:1", periodd = "1s" }
+[program.f]
+command = "true"
+ready-timeout = 60
+watchdog = "often"
+health-restarts = -1
+[program.g]
+command = "true"
+health = {}
+)",
+      {"test.toml:3:10: program.a.health: \"notify\" is a readiness protocol, not a health check; "
+       "a program that keeps telling it is alive sends WATCHDOG=1: set watchdog = \"30s\" "
+       "(docs/readiness.md)",
+       "test.toml:6:17: program.b.health.fd: fd is a readiness protocol, not a health check; a "
+       "program that keeps telling it is alive sends WATCHDOG=1: set watchdog = \"30s\" "
+       "(docs/readiness.md)",
+       "test.toml:9:42: program.c.health.period: must be longer than 0; leave the key out for the "
+       "default",
+       "test.toml:9:57: program.c.health.timeout: must be longer than 0; leave the key out for the "
+       "default",
+       "test.toml:12:53: program.d.health.failure-threshold: expected an integer 1..1000000, got 0",
+       "test.toml:12:71: program.d.health.start-period: expected a duration like \"10s\", "
+       "\"250ms\" or \"1m30s\" (units ms, s, m, h, d), got \"soon\"",
+       "test.toml:15:33: program.e.health.periodd: unknown key; did you mean \"period\"? (valid "
+       "keys: \"tcp\", \"http\", \"exec\", \"file\", \"period\", \"timeout\", "
+       "\"failure-threshold\" or \"start-period\")",
+       "test.toml:18:17: program.f.ready-timeout: expected a duration like \"10s\", got integer 60",
+       "test.toml:19:12: program.f.watchdog: expected a duration like \"10s\", \"250ms\" or "
+       "\"1m30s\" (units ms, s, m, h, d), got \"often\"",
+       "test.toml:20:19: program.f.health-restarts: expected an integer 0..1000000, got -1",
+       "test.toml:23:10: program.g.health: missing the kind of check: one of \"tcp\", \"http\", "
+       "\"exec\" or \"file\", like { http = \"http://127.0.0.1:8080/healthz\" }"});
+}
+
+// Keys that do nothing where they are are warnings, as exit-code without critical is.
+TEST(ConfigTest, CheckKeysThatDoNothingAreWarnings) {
+  LoadResult r = load(R"([program.a]
+command = "true"
+ready-timeout = "10s"
+health-restarts = 3
+[program.b]
+command = "true"
+ready = { fd = 3, period = "1s" }
+)");
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(
+      messages(r),
+      (std::vector<std::string>{
+          "test.toml:3:17: warning: program.a.ready-timeout: ready-timeout only matters with a "
+          "ready check; add ready = ... or remove it",
+          "test.toml:4:19: warning: program.a.health-restarts: health-restarts only matters with a "
+          "health check or a watchdog; add health = ... or watchdog = ..., or remove it",
+          "test.toml:7:28: warning: program.b.ready.period: period does nothing for an fd check "
+          "(the program writes when it is ready); remove it"}));
 }
 
 TEST(ConfigTest, WarningsDoNotFailTheLoad) {
