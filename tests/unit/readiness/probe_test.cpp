@@ -87,9 +87,9 @@ class TestHttpServer {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    listener_ = evconnlistener_new_bind(
-        loop.base(), on_accept, this, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
-        reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    listener_ = evconnlistener_new_bind(loop.base(), on_accept, this,
+                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
+                                        reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     socklen_t length = sizeof addr;
     if (listener_) {
       ::getsockname(evconnlistener_get_fd(listener_), reinterpret_cast<sockaddr*>(&addr), &length);
@@ -145,9 +145,7 @@ class TestHttpServer {
     bufferevent_setcb(bev, on_read, on_written, on_event, &c);
     bufferevent_write(bev, c.server->answer_.data(), c.server->answer_.size());
   }
-  static void on_written(bufferevent*, void* arg) {
-    close(*static_cast<Connection*>(arg));
-  }
+  static void on_written(bufferevent*, void* arg) { close(*static_cast<Connection*>(arg)); }
   static void on_event(bufferevent*, short what, void* arg) {
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) close(*static_cast<Connection*>(arg));
   }
@@ -164,8 +162,9 @@ class TestHttpServer {
 };
 
 std::string answer(int code, const std::string& body = "ok\n") {
-  return "HTTP/1.1 " + std::to_string(code) + " Whatever\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  return "HTTP/1.1 " + std::to_string(code) +
+         " Whatever\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
 }
 
 // One poll of a probe, waited for with a deadline.
@@ -206,7 +205,9 @@ class ProbeTest : public ::testing::Test {
     Poll p;
     p.start(probe, timeout);
     EXPECT_FALSE(p.called_inside_run) << "done was called from inside run()";
-    EXPECT_TRUE(pump_until(loop_, [&] { return p.result.has_value(); }, limit)) << "no result";
+    EXPECT_TRUE(pump_until(
+        loop_, [&] { return p.result.has_value(); }, limit))
+        << "no result";
     return p.result.value_or(ProbeResult{false, "no result"});
   }
   ProbeResult poll(const ProbeConfig& config, Duration timeout = 2s) {
@@ -268,7 +269,8 @@ TEST(ProbeAddress, RefusesNamesMissingPortsAndBadPortsWithTheFix) {
   EXPECT_NE(error.find("names are not looked up"), std::string::npos) << error;
   EXPECT_FALSE(parse_probe_address("127.0.0.1", std::nullopt, error));
   EXPECT_NE(error.find("has no port"), std::string::npos) << error;
-  for (const char* bad : {"127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:", "127.0.0.1:x", "[::1]:"}) {
+  for (const char* bad :
+       {"127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:", "127.0.0.1:x", "[::1]:"}) {
     EXPECT_FALSE(parse_probe_address(bad, std::nullopt, error)) << bad;
     EXPECT_NE(error.find("from 1 to 65535"), std::string::npos) << bad << ": " << error;
   }
@@ -510,7 +512,8 @@ TEST_F(ProbeTest, AHungExecIsKilledAndReapedAtItsTimeout) {
   p.start(*probe, 300ms);
   std::optional<pid_t> pid = read_pid(pid_file);
   ASSERT_TRUE(pid);
-  ASSERT_TRUE(pump_until(loop_, [&] { return p.result.has_value(); }, 10s));
+  ASSERT_TRUE(pump_until(
+      loop_, [&] { return p.result.has_value(); }, 10s));
   EXPECT_FALSE(p.result->ok);
   EXPECT_EQ(p.result->message, "timed out after 300ms");
   EXPECT_LT(p.took, 3s);
@@ -524,10 +527,12 @@ TEST_F(ProbeTest, AHungExecDelaysNoOtherProbe) {
   Poll quick_poll;
   slow_poll.start(*hung, 2s);
   quick_poll.start(*quick, 2s);
-  ASSERT_TRUE(pump_until(loop_, [&] { return quick_poll.result.has_value(); }, 10s));
+  ASSERT_TRUE(pump_until(
+      loop_, [&] { return quick_poll.result.has_value(); }, 10s));
   EXPECT_TRUE(quick_poll.result->ok) << quick_poll.result->message;
   EXPECT_FALSE(slow_poll.result.has_value()) << "the quick one came only after the hung one";
-  ASSERT_TRUE(pump_until(loop_, [&] { return slow_poll.result.has_value(); }, 10s));
+  ASSERT_TRUE(pump_until(
+      loop_, [&] { return slow_poll.result.has_value(); }, 10s));
   EXPECT_EQ(slow_poll.result->message, "timed out after 2s");
 }
 
@@ -539,7 +544,9 @@ TEST_F(ProbeTest, DestroyingAnExecProbeKillsItsProcessWhichIsStillReaped) {
   std::optional<pid_t> pid = read_pid(pid_file);
   ASSERT_TRUE(pid);
   probe.reset();
-  EXPECT_TRUE(pump_until(loop_, [&] { return gone(*pid); }, 10s)) << "killed and reaped";
+  EXPECT_TRUE(pump_until(
+      loop_, [&] { return gone(*pid); }, 10s))
+      << "killed and reaped";
   EXPECT_FALSE(p.result.has_value()) << "done is not called for a cancelled poll";
 }
 
@@ -549,11 +556,13 @@ TEST_F(ProbeTest, OnePollAtATime) {
   Poll second;
   first.start(*probe, 300ms);
   second.start(*probe, 300ms);  // a no-op
-  ASSERT_TRUE(pump_until(loop_, [&] { return first.result.has_value(); }, 10s));
+  ASSERT_TRUE(pump_until(
+      loop_, [&] { return first.result.has_value(); }, 10s));
   EXPECT_FALSE(second.result.has_value());
   Poll third;  // after the result, the next poll runs
   third.start(*probe, 100ms);
-  EXPECT_TRUE(pump_until(loop_, [&] { return third.result.has_value(); }, 10s));
+  EXPECT_TRUE(pump_until(
+      loop_, [&] { return third.result.has_value(); }, 10s));
 }
 
 // A host whose process never dies: the kill is sent, the reaping never comes.
@@ -586,7 +595,8 @@ TEST_F(ProbeTest, AnExecProcessThatSurvivesSigkillIsForgottenAndThePollEnds) {
   auto probe = make_probe(exec({"true"}), program_, "app", loop_, host);
   Poll p;
   p.start(*probe, 50ms);
-  ASSERT_TRUE(pump_until(loop_, [&] { return p.result.has_value(); }, 10s));
+  ASSERT_TRUE(pump_until(
+      loop_, [&] { return p.result.has_value(); }, 10s));
   EXPECT_EQ(p.result->message, "timed out after 50ms; process 4242 did not die after SIGKILL");
   std::vector<std::pair<pid_t, int>> kills = {{-4242, SIGKILL}, {4242, SIGKILL}};
   EXPECT_EQ(host.signals, kills);
@@ -633,7 +643,8 @@ TEST_F(ProbeTest, DestroyingAProbeWithAResultPendingNeverCallsDone) {
   Poll other;  // a later turn of the loop, past where the result would have come
   auto second = make(file("/"));
   other.start(*second, 1s);
-  ASSERT_TRUE(pump_until(loop_, [&] { return other.result.has_value(); }, 10s));
+  ASSERT_TRUE(pump_until(
+      loop_, [&] { return other.result.has_value(); }, 10s));
   EXPECT_FALSE(p.result.has_value());
 }
 
