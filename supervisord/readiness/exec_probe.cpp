@@ -97,8 +97,8 @@ class ExecProbe final : public Probe {
       return;
     }
     host_.forget(pid_);
-    std::string message = poll_.timed_out() + "; process " + std::to_string(pid_) +
-                          " did not die after SIGKILL";
+    std::string message =
+        poll_.timed_out() + "; process " + std::to_string(pid_) + " did not die after SIGKILL";
     pid_ = -1;
     error_pipe_.reset();
     poll_.finish({false, std::move(message)});

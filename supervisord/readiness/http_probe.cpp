@@ -3,11 +3,11 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include <strings.h>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <strings.h>
 
 #include "supervisord/loop/log.h"
 #include "supervisord/readiness/probe_connect.h"
@@ -125,9 +125,7 @@ class HttpProbe final : public Probe {
     }
   }
 
-  void on_deadline() {
-    end({false, poll_.timed_out()});
-  }
+  void on_deadline() { end({false, poll_.timed_out()}); }
 
   // Closes the connection (safe inside the bufferevent's own callbacks: libevent holds a
   // reference while they run) and ends the poll; later calls for the same poll do nothing.
@@ -168,10 +166,11 @@ class HttpProbe final : public Probe {
 std::optional<HttpTarget> parse_http_target(std::string_view url, std::string& error) {
   constexpr std::string_view kScheme = "http://";
   if (url.size() < kScheme.size() || ::strncasecmp(url.data(), kScheme.data(), kScheme.size())) {
-    error = url.starts_with("https:")
-                ? "https is not supported: probe the service's plain-HTTP port, or use an exec "
-                  "probe (curl -fsS)"
-                : in_quotes(url) + " is not an http:// URL: write \"http://127.0.0.1:8080/healthz\"";
+    error =
+        url.starts_with("https:")
+            ? "https is not supported: probe the service's plain-HTTP port, or use an exec "
+              "probe (curl -fsS)"
+            : in_quotes(url) + " is not an http:// URL: write \"http://127.0.0.1:8080/healthz\"";
     return std::nullopt;
   }
   std::string_view rest = url.substr(kScheme.size());

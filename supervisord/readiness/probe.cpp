@@ -34,8 +34,7 @@ std::unique_ptr<Probe> unusable(const ProbeConfig& config, const std::string& wh
 }  // namespace
 
 std::unique_ptr<Probe> make_probe(const ProbeConfig& config, const ProgramConfig& program,
-                                  const std::string& instance, EventLoop& loop,
-                                  ProcessHost& host) {
+                                  const std::string& instance, EventLoop& loop, ProcessHost& host) {
   std::string error;
   switch (config.kind) {
     case ProbeConfig::Kind::notify:

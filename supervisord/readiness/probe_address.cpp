@@ -92,8 +92,8 @@ std::optional<ProbeAddress> parse_probe_address(std::string_view text,
   ProbeAddress out;
   std::string numeric = host == "localhost" && !bracketed ? "127.0.0.1" : std::string(host);
   if (!fill(out, numeric, bracketed, *port)) {
-    error = quoted(host) + (bracketed ? " is not an IPv6 address"
-                                      : " is not an IPv4 address or localhost") +
+    error = quoted(host) +
+            (bracketed ? " is not an IPv6 address" : " is not an IPv4 address or localhost") +
             ": write the address as numbers (\"127.0.0.1\", \"[::1]\"); names are not looked "
             "up, so that a probe never blocks the daemon";
     return std::nullopt;

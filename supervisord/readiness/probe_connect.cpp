@@ -28,9 +28,8 @@ bool ProbeConnect::start(const ProbeAddress& address, Done done, std::string& er
   }
   // Connected at once or not: the writable socket reports it, from the loop.
   done_ = std::move(done);
-  writable_ = std::make_shared<FdEvent>(loop_, socket_.get(), EV_WRITE, [this](short) {
-    on_writable();
-  });
+  writable_ =
+      std::make_shared<FdEvent>(loop_, socket_.get(), EV_WRITE, [this](short) { on_writable(); });
   writable_->enable();
   return true;
 }

@@ -1,5 +1,6 @@
 // A non-blocking TCP connect on the loop, for the tcp and http probes: the socket is made with
-// SOCK_NONBLOCK | SOCK_CLOEXEC, the loop waits for it to become writable, SO_ERROR says how it went.
+// SOCK_NONBLOCK | SOCK_CLOEXEC, the loop waits for it to become writable, SO_ERROR says how it
+// went.
 #pragma once
 
 #include <functional>

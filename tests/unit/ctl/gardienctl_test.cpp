@@ -40,7 +40,7 @@ TEST(GardienctlCli, VerbsBecomeRequests) {
   std::vector<Case> cases = {
       {{"status"}, "status", json::object()},
       {{"status", "web", "db.1"}, "status", {{"names", {"web", "db.1"}}}},
-      {{"start", "web"}, "start", {{"names", {"web"}}}},
+      {{"start", "web"}, "start", {{"names", {"web"}}, {"timeout_ms", 90000}}},  // the default
       {{"stop", "web", "db", "--no-wait"}, "stop", {{"names", {"web", "db"}}, {"wait", false}}},
       {{"restart", "--timeout", "1m30s", "all"},
        "restart",
@@ -210,10 +210,8 @@ TEST(GardienctlRender, StatusTableShowsHealthReloadingAndTheStatusText) {
   protocol::InstanceStatus job{"job", "job", State::exited, {}, {}, 0, "exit code 3", false, {}};
   job.exit_code = 3;
   EXPECT_EQ(render_status_table({db, kv, web, job}),
-            "NAME  STATE                    PID  UPTIME  RESTARTS  INFO
-            "
-            "db    running (healthy)        812  3s      0         Accepting connections
-            "
+            "NAME  STATE                    PID  UPTIME  RESTARTS  INFO\n"
+            "db    running (healthy)        812  3s      0         Accepting connections\n"
             "kv    running (unhealthy 2/3)  812  3s      0         log file full; " +
                 std::string(40, 'x') +
                 "\u2026\n"
