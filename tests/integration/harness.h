@@ -418,11 +418,17 @@ inline std::map<std::string, Json> statuses_of(const Daemon& d) {
   return out;
 }
 
-// One instance's status (null when absent).
+// One instance's status (an empty object when absent).
 inline Json status_of(const Daemon& d, const std::string& name) {
   auto all = statuses_of(d);
   auto it = all.find(name);
-  return it == all.end() ? Json() : it->second;
+  return it == all.end() ? Json::object() : it->second;
+}
+
+// The pid in an instance's status (0 when it has none).
+inline pid_t status_pid(const Json& status) {
+  auto it = status.find("pid");
+  return it != status.end() && it->is_number_integer() ? it->get<pid_t>() : 0;
 }
 
 // Polls `status --json` until `name`'s status satisfies `pred`; returns the last one seen.

@@ -45,13 +45,13 @@ TEST(Health, ThreeFailuresRestartOnceThenHealthyAgain) {
   Json s = wait_status(d, "web", healthy_and_running, 10s);
   ASSERT_TRUE(healthy_and_running(s)) << s.dump() << d.log();
   EXPECT_EQ(s.value("health_failures", -1), 0) << s.dump();
-  pid_t first = s.value("pid", 0);
+  pid_t first = status_pid(s);
   ASSERT_GT(first, 0);
 
   write_file(sick, std::to_string(first) + "\n");
   ASSERT_TRUE(d.wait_spawn("web", 10s, 2)) << "three failures restart it\n" << d.log();
   s = wait_status(
-      d, "web", [&](const Json& j) { return healthy_and_running(j) && j.value("pid", 0) != first; },
+      d, "web", [&](const Json& j) { return healthy_and_running(j) && status_pid(j) != first; },
       10s);
   ASSERT_TRUE(healthy_and_running(s)) << s.dump() << d.log();
   EXPECT_EQ(s.value("restarts", -1), 1) << s.dump();
@@ -87,7 +87,7 @@ TEST(Health, AFlappingCheckGoesFatalAfterTheBudget) {
                                                   << d.log();
   EXPECT_EQ(s.value("restarts", -1), 2) << s.dump();
   EXPECT_NE(s.value("info", "").find("unhealthy"), std::string::npos) << s.dump();
-  EXPECT_EQ(s.value("pid", Json()), Json()) << "nothing left running";
+  EXPECT_EQ(status_pid(s), 0) << "nothing left running";
   EXPECT_FALSE(poll_until([&] { return d.events("spawn", "flap").size() > 3; }, 500ms))
       << "fatal is the end";
   EXPECT_EQ(d.ctl({"shutdown"}).status, 0);
