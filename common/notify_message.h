@@ -20,10 +20,10 @@ inline constexpr std::size_t kMaxNotifyDatagram = 4096;
 // What one datagram says. Keys not listed are ignored, as sd_notify(3) asks; a key given twice
 // takes its last value.
 struct NotifyMessage {
-  bool ready = false;      // READY=1
-  bool reloading = false;  // RELOADING=1
-  bool stopping = false;   // STOPPING=1
-  bool watchdog = false;   // WATCHDOG=1: the watchdog starts over
+  bool ready = false;                      // READY=1
+  bool reloading = false;                  // RELOADING=1
+  bool stopping = false;                   // STOPPING=1
+  bool watchdog = false;                   // WATCHDOG=1: the watchdog starts over
   bool watchdog_trigger = false;           // WATCHDOG=trigger: act as if the watchdog expired
   bool barrier = false;                    // BARRIER=1: the fds sent with it are to be closed
   std::optional<std::string> status;       // STATUS=: free text for `status`

@@ -540,12 +540,9 @@ json to_json(const ReloadPlan& plan) {
   json scaled = json::array();
   for (const ScaleChange& s : plan.scaled)
     scaled.push_back({{"program", s.program}, {"from", s.from}, {"to", s.to}});
-  return {{"add", plan.added},
-          {"remove", plan.removed},
-          {"restart", plan.changed},
-          {"scale", std::move(scaled)},
-          {"unchanged", plan.unchanged},
-          {"supervisor", plan.supervisor}};
+  return {{"add", plan.added},           {"remove", plan.removed},
+          {"restart", plan.changed},     {"scale", std::move(scaled)},
+          {"unchanged", plan.unchanged}, {"supervisor", plan.supervisor}};
 }
 
 std::optional<ReloadPlan> reload_plan_from_json(const json& j, std::string& error) {

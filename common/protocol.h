@@ -166,9 +166,9 @@ struct InstanceStatus {
   std::optional<RunOutcome> last_run = std::nullopt;  // how its last run ended; nullopt: none yet
   bool ready = false;  // running, and its readiness (when it has one) passed
   Health health = Health::none;
-  int health_failures = 0;   // checks failed in a row so far
-  int health_threshold = 0;  // failure-threshold (0 without a health check)
-  std::string status_text = {};  // the last STATUS= it sent on its notify socket
+  int health_failures = 0;                      // checks failed in a row so far
+  int health_threshold = 0;                     // failure-threshold (0 without a health check)
+  std::string status_text = {};                 // the last STATUS= it sent on its notify socket
   std::optional<int> exit_code = std::nullopt;  // its last run exited with this code
   std::optional<int> signal = std::nullopt;     // its last run was killed by this signal
   bool operator==(const InstanceStatus&) const = default;

@@ -32,7 +32,7 @@ std::vector<std::string> ProgramConfig::instance_names() const {
 
 DependencyCondition ProgramConfig::condition_on(std::string_view dependency) const {
   auto it = dependency_conditions.find(std::string(dependency));
-  return it == dependency_conditions.end() ? DependencyCondition::started : it->second;
+  return it == dependency_conditions.end() ? DependencyCondition::ready : it->second;
 }
 
 int ProgramConfig::instance_index(std::string_view instance) const {

@@ -28,6 +28,8 @@ InstanceFacts facts_of(std::string name, const ProgramConfig& config,
   f.program = config.name;
   f.state = status.state;
   f.killed = status.killed;
+  f.started =
+      status.state == State::running || (status.state == State::starting && status.main_alive);
   f.last_exit = status.last_exit;
   f.reason = status.reason;
   // Exited now, and that run ended well: a one-shot restarted since is not complete.
@@ -60,7 +62,7 @@ bool on_its_way(State s) {
 bool meets(const InstanceFacts& f, DependencyCondition condition) {
   switch (condition) {
     case DependencyCondition::started:
-      return f.state == State::running;
+      return f.started;
     case DependencyCondition::ready:
       return f.ready;
     case DependencyCondition::completed:
@@ -103,15 +105,17 @@ bool dependencies_met(const ByProgram& index, const ProgramConfig& config) {
       [&](const std::string& dep) { return index.met(dep, config.condition_on(dep)); });
 }
 
-// "db", or "migrate, which failed: exit code 3" when nothing will run it again on its own.
+// "db", or "migrate, which failed: exit code 3" or "db (fatal): ..." when nothing will run it
+// again on its own.
 std::string waiting_item(const ByProgram& index, const std::string& dep,
                          DependencyCondition condition) {
   const auto& insts = index.of(dep);
   if (insts.empty()) return dep + ", which does not exist";
   for (const InstanceFacts* f : insts) {
     if (meets(*f, condition) || !ended(f->state) || f->start_requested) continue;
-    bool failed = f->state == State::fatal || !f->completed;
-    std::string item = dep + (failed ? ", which failed" : ", which exited");
+    if (f->state == State::fatal)
+      return dep + " (fatal)" + (f->ended.empty() ? "" : ": " + f->ended);
+    std::string item = dep + (f->completed ? ", which exited" : ", which failed");
     if (!f->ended.empty()) item += ": " + f->ended;
     return item;
   }

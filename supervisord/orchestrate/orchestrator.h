@@ -22,6 +22,7 @@ struct InstanceFacts {
   State state = State::stopped;
   bool killed = false;     // stopping: SIGKILL was sent already
   bool wanted = false;     // kept up: started and not stopped on purpose since
+  bool started = false;    // its process was spawned and lives (`depends-on` condition `started`)
   bool ready = false;      // fit to serve its dependents (`depends-on` condition `ready`)
   bool completed = false;  // exited with one of its success-exit-codes
   std::optional<ExitStatus> last_exit;
@@ -60,7 +61,7 @@ struct Ending {
 
 struct Waiting {
   std::string instance;
-  std::string info;  // "db cache", "migrate, which failed: exit code 3"
+  std::string info;  // "db cache", "migrate, which failed: exit code 3", "db (fatal): ..."
 };
 
 struct OrchestratorDecision {

@@ -23,8 +23,8 @@ std::vector<InstanceFacts> Supervisor::snapshot() const {
     const Program& p = *e.program;
     InstanceFacts f = facts_of(p.name(), p.config(), p.status());
     f.wanted = p.wanted();
-    // Readiness, the one place it is decided: until programs can report it, an instance is
-    // ready exactly when it is running.
+    // Readiness, the one place it is decided: running means start-seconds passed or, for a
+    // program with `ready`, its readiness check did (the lifecycle holds it in starting until).
     f.ready = p.state() == State::running;
     f.start_requested = e.start_requested;
     f.restart_requested = e.restart_requested;

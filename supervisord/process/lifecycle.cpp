@@ -300,11 +300,10 @@ class Decider {
   void health_failed(std::string reason) {
     auto& recent = s().health_restarts;
     TimePoint window_start = now_ - config_.backoff_max;
-    recent.erase(std::remove_if(recent.begin(), recent.end(),
-                                [&](TimePoint t) { return t < window_start; }),
-                 recent.end());
-    if (config_.health_restarts > 0 &&
-        static_cast<int>(recent.size()) >= config_.health_restarts) {
+    recent.erase(
+        std::remove_if(recent.begin(), recent.end(), [&](TimePoint t) { return t < window_start; }),
+        recent.end());
+    if (config_.health_restarts > 0 && static_cast<int>(recent.size()) >= config_.health_restarts) {
       reason += "; gave up after " + std::to_string(recent.size()) + " health restarts within " +
                 format_duration(config_.backoff_max);
       s().reason = reason;

@@ -49,23 +49,23 @@ enum class TimerKind {
   ready,     // ready-timeout: not ready by then is a failed start
   watchdog,  // `watchdog`: running without a WATCHDOG=1 for this long is unhealthy
 };
-inline constexpr std::array<TimerKind, 6> kTimerKinds = {TimerKind::start,    TimerKind::backoff,
-                                                         TimerKind::grace,    TimerKind::deadline,
-                                                         TimerKind::ready,    TimerKind::watchdog};
+inline constexpr std::array<TimerKind, 6> kTimerKinds = {TimerKind::start, TimerKind::backoff,
+                                                         TimerKind::grace, TimerKind::deadline,
+                                                         TimerKind::ready, TimerKind::watchdog};
 std::string_view to_string(TimerKind kind);
 
 struct LifecycleEvent {
   enum class Kind {
-    start,          // an operator or the supervisor wants it up
-    stop,           // wants it down (graceful: stop-signal, grace, SIGKILL)
-    restart,        // stop if up, then start
-    kill,           // forceful shutdown: SIGKILL the group now
-    spawned,        // fork succeeded; the process exists
-    spawn_failed,   // fork or exec failed (`reason` says which and why)
-    exited,         // the main process was reaped (`status`)
-    timer,          // one of the instance's timers fired (`timer` says which)
-    group_empty,    // nothing is left in the process group
-    hold_restarts,  // the daemon is shutting down: an exit from now on is final
+    start,           // an operator or the supervisor wants it up
+    stop,            // wants it down (graceful: stop-signal, grace, SIGKILL)
+    restart,         // stop if up, then start
+    kill,            // forceful shutdown: SIGKILL the group now
+    spawned,         // fork succeeded; the process exists
+    spawn_failed,    // fork or exec failed (`reason` says which and why)
+    exited,          // the main process was reaped (`status`)
+    timer,           // one of the instance's timers fired (`timer` says which)
+    group_empty,     // nothing is left in the process group
+    hold_restarts,   // the daemon is shutting down: an exit from now on is final
     ready,           // its readiness passed (READY=1, the fd line, a probe)
     unhealthy,       // its health check failed failure-threshold times in a row (`reason`)
     watchdog_ping,   // WATCHDOG=1: the watchdog starts over
@@ -83,7 +83,7 @@ struct LifecycleEvent {
   // timer: the main process has exited, but its exit was not handled yet (the SIGCHLD or the
   // drain of its output comes next).
   bool main_exited = false;
-  int signal = 0;  // stop: the signal to stop with instead of stop-signal; 0: stop-signal
+  int signal = 0;     // stop: the signal to stop with instead of stop-signal; 0: stop-signal
   Duration delay{0};  // extend_timeout
 
   static LifecycleEvent of(Kind kind) {

@@ -291,7 +291,7 @@ void Program::on_exit(pid_t pid, int wait_status) {
   if (observer_) observer_->before_exit();  // a MAINPID= sent before this exit comes first
   if (pid != pid_) return;                  // an adopted main replaced it meanwhile
   pid_ = 0;                                 // reaped: its number may be reused from now on
-  if (error_pipe_) on_error_pipe();  // the child is gone, so the pipe holds its last word
+  if (error_pipe_) on_error_pipe();         // the child is gone, so the pipe holds its last word
   close_error_pipe();
   if (output_) {
     // The exit is reported once the pipes are drained: the program's last line comes first.

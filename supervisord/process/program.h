@@ -74,7 +74,9 @@ class Program {
   // `observer` outlives the Program, or is reset to nullptr first.
   void set_observer(RunObserver* observer) noexcept { observer_ = observer; }
   void report_ready() { feed(LifecycleEvent::of(LifecycleEvent::Kind::ready)); }
-  void report_unhealthy(std::string why) { feed(LifecycleEvent::unhealthy_because(std::move(why))); }
+  void report_unhealthy(std::string why) {
+    feed(LifecycleEvent::unhealthy_because(std::move(why)));
+  }
   void watchdog_ping() { feed(LifecycleEvent::of(LifecycleEvent::Kind::watchdog_ping)); }
   void extend_timeout(Duration delay) { feed(LifecycleEvent::extend_by(delay)); }
   // MAINPID=: `pid`, a process of its tree, becomes the main process (a daemon that forks). The

@@ -11,9 +11,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <map>
 #include <set>
 
@@ -470,7 +470,7 @@ std::optional<SpawnedProcess> spawn_process(const SpawnPlan& plan, std::string& 
   }
   ChildArgs args{
       plan,       pointers(plan.argv), pointers(plan.envp), {}, stdin_fd, report.write.get(),
-      fd_limit(), ::getpid(),          g_original_nofile,   {},  nullptr};
+      fd_limit(), ::getpid(),          g_original_nofile,   {}, nullptr};
   for (const ResourceLimit& l : plan.rlimits) args.limits.push_back(rlimit{l.soft, l.hard});
   if (!plan.pid_variable.empty()) {
     std::string prefix = plan.pid_variable + '=';

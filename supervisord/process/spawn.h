@@ -86,8 +86,8 @@ struct SpawnedProcess {
 };
 
 // Starts the child with every signal blocked around the clone/fork. nullopt with `error` set
-// (and errno) when no process could be created. An exec failure is reported in `exec_error` (or later
-// through `error_pipe`); the child then exits 127 and must still be reaped.
+// (and errno) when no process could be created. An exec failure is reported in `exec_error` (or
+// later through `error_pipe`); the child then exits 127 and must still be reaped.
 std::optional<SpawnedProcess> spawn_process(const SpawnPlan& plan, std::string& error);
 
 // Reads the error pipe without blocking. Returns:

@@ -36,6 +36,8 @@ void leave_start_directory() {
               {{"error", std::strerror(errno)}});
 }
 
-const std::string& start_directory() { return recorded_start_directory(); }
+const std::string& start_directory() {
+  return recorded_start_directory();
+}
 
 }  // namespace gardien

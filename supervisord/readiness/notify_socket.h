@@ -31,8 +31,7 @@ class NotifySocket {
   // fd passed with a datagram is closed at once (BARRIER=1: systemd-notify waits for that).
   // nullptr with `error` when no socket can be made (no fds left).
   static std::unique_ptr<NotifySocket> open(EventLoop& loop, const std::string& instance,
-                                            uid_t writer, OnMessage on_message,
-                                            std::string& error);
+                                            uid_t writer, OnMessage on_message, std::string& error);
   ~NotifySocket();
   NotifySocket(const NotifySocket&) = delete;
   NotifySocket& operator=(const NotifySocket&) = delete;

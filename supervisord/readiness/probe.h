@@ -35,7 +35,6 @@ class Probe {
 // instance of `program`: an exec probe runs as the program's user, in its directory, with its
 // environment, through `host` (the same spawn path as programs).
 std::unique_ptr<Probe> make_probe(const ProbeConfig& config, const ProgramConfig& program,
-                                  const std::string& instance, EventLoop& loop,
-                                  ProcessHost& host);
+                                  const std::string& instance, EventLoop& loop, ProcessHost& host);
 
 }  // namespace gardien

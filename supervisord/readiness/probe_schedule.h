@@ -37,7 +37,7 @@ class ProbeSchedule {
   void poll_started(TimePoint now);
   Verdict poll_finished(bool ok, const std::string& message, TimePoint now);
 
-  protocol::Health health() const noexcept;  // none before the first health result
+  protocol::Health health() const noexcept;            // none before the first health result
   int failures() const noexcept { return failures_; }  // in a row
   int threshold() const noexcept;
   const std::string& last_failure() const noexcept { return last_failure_; }

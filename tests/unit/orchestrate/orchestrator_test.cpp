@@ -41,6 +41,7 @@ InstanceFacts instance(const Config& config, const std::string& name, State stat
   const ProgramConfig* p = config.find(program_name);
   LifecycleStatus status;
   status.state = state;
+  status.main_alive = has_process(state);  // starting: spawned
   status.last_exit = last_exit;
   // As the lifecycle records it: a run with an exit status ended by exiting, unless fatal.
   if (last_exit) status.last_run = state == State::fatal ? RunOutcome::fatal : RunOutcome::exited;
@@ -138,15 +139,15 @@ constexpr const char* kStarts = nullptr;
 const ConditionRow kConditionRows[] = {
   // dep state              started                                   ready                                     completed
   {DepState::stopped,        {"dep", "dep", "dep"},                                                                                     {true, true, true}},
-  {DepState::starting,       {"dep", "dep", "dep"},                                                                                     {false, false, false}},
+  {DepState::starting,       {kStarts, "dep", "dep"},                                                                                   {false, false, false}},
   {DepState::running,        {kStarts, kStarts, "dep"},                                                                                 {false, false, false}},
   {DepState::backoff,        {"dep", "dep", "dep"},                                                                                     {true, true, true}},
   {DepState::stopping,       {"dep", "dep", "dep"},                                                                                     {true, true, true}},
   {DepState::exited_success, {"dep, which exited: exit code 0", "dep, which exited: exit code 0", kStarts},                             {true, true, false}},
   {DepState::exited_failure, {"dep, which failed: exit code 3", "dep, which failed: exit code 3", "dep, which failed: exit code 3"},    {true, true, true}},
-  {DepState::fatal,          {"dep, which failed: exit code 3; not retried: restart = never",
-                              "dep, which failed: exit code 3; not retried: restart = never",
-                              "dep, which failed: exit code 3; not retried: restart = never"},                                          {true, true, true}},
+  {DepState::fatal,          {"dep (fatal): exit code 3; not retried: restart = never",
+                              "dep (fatal): exit code 3; not retried: restart = never",
+                              "dep (fatal): exit code 3; not retried: restart = never"},                                                {true, true, true}},
 };
 // clang-format on
 
@@ -154,7 +155,7 @@ const Cond kConditions[] = {Cond::started, Cond::ready, Cond::completed};
 
 Config web_on_dep(Cond condition) {
   ProgramConfig web = program("web", {"dep"});
-  if (condition != Cond::started) web.dependency_conditions["dep"] = condition;
+  web.dependency_conditions["dep"] = condition;
   return config_of({program("dep"), web});
 }
 
@@ -253,7 +254,7 @@ TEST(Orchestrator, WaitingNamesEveryMissingDependencyAsStatusAlwaysShowedThem) {
   d = orchestrate({instance(config, "cache", State::starting),
                    instance(config, "db", State::fatal, std::nullopt, "exec db: not found"), web},
                   config, in_mode(DaemonMode::running));
-  EXPECT_EQ(waiting_of(d, "web"), "db, which failed: exec db: not found; cache");
+  EXPECT_EQ(waiting_of(d, "web"), "db (fatal): exec db: not found; cache");
 }
 
 TEST(Orchestrator, EveryInstanceOfADependencyMustMeetTheCondition) {
@@ -367,7 +368,7 @@ TEST(Orchestrator, AReloadsRestartStartsOnceTheOldProcessIsGoneAfterItsDependenc
   EXPECT_EQ(d.request_start, Names{"web"});
   EXPECT_EQ(d.start, Names{"web"});
 
-  db.state = State::fatal;
+  db = instance(config, "db", State::fatal);
   d = orchestrate({db, web}, config, in_mode(DaemonMode::running));
   EXPECT_EQ(d.request_start, (Names{"web", "db"})) << "its dependency is started again too";
   EXPECT_EQ(d.start, Names{"db"});

@@ -67,7 +67,7 @@ struct Driver {
   ProgramConfig config = test_config();
   TimePoint now = TimePoint{} + 1h;
   LifecycleStatus status;
-  std::optional<TimePoint> timer_due;    // the state's own timer: start, backoff or grace
+  std::optional<TimePoint> timer_due;    // the state's own timer: start or ready, backoff, grace
   std::map<TimerKind, TimePoint> armed;  // every armed timer, by kind
   int spawns = 0;
   std::optional<std::string> spawn_error;  // the fake spawner fails with this reason
@@ -103,7 +103,8 @@ struct Driver {
       }
     }
     timer_due.reset();
-    for (TimerKind kind : {TimerKind::start, TimerKind::backoff, TimerKind::grace})
+    for (TimerKind kind :
+         {TimerKind::start, TimerKind::ready, TimerKind::backoff, TimerKind::grace})
       if (armed.count(kind)) timer_due = armed[kind];
     if (has_action(d, Act::spawn)) {
       ++spawns;
@@ -119,7 +120,8 @@ struct Driver {
   // Fires the state's own timer (start, backoff or grace).
   void fire_timer() {
     ASSERT_TRUE(timer_due.has_value()) << "no timer armed in state " << to_string(status.state);
-    for (TimerKind kind : {TimerKind::start, TimerKind::backoff, TimerKind::grace})
+    for (TimerKind kind :
+         {TimerKind::start, TimerKind::ready, TimerKind::backoff, TimerKind::grace})
       if (armed.count(kind)) return fire(kind);
   }
 
