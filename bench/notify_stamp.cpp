@@ -52,8 +52,8 @@ int notify(const char* message) {
                                           (address[0] == '@' ? 0 : 1));
   int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 1;
-  ssize_t sent = ::sendto(fd, message, ::strlen(message), 0,
-                          reinterpret_cast<const sockaddr*>(&sa), size);
+  ssize_t sent =
+      ::sendto(fd, message, ::strlen(message), 0, reinterpret_cast<const sockaddr*>(&sa), size);
   ::close(fd);
   if (sent < 0) ::perror("notify_stamp: sendto");
   return sent < 0 ? 1 : 0;

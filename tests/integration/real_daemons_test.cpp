@@ -104,11 +104,12 @@ class PostgresTemplate {
     fs::path data = dir_ / "data";
     fs::create_directory(data);
     as.own(data);
-    RunResult init = run_command(
-        as.argv({(bin / "initdb").string(), "-D", data.string(), "-A", "trust", "-U", "postgres",
-                 "-E", "UTF8", "--locale=C", "--no-sync"}),
-        120s, RunIn{.cwd = dir_.path});
-    if (init.status != 0) error_ = "initdb failed (" + std::to_string(init.status) + "): " + init.output;
+    RunResult init =
+        run_command(as.argv({(bin / "initdb").string(), "-D", data.string(), "-A", "trust", "-U",
+                             "postgres", "-E", "UTF8", "--locale=C", "--no-sync"}),
+                    120s, RunIn{.cwd = dir_.path});
+    if (init.status != 0)
+      error_ = "initdb failed (" + std::to_string(init.status) + "): " + init.output;
   }
   TempDir dir_;
   std::string error_;
@@ -153,9 +154,8 @@ class RealDaemons : public DaemonTest {
     EXPECT_TRUE(daemon.states("client", "fatal").empty()) << daemon.log();
     auto status = status_of(daemon);
     EXPECT_EQ(status["client"].value("exit_code", -1), 0) << status["client"].dump();
-    std::size_t running = first_event(daemon, [&](const Json& e) {
-      return state_event(e, server, "running");
-    });
+    std::size_t running =
+        first_event(daemon, [&](const Json& e) { return state_event(e, server, "running"); });
     std::size_t spawned = first_event(daemon, [](const Json& e) {
       return e.value("event", "") == "spawn" && e.value("program", "") == "client";
     });
@@ -208,8 +208,7 @@ TEST_F(RealDaemons, PostgresNotifyThenPsqlSucceedsFirstTime) {
 TEST_F(RealDaemons, PostgresExecProbePgIsReady) {
   fs::path bin = postgres_bin_dir();
   if (bin.empty()) GTEST_SKIP() << "PostgreSQL is not installed (Debian package postgresql)";
-  if (::access((bin / "pg_isready").c_str(), X_OK) != 0)
-    GTEST_SKIP() << "no pg_isready in " << bin;
+  if (::access((bin / "pg_isready").c_str(), X_OK) != 0) GTEST_SKIP() << "no pg_isready in " << bin;
   std::string why;
   std::optional<RunAs> as = postgres_user(why);
   if (!as) GTEST_SKIP() << why;
@@ -245,8 +244,8 @@ TEST_F(RealDaemons, RedisSupervisedSystemdIsReady) {
   fs::path socket = dir / "redis.sock";
   start(program("kv",
                 {server.string(), "--port", "0", "--unixsocket", socket.string(), "--save", "",
-                 "--appendonly", "no", "--dir", dir.path.string(), "--logfile", "",
-                 "--daemonize", "no", "--supervised", "systemd"},
+                 "--appendonly", "no", "--dir", dir.path.string(), "--logfile", "", "--daemonize",
+                 "no", "--supervised", "systemd"},
                 "ready = \"notify\"\nready-timeout = \"60s\"\nstop-timeout = \"20s\"\n") +
         program("client", {cli.string(), "-s", socket.string(), "ping"},
                 "restart = \"never\"\nstart-seconds = \"0\"\ndepends-on = [\"kv\"]\n"));
