@@ -11,15 +11,18 @@ DEB_PACKAGES := g++ make cmake pkg-config libevent-dev libtomlplusplus-dev nlohm
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 BENCH_PACKAGES := libbenchmark-dev
 SOAK_PACKAGES := python3
+# Real daemons the integration tests run (tests/integration/real_daemons_test.cpp) and
+# systemd-notify; installed with RUNLEVEL=1 so that Debian's postinst scripts do not start them.
+TEST_PACKAGES := systemd postgresql redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps fuzz-deps bench-deps soak-deps build run test asan test-asan fuzz fuzz-merge \
-        bench microbench soak format clean
+.PHONY: all deps test-deps fuzz-deps bench-deps soak-deps build run test asan test-asan fuzz fuzz-merge \
+        bench bench-readiness microbench soak format clean
 
 all: build
 
 # Installs only the packages of $(1) that are missing, so a machine that has everything never
-# touches apt.
+# touches apt; $(2): more VAR=value for apt-get's environment.
 define install_missing
 	@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
@@ -27,7 +30,7 @@ define install_missing
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive $(2) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 endef
 
@@ -43,6 +46,10 @@ bench-deps:
 soak-deps:
 	$(call install_missing,$(DEB_PACKAGES) $(SOAK_PACKAGES))
 
+# invoke-rc.d starts no service outside runlevels 2-5 (a host whose init is systemd ignores this).
+test-deps:
+	$(call install_missing,$(DEB_PACKAGES) $(TEST_PACKAGES),RUNLEVEL=1)
+
 $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
 
@@ -54,7 +61,7 @@ run: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target gardien gardienctl
 	exec $(BUILD)/supervisord/gardien -c $(CONFIG)
 
-test: build
+test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 120
 
 $(ASAN_BUILD)/CMakeCache.txt: | deps
@@ -97,6 +104,11 @@ microbench: bench-deps $(BUILD)/CMakeCache.txt
 bench: build
 	bench/compare --build $(BUILD) --out bench/RESULTS.md --readme README.md
 	$(MAKE) microbench
+
+# Readiness figures (bench/readiness, about two minutes): notify latency, start of 100 programs
+# with and without ready = "notify", the cost of 100 http health checks a second.
+bench-readiness: soak-deps build
+	bench/readiness --build $(BUILD)
 
 # Soak of the Release daemon (tests/soak/soak.py, docs/soak.md); never part of `make test`.
 SOAK_DURATION ?= 10m

@@ -3,12 +3,15 @@
 // process a test started (the test process is a child subreaper, so orphans come back to it).
 #pragma once
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -405,6 +408,67 @@ class Daemon {
   std::optional<int> exit_status_;
   long long started_ms_ = 0;
 };
+
+// Every instance of `gardienctl status --json`, by name (empty when the daemon does not answer).
+inline std::map<std::string, Json> statuses_of(const Daemon& d) {
+  std::map<std::string, Json> out;
+  Json j = Json::parse(d.ctl({"status", "--json"}).output, nullptr, false);
+  if (j.is_discarded() || !j.contains("result")) return out;
+  for (const Json& i : j["result"]["instances"]) out[i.value("name", "")] = i;
+  return out;
+}
+
+// One instance's status (an empty object when absent).
+inline Json status_of(const Daemon& d, const std::string& name) {
+  auto all = statuses_of(d);
+  auto it = all.find(name);
+  return it == all.end() ? Json::object() : it->second;
+}
+
+// The pid in an instance's status (0 when it has none).
+inline pid_t status_pid(const Json& status) {
+  auto it = status.find("pid");
+  return it != status.end() && it->is_number_integer() ? it->get<pid_t>() : 0;
+}
+
+// Polls `status --json` until `name`'s status satisfies `pred`; returns the last one seen.
+inline Json wait_status(const Daemon& d, const std::string& name,
+                        const std::function<bool(const Json&)>& pred, Ms timeout) {
+  Json last;
+  poll_until(
+      [&] {
+        last = status_of(d, name);
+        return last.is_object() && pred(last);
+      },
+      timeout, 10ms);
+  return last;
+}
+
+// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick).
+inline int free_tcp_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof sa;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &length) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("no free TCP port");
+  }
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+// The command line of a process, its arguments joined by spaces ("" once it is gone).
+inline std::string process_cmdline(pid_t pid) {
+  std::string text = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  for (char& c : text) {
+    if (c == '\0') c = ' ';
+  }
+  if (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
 
 // A test with its own temp dir and daemon; start() writes the config and starts it.
 class DaemonTest : public ::testing::Test {

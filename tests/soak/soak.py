@@ -7,8 +7,10 @@ ones, a keeper), while 50 client threads send status, restart (crash-loopers onl
 random over the wire protocol, some through the real `gardienctl`. Every minute and at the end
 it quiesces the clients and checks: the daemon's RSS and fd count stay flat after the first
 minute, no zombie in the daemon's tree, every healthy program keeps its original pid, every
-request got a valid answer. Exits 1 naming each failed check; cleans up every process it
-started (also on Ctrl-C or SIGTERM).
+request got a valid answer. Beside it, a second daemon runs 100 small HTTP servers, each with
+an http health check every second: its CPU must stay under 1% of a core, its RSS and fds flat,
+every check passing (no health restart). Exits 1 naming each failed check; cleans up every
+process it started (also on Ctrl-C or SIGTERM).
 
 Python 3 standard library only.
 """
@@ -31,6 +33,7 @@ import threading
 import time
 
 CRASH_COUNT = 100
+HEALTH_PROGRAMS = 100
 HEALTHY_SLEEPERS = 10
 HEALTHY_WRITERS = 10
 PR_SET_PDEATHSIG = 1
@@ -267,6 +270,103 @@ def make_config(work, args):
     with open(path, "w") as f:
         f.write("\n".join(lines))
     return path, crash, sleepers + writers + ["keeper"], writers
+
+
+def free_ports(n):
+    """n distinct TCP ports on 127.0.0.1 that were free a moment ago (all bound at once, then
+    released for the servers to take)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def make_health_config(work, http_ok, count, period="1s", extra=()):
+    """A config of `count` programs hNNN, each `http_ok PORT` with `ready` and `health` http
+    checks of its own port every `period`. Also used by bench/readiness. -> (path, names)."""
+    lines = ["[supervisor]",
+             f"socket = {toml_str(os.path.join(work, 'health.sock'))}",
+             'log-format = "json"', 'shutdown-timeout = "20s"', *extra, ""]
+    names = []
+    for i, port in enumerate(free_ports(count)):
+        name = f"h{i:03d}"
+        url = toml_str(f"http://127.0.0.1:{port}/healthz")
+        names.append(name)
+        lines += [f"[program.{name}]",
+                  f"command = [{toml_str(http_ok)}, \"{port}\"]",
+                  f"ready = {{ http = {url}, period = \"100ms\" }}",
+                  f"health = {{ http = {url}, period = {toml_str(period)}, timeout = \"1s\" }}",
+                  'log-buffer-size = "0"', ""]
+    path = os.path.join(work, "health.toml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    return path, names
+
+
+class HealthSoak:
+    """The second daemon: HEALTH_PROGRAMS http servers, each checked every second. It gets no
+    client traffic; what it spends is the checks' cost."""
+
+    def __init__(self, gardien, http_ok, work, env):
+        self.work = work
+        config, self.names = make_health_config(work, http_ok, HEALTH_PROGRAMS,
+                                                extra=('log-level = "warn"',))
+        self.sock_path = os.path.join(work, "health.sock")
+        sub = os.path.join(work, "health")
+        os.mkdir(sub)
+        self.daemon, self.log_path = start_daemon(gardien, config, sub, env)
+        self.pids = wait_until_up(self.daemon, self.sock_path, set(self.names), 60)
+
+    def sample(self, t0):
+        """RSS, the fds held through 10 samples over ~1 s (a check's socket in flight is not
+        held), CPU, and which programs are not running healthy with their first pid."""
+        pid = self.daemon.pid
+        steady = None
+        for _ in range(10):
+            fds = set(fd_targets(pid).items())
+            steady = fds if steady is None else steady & fds
+            time.sleep(0.1)
+        bad = []
+        for i in direct_status(self.sock_path):
+            name = i["name"]
+            if (i["state"] != "running" or i["pid"] != self.pids.get(name) or
+                    i.get("health") != "healthy"):
+                bad.append(f"{name}: {i['state']} health {i.get('health')} pid {i['pid']} "
+                           f"(was {self.pids.get(name)}) {i.get('info', '')}".strip())
+        return {"t": now() - t0, "rss": memory_kib(pid)[0], "fds": len(steady),
+                "cpu": cpu_seconds(pid), "bad": bad}
+
+
+def print_health_sample(h):
+    print(f"          health daemon: rss {h['rss']} KiB | fds {h['fds']} | CPU {h['cpu']:.2f} s | "
+          f"{'all healthy' if not h['bad'] else str(len(h['bad'])) + ' NOT healthy'}", flush=True)
+
+
+def evaluate_health(args, samples, check):
+    base, last = samples[0], samples[-1]
+    secs = last["t"] - base["t"]
+    cpu = 100 * (last["cpu"] - base["cpu"]) / secs if secs > 0 else 0.0
+    check("health checks cheap", cpu < args.health_cpu_bound,
+          f"the health daemon's CPU {cpu:.2f}% of one core over {secs:.0f} s for "
+          f"{HEALTH_PROGRAMS} http checks a second (bound {args.health_cpu_bound}%)")
+    rss_max = max(h["rss"] for h in samples[1:]) if len(samples) > 1 else base["rss"]
+    check("health rss flat", rss_max - base["rss"] <= args.rss_bound_kib,
+          f"VmRSS {base['rss']} KiB at {base['t']:.0f}s, at most {rss_max} KiB after; per check: "
+          + " ".join(str(h["rss"]) for h in samples))
+    fd_max = max(h["fds"] for h in samples[1:]) if len(samples) > 1 else base["fds"]
+    check("health fds flat", fd_max - base["fds"] <= args.fd_bound,
+          f"{base['fds']} steady fds at {base['t']:.0f}s, at most {fd_max} after; per check: "
+          + " ".join(str(h["fds"]) for h in samples))
+    bad = [b for h in samples for b in h["bad"]]
+    check("health checks pass", not bad,
+          f"{HEALTH_PROGRAMS} programs" + (f"; {bad[:5]}" if bad else " running healthy with "
+                                            "their first pid at every check"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -863,7 +963,8 @@ def wait_until_up(daemon, sock_path, healthy, timeout):
 
 
 def stop_daemon(daemon, marker, timeout=30):
-    """SIGTERM, wait, SIGKILL what is left; returns (exit code, leftovers killed)."""
+    """SIGTERM, wait, SIGKILL what is left (with marker None: the daemon only, leftovers are
+    swept by the last call); returns (exit code, leftovers killed, processes remaining)."""
     code = daemon.poll()
     if code is None:
         daemon.send_signal(signal.SIGTERM)
@@ -872,6 +973,8 @@ def stop_daemon(daemon, marker, timeout=30):
         except subprocess.TimeoutExpired:
             daemon.kill()
             code = daemon.wait()
+    if marker is None:
+        return code, [], []
     leftovers = []
     deadline = now() + 5
     while True:
@@ -930,6 +1033,10 @@ def main():
     ap.add_argument("--log-level", default="warn", choices=["debug", "info", "warn", "error"],
                     help="the daemon's log level (its log is in the temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (config, daemon log)")
+    ap.add_argument("--no-health", dest="health", action="store_false",
+                    help=f"skip the second daemon ({HEALTH_PROGRAMS} http health checks a second)")
+    ap.add_argument("--health-cpu-bound", type=float, default=1.0,
+                    help="the health daemon's allowed CPU, in percent of one core")
     args = ap.parse_args()
     args.duration = max(args.duration, 2.0)
     if args.interval * 2 > args.duration:
@@ -941,6 +1048,9 @@ def main():
         if not os.access(b, os.X_OK):
             sys.exit(f"soak: {b} is missing: run `make build` first (or pass --build DIR)")
     gardien, ctl = os.path.abspath(gardien), os.path.abspath(ctl)
+    http_ok = os.path.abspath(os.path.join(args.build, "tests", "helpers", "http_ok"))
+    if args.health and not os.access(http_ok, os.X_OK):
+        sys.exit(f"soak: {http_ok} is missing: run `make build` first (or pass --no-health)")
 
     def on_signal(signum, _frame):
         raise Interrupted(signal.Signals(signum).name)
@@ -964,10 +1074,15 @@ def main():
 
     failures = []
     checkpoints = []
-    daemon = soak = None
+    daemon = soak = health = None
+    health_samples = []
     interrupted = None
     exit_code = None
     try:
+        if args.health:
+            health = HealthSoak(gardien, http_ok, work, env)
+            print(f"soak: health daemon pid {health.daemon.pid} up, {len(health.pids)} http "
+                  "servers ready", flush=True)
         daemon, log_path = start_daemon(gardien, config, work, env)
         pids = wait_until_up(daemon, sock_path, healthy, 60)
         # The daemon's own sockets (its listener), once the start-up status connections are closed.
@@ -991,6 +1106,9 @@ def main():
                 break
             checkpoints.append(checkpoint(soak, daemon, t0, idle_sockets, log_path))
             print_checkpoint(checkpoints[-1])
+            if health:
+                health_samples.append(health.sample(t0))
+                print_health_sample(health_samples[-1])
             next_check += args.interval
         hung = soak.finish()
         if hung:
@@ -1000,6 +1118,9 @@ def main():
         checkpoints.append(checkpoint(soak, daemon, t0, idle_sockets, log_path))
         soak.gate.clear()
         print_checkpoint(checkpoints[-1])
+        if health:
+            health_samples.append(health.sample(t0))
+            print_health_sample(health_samples[-1])
     except Interrupted as e:
         interrupted = e
         failures.append(f"interrupted by {e}")
@@ -1011,6 +1132,13 @@ def main():
         if soak:
             soak.stop.set()
             soak.gate.clear()
+        if health:
+            alive = health.daemon.poll() is None
+            code, _, _ = stop_daemon(health.daemon, None)
+            if not alive:
+                failures.append(f"health daemon: exited on its own with code {code}")
+            elif code != 0:
+                failures.append(f"health daemon: graceful shutdown exited with code {code}, not 0")
         if daemon:
             alive = daemon.poll() is None
             if not alive:
@@ -1026,6 +1154,8 @@ def main():
 
     if checkpoints and not interrupted:
         evaluate(args, soak, checkpoints, failures)
+    if health_samples and not interrupted:
+        evaluate_health(args, health_samples, make_check(failures))
     if daemon:
         errors = count_log_errors(log_path)
         if errors:
@@ -1048,14 +1178,18 @@ def main():
     print("\nSOAK PASSED")
 
 
-def evaluate(args, soak, cps, failures):
-    base, rest = cps[0], cps[1:]
-    print("\nchecks (baseline: the first check, after the warm-up):")
-
+def make_check(failures):
     def check(name, ok, detail):
         print(f"  {'PASS' if ok else 'FAIL'} {name}: {detail}")
         if not ok:
             failures.append(f"{name}: {detail}")
+    return check
+
+
+def evaluate(args, soak, cps, failures):
+    base, rest = cps[0], cps[1:]
+    print("\nchecks (baseline: the first check, after the warm-up):")
+    check = make_check(failures)
 
     rss_max = max(c["rss"] for c in rest) if rest else base["rss"]
     check("rss flat", rss_max - base["rss"] <= args.rss_bound_kib,
