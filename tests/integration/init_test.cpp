@@ -205,20 +205,21 @@ TEST(InitPid1, GrandchildIgnoringTermIsKilledAfterTheGraceThenGardienExits) {
   EXPECT_EQ(init.wait_exit(10s), 7) << init.log();
   Ms took = since(t0);
   EXPECT_GE(took, 500ms) << "the grandchild ignores TERM: only the grace's SIGKILL ends it";
-  EXPECT_LT(took, 1500ms) << "gardien exits right after the SIGKILL";
+  // Loose on purpose: a loaded sanitized run may be slow; waiting for the sleep would take 600 s.
+  EXPECT_LT(took, 8s) << "gardien exits after the SIGKILL, not when the grandchild would";
 }
 
 TEST(InitPid1, DescendantThatExitsOnTermEndsTheWaitEarly) {
   REQUIRE_PID1();
   TempDir dir;
-  // The grandchild takes 200 ms to exit after SIGTERM; the grace is 10 s.
+  // The grandchild takes 200 ms to exit after SIGTERM; the grace is 60 s.
   Init init(dir,
-            {"--grace", "10s", "--", "/bin/sh", "-c",
+            {"--grace", "60s", "--", "/bin/sh", "-c",
              "/bin/sh -c 'trap \"sleep 0.2; exit 0\" TERM; sleep 600 & wait' & sleep 0.2; exit 4"},
             true);
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(init.wait_exit(10s), 4) << init.log();
-  EXPECT_LT(since(t0), 3s) << "gardien must exit once the tree is empty, not after the grace";
+  EXPECT_LT(since(t0), 10s) << "gardien must exit once the tree is empty, not after the grace";
 }
 
 TEST(InitPid1, TermIsForwardedAndGardienExitsWithTheCommandsCode) {
@@ -238,10 +239,8 @@ TEST(InitPid1, TermIsForwardedAndGardienExitsWithTheCommandsCode) {
   if (!has_controlling_terminal()) {
     EXPECT_EQ(kv["sid"], kv["pid"]) << "no controlling terminal: a session of its own";
   }
-  auto t0 = std::chrono::steady_clock::now();
   init.signal(SIGTERM);
-  EXPECT_EQ(init.wait_exit(5s), 0) << init.log();  // probe exits 0 on TERM
-  EXPECT_LT(since(t0), 1s);
+  EXPECT_EQ(init.wait_exit(5s), 0) << init.log();  // probe exits 0 on TERM, well before the grace
   EXPECT_EQ(read_file(report + ".signals"), "TERM\n");
 }
 
@@ -267,14 +266,14 @@ TEST(InitConfig, CriticalProgramsExitCodeBecomesGardiensAndExitCodeOverrides) {
     write_file(dir / "g.toml",
                program("app", {"/bin/sh", "-c", "sleep 0.3; exit 3"},
                        "critical = true\nrestart = \"never\"\nstart-seconds = \"0\"\n" + extra) +
-                   program("sidecar", {"sleep", "600"}, "stop-timeout = \"5s\"\n"));
+                   program("sidecar", {"sleep", "600"}, "stop-timeout = \"60s\"\n"));
     std::vector<std::string> argv = kPid1;
     argv.insert(argv.end(), {GARDIEN_BIN, "--socket", (dir / "gardien.sock").string(), "-c",
                              (dir / "g.toml").string()});
     auto t0 = std::chrono::steady_clock::now();
     RunResult r = run_command(argv);
     EXPECT_EQ(r.status, code) << r.output;
-    EXPECT_LT(since(t0), 3s) << "the sidecar is stopped at once, not after its stop-timeout";
+    EXPECT_LT(since(t0), 10s) << "the sidecar is stopped at once, not after its stop-timeout";
     EXPECT_NE(r.output.find("app: a critical program ended"), std::string::npos) << r.output;
   }
 }
@@ -329,19 +328,19 @@ TEST(InitConfig, ShutdownWithOrphansEndsAsSoonAsEveryTreeIsEmpty) {
   TempDir dir;
   // An orphan that left the group (setsid) and exits 100 ms after its SIGTERM.
   write_file(dir / "g.toml",
-             "[supervisor]\nshutdown-timeout = \"20s\"\n" +
+             "[supervisor]\nshutdown-timeout = \"90s\"\n" +
                  program("app",
                          {"/bin/sh", "-c",
                           "setsid /bin/sh -c 'trap \"sleep 0.1; exit 0\" TERM; sleep 600 & wait' & "
                           "touch " +
                               (dir / "ready").string() + "; exec sleep 600"},
-                         "stop-timeout = \"10s\"\nstart-seconds = \"0\"\n"));
+                         "stop-timeout = \"60s\"\nstart-seconds = \"0\"\n"));
   Init init(dir, {"-c", (dir / "g.toml").string()}, true);
   ASSERT_TRUE(poll_until([&] { return fs::exists(dir / "ready"); }, 5s)) << init.log();
   auto t0 = std::chrono::steady_clock::now();
   init.signal(SIGTERM);
-  EXPECT_EQ(init.wait_exit(10s), 0) << init.log();
-  EXPECT_LT(since(t0), 2s) << init.log();
+  EXPECT_EQ(init.wait_exit(30s), 0) << init.log();
+  EXPECT_LT(since(t0), 10s) << "not after the stop-timeout" << init.log();
 }
 
 // --- Not PID 1. ---

@@ -230,11 +230,11 @@ TEST_F(Output, StalledStdoutReaderBlocksTheProgramNotTheDaemon) {
   std::string answer;
   Ms took = answer_time(R"({"v":1,"id":1,"cmd":"status"})", answer);
   EXPECT_GE(took, Ms(0));
-  EXPECT_LT(took, 100ms);
+  EXPECT_LT(took, 2s) << "a blocked loop would not answer within the poll's 5 s";
   EXPECT_NE(answer.find("\"id\":1"), std::string::npos) << answer;
   took = answer_time(R"({"v":1,"id":2,"cmd":"logs","args":{"names":["w"],"lines":1}})", answer);
   EXPECT_GE(took, Ms(0));
-  EXPECT_LT(took, 100ms);
+  EXPECT_LT(took, 2s) << "a blocked loop would not answer within the poll's 5 s";
   EXPECT_NE(answer.find("line "), std::string::npos) << answer;
   RunResult r = daemon.ctl({"logs", "-n", "1", "w"});
   EXPECT_EQ(r.status, 0) << r.output;

@@ -249,7 +249,7 @@ TEST(Readiness, AHungExecProbeTimesOutWithoutDelayingOthers) {
   auto asked = std::chrono::steady_clock::now();
   RunResult status = d.ctl({"status"});
   EXPECT_EQ(status.status, 3) << "an answer: hung is not running yet\n" << status.output;
-  EXPECT_LT(std::chrono::steady_clock::now() - asked, 1s);
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 5s) << "not after the hung probe's 100 s";
 
   Json s = wait_status(
       d, "hung", [](const Json& j) { return j.value("state", "") == "fatal"; }, 15s);

@@ -38,7 +38,7 @@ TEST_F(Supervise, StubbornProgramAndItsGrandchildAreGoneAfterStopTimeout) {
       poll_until([&] { return !process_alive(main_pid) && !process_alive(grandchild); }, 5s));
   auto took = std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - t0);
   EXPECT_GE(took, 450ms) << "SIGTERM is ignored: only the grace expiry kills it";
-  EXPECT_LT(took, 1500ms) << "stop-timeout plus a small margin";
+  EXPECT_LT(took, 4s) << "stop-timeout plus a margin a loaded sanitized run needs";
   EXPECT_EQ(daemon.wait_exit(5s), 0) << daemon.log();
   auto kills = daemon.events("kill", "stubborn");
   ASSERT_EQ(kills.size(), 1u) << daemon.log();
@@ -48,12 +48,12 @@ TEST_F(Supervise, StubbornProgramAndItsGrandchildAreGoneAfterStopTimeout) {
 
 TEST_F(Supervise, ProgramThatExitsOnSigtermStopsAtOnce) {
   start(program("probe", {helper("probe"), probe_report("probe")},
-                "stop-timeout = \"10s\"\nstart-seconds = \"100ms\"\n"));
+                "stop-timeout = \"60s\"\nstart-seconds = \"100ms\"\n"));
   ASSERT_TRUE(daemon.wait_state("probe", "running", 5s)) << daemon.log();
   ASSERT_TRUE(poll_until([&] { return fs::exists(probe_report("probe")); }, 5s));
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(shutdown(), 0) << daemon.log();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s) << "the grace timer must not be waited out";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "the grace timer must not be waited out";
   EXPECT_TRUE(daemon.events("kill").empty()) << daemon.log();
   // SIGTERM, then the SIGCONT that follows it (not recorded): the program saw TERM.
   EXPECT_EQ(read_file(probe_report("probe") + ".signals"), "TERM\n");
@@ -340,10 +340,9 @@ TEST_F(Supervise, SecondSignalMakesTheShutdownForceful) {
       daemon.wait_event([](const Json& e) { return e.value("event", "") == "shutdown"; }, 5s));
   ASSERT_TRUE(daemon.wait_state("stubborn.2", "stopping", 5s));
   EXPECT_FALSE(daemon.wait_exit(200ms)) << "graceful: waits for the 30 s grace";
-  auto t0 = std::chrono::steady_clock::now();
   daemon.signal(SIGINT);
-  EXPECT_EQ(daemon.wait_exit(5s), 1) << "a forced shutdown exits 1\n" << daemon.log();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  EXPECT_EQ(daemon.wait_exit(10s), 1) << "a forced shutdown exits 1, not after the 30 s grace\n"
+                                      << daemon.log();
   EXPECT_TRUE(descendants().empty()) << "every child was killed and reaped by gardien";
   auto forced = daemon.events("shutdown");
   ASSERT_EQ(forced.size(), 2u);
@@ -358,10 +357,10 @@ TEST_F(Supervise, ShutdownTimeoutMakesTheShutdownForceful) {
   ASSERT_TRUE(poll_until([&] { return fs::exists(dir / "pids"); }, 5s));
   auto t0 = std::chrono::steady_clock::now();
   daemon.signal(SIGTERM);
-  EXPECT_EQ(daemon.wait_exit(5s), 1) << daemon.log();
+  EXPECT_EQ(daemon.wait_exit(10s), 1) << daemon.log();
   auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_GE(took, 450ms);
-  EXPECT_LT(took, 2s);
+  EXPECT_LT(took, 10s) << "after the shutdown-timeout, not the 30 s stop-timeout";
   EXPECT_TRUE(descendants().empty());
   auto forced = daemon.events("shutdown");
   ASSERT_EQ(forced.size(), 2u);
