@@ -65,14 +65,9 @@ bool InstanceChecks::before_spawn(SpawnPlan& plan, std::string& error) {
     error = "cannot remove the ready file " + config.ready->target + ": " + std::strerror(errno);
     return false;
   }
-  if (config.ready && config.ready->polled()) {
+  if (config.ready && config.ready->polled())
     readiness_.emplace(ProbeSchedule::Role::readiness, *config.ready);
-    readiness_probe_ = make_probe(*config.ready, config, program_.name(), loop_, host_);
-  }
-  if (config.health) {
-    health_.emplace(ProbeSchedule::Role::health, *config.health);
-    health_probe_ = make_probe(*config.health, config, program_.name(), loop_, host_);
-  }
+  if (config.health) health_.emplace(ProbeSchedule::Role::health, *config.health);
   return true;
 }
 
@@ -206,22 +201,12 @@ void InstanceChecks::enter(Phase phase) {
 
 void InstanceChecks::retire_probe() {
   // A poll in flight is cancelled by destroying its probe, never inside the probe's callback;
-  // the next phase builds its own.
-  const ProgramConfig& config = program_.config();
-  auto retire = [this](std::unique_ptr<Probe>& probe) {
-    if (!probe) return;
-    std::shared_ptr<Probe> old(std::move(probe));
-    loop_.defer([old] {});
-  };
-  if (phase_ == Phase::readiness) {
-    retire(readiness_probe_);
-    if (config.ready && config.ready->polled() && readiness_)
-      readiness_probe_ = make_probe(*config.ready, config, program_.name(), loop_, host_);
-  } else if (phase_ == Phase::health) {
-    retire(health_probe_);
-    if (config.health && health_)
-      health_probe_ = make_probe(*config.health, config, program_.name(), loop_, host_);
-  }
+  // the phase's next poll, if it comes, builds a new one.
+  if (phase_ == Phase::idle) return;
+  std::unique_ptr<Probe>& probe = phase_ == Phase::readiness ? readiness_probe_ : health_probe_;
+  if (!probe) return;
+  std::shared_ptr<Probe> old(std::move(probe));
+  loop_.defer([old] {});
 }
 
 void InstanceChecks::schedule_next() {
@@ -239,9 +224,13 @@ void InstanceChecks::poll() {
   bool readiness = phase_ == Phase::readiness;
   ProbeSchedule* schedule = readiness ? (readiness_ ? &*readiness_ : nullptr)
                                       : (phase_ == Phase::health && health_ ? &*health_ : nullptr);
-  Probe* probe = readiness ? readiness_probe_.get() : health_probe_.get();
-  if (!schedule || !probe) return;
-  const ProbeConfig& config = readiness ? *program_.config().ready : *program_.config().health;
+  if (!schedule) return;
+  const ProgramConfig& program = program_.config();
+  const ProbeConfig& config = readiness ? *program.ready : *program.health;
+  // Built at the phase's first poll: a run that never gets there builds none.
+  std::unique_ptr<Probe>& probe = readiness ? readiness_probe_ : health_probe_;
+  if (!probe) probe = make_probe(config, program, program_.name(), loop_, host_);
+  if (!probe) return;
   schedule->poll_started(host_.now());
   unsigned generation = generation_;
   probe->run(config.timeout,

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "loop/pump_until.h"
 #include "process/fake_process_host.h"
@@ -143,13 +144,53 @@ TEST(InstanceChecks, AWatchdogExportsItsIntervalAndAPingKeepsItRunning) {
       c.loop, [&] { return c.program.state() == State::running; }, 5s));
   c.host.advance(1500ms);
   notify(address, "WATCHDOG=1\nSTATUS=pinged");
-  ASSERT_TRUE(
-      pump_until(c.loop, [&] { return c.checks.report().status_text == "pinged"; }, 5s));
+  ASSERT_TRUE(pump_until(
+      c.loop, [&] { return c.checks.report().status_text == "pinged"; }, 5s));
   c.host.advance(1500ms);  // 3 s since ready, 1.5 s since the ping
   EXPECT_EQ(c.program.state(), State::running);
   c.host.advance(1s);
   EXPECT_EQ(c.program.state(), State::stopping);
   EXPECT_EQ(c.program.status().reason, "watchdog timeout");
+}
+
+// Each phase polls a probe of its own: the readiness file makes the run ready, then the health
+// file keeps it healthy until it goes, and failure-threshold failures restart it.
+TEST(InstanceChecks, AReadinessProbeThenAHealthCheckEachPollTheirOwn) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("gardien-checks-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  ProbeConfig ready;
+  ready.kind = ProbeConfig::Kind::file;
+  ready.target = dir / "ready";
+  ready.period = 100ms;
+  ProgramConfig config = ready_by(ready);
+  ProbeConfig health = ready;
+  health.target = dir / "healthy";
+  health.failure_threshold = 2;
+  config.health = health;
+  Checked c(config);
+  // Polls are due on the fake clock; their results come on a later turn of the real loop.
+  auto poll_until = [&](const std::function<bool()>& done) {
+    return pump_until(
+        c.loop,
+        [&] {
+          c.host.advance(100ms);
+          return done();
+        },
+        5s);
+  };
+  std::ofstream(dir / "healthy") << "";
+  c.program.start();
+  EXPECT_TRUE(poll_until([&] { return !c.checks.report().not_ready_because.empty(); }));
+  EXPECT_EQ(c.program.state(), State::starting);
+  std::ofstream(dir / "ready") << "";
+  ASSERT_TRUE(poll_until([&] { return c.program.state() == State::running; }));
+  EXPECT_TRUE(poll_until([&] { return c.checks.report().health == protocol::Health::healthy; }));
+  std::filesystem::remove(dir / "healthy");
+  EXPECT_TRUE(poll_until([&] { return c.program.state() == State::stopping; }));
+  EXPECT_NE(c.program.status().reason.find("unhealthy:"), std::string::npos)
+      << c.program.status().reason;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(InstanceChecks, WithoutNotifyNoSocketIsGivenNorInherited) {
