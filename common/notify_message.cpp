@@ -111,26 +111,31 @@ bool is_one(std::string_view value) {
   return value == "1";
 }
 
+// The keys whose only value is 1, and the flag each sets.
+struct FlagKey {
+  std::string_view key;
+  bool NotifyMessage::*flag;
+};
+constexpr FlagKey kFlagKeys[] = {{"READY", &NotifyMessage::ready},
+                                 {"RELOADING", &NotifyMessage::reloading},
+                                 {"STOPPING", &NotifyMessage::stopping},
+                                 {"BARRIER", &NotifyMessage::barrier}};
+
 // Applies one KEY=VALUE line; false with `error` when a known key has a bad value.
 bool apply(std::string_view line, std::string_view key, std::string_view value,
            NotifyMessage& message, std::string& error) {
-  auto bad = [&](const char* why) {
-    error = quoted(line) + ": " + why;
+  auto bad = [&](std::string_view why) {
+    error = quoted(line) + ": ";
+    error += why;
     return false;
   };
-  if (key == "READY") {
-    if (!is_one(value)) return bad("READY takes only 1");
-    message.ready = true;
-  } else if (key == "RELOADING") {
-    if (!is_one(value)) return bad("RELOADING takes only 1");
-    message.reloading = true;
-  } else if (key == "STOPPING") {
-    if (!is_one(value)) return bad("STOPPING takes only 1");
-    message.stopping = true;
-  } else if (key == "BARRIER") {
-    if (!is_one(value)) return bad("BARRIER takes only 1");
-    message.barrier = true;
-  } else if (key == "WATCHDOG") {
+  for (const FlagKey& f : kFlagKeys) {
+    if (key != f.key) continue;
+    if (!is_one(value)) return bad(std::string(key) + " takes only 1");
+    message.*f.flag = true;
+    return true;
+  }
+  if (key == "WATCHDOG") {
     if (!is_one(value) && value != "trigger") return bad("WATCHDOG takes 1 or trigger");
     message.watchdog = is_one(value);
     message.watchdog_trigger = !is_one(value);
