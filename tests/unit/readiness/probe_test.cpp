@@ -29,31 +29,24 @@ using namespace std::chrono_literals;
 using testing::pump_until;
 using Clock = std::chrono::steady_clock;
 
-ProbeConfig tcp(std::string target) {
+ProbeConfig probe_of(ProbeConfig::Kind kind, std::string target) {
   ProbeConfig c;
-  c.kind = ProbeConfig::Kind::tcp;
+  c.kind = kind;
   c.target = std::move(target);
   return c;
 }
-
+ProbeConfig tcp(std::string target) {
+  return probe_of(ProbeConfig::Kind::tcp, std::move(target));
+}
 ProbeConfig http(std::string url) {
-  ProbeConfig c;
-  c.kind = ProbeConfig::Kind::http;
-  c.target = std::move(url);
-  return c;
+  return probe_of(ProbeConfig::Kind::http, std::move(url));
 }
-
-ProbeConfig exec(std::vector<std::string> command) {
-  ProbeConfig c;
-  c.kind = ProbeConfig::Kind::exec;
-  c.command = std::move(command);
-  return c;
-}
-
 ProbeConfig file(std::string path) {
-  ProbeConfig c;
-  c.kind = ProbeConfig::Kind::file;
-  c.target = std::move(path);
+  return probe_of(ProbeConfig::Kind::file, std::move(path));
+}
+ProbeConfig exec(std::vector<std::string> command) {
+  ProbeConfig c = probe_of(ProbeConfig::Kind::exec, "");
+  c.command = std::move(command);
   return c;
 }
 
@@ -71,6 +64,7 @@ class LocalSocket {
     ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&addr), &length);
     port_ = ntohs(addr.sin_port);
   }
+  int fd() const { return fd_.get(); }
   int port() const { return port_; }
   std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
 
@@ -84,17 +78,9 @@ class LocalSocket {
 class TestHttpServer {
  public:
   TestHttpServer(EventLoop& loop, std::string answer) : answer_(std::move(answer)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    listener_ = evconnlistener_new_bind(loop.base(), on_accept, this,
-                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
-                                        reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t length = sizeof addr;
-    if (listener_) {
-      ::getsockname(evconnlistener_get_fd(listener_), reinterpret_cast<sockaddr*>(&addr), &length);
-    }
-    port_ = ntohs(addr.sin_port);
+    if (socket_.port() == 0 || evutil_make_socket_nonblocking(socket_.fd()) != 0) return;
+    listener_ = evconnlistener_new(loop.base(), on_accept, this, LEV_OPT_CLOSE_ON_EXEC, 0,
+                                   socket_.fd());  // 0: it listens already
   }
   ~TestHttpServer() {
     for (Connection& c : connections_) {
@@ -106,9 +92,7 @@ class TestHttpServer {
   TestHttpServer& operator=(const TestHttpServer&) = delete;
 
   bool ok() const { return listener_ != nullptr; }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
+  std::string url(const std::string& path) const { return "http://" + socket_.target() + path; }
   // The first connection's request, as far as it came.
   std::string request() const { return connections_.empty() ? "" : connections_[0].request; }
 
@@ -156,8 +140,8 @@ class TestHttpServer {
   }
 
   std::string answer_;
+  LocalSocket socket_{true};  // listening; outlives the listener that accepts on it
   evconnlistener* listener_ = nullptr;
-  int port_ = 0;
   std::vector<Connection> connections_;
 };
 
@@ -228,6 +212,15 @@ class ProbeTest : public ::testing::Test {
         },
         10s);
     return pid;
+  }
+
+  // Starts `p` on an exec probe whose shell writes its pid to a file, then sleeps: the probe,
+  // and the pid once written.
+  std::pair<std::unique_ptr<Probe>, std::optional<pid_t>> start_sleeper(Poll& p, Duration timeout) {
+    std::string pid_file = dir_ / "pid";
+    auto probe = make(exec({"sh", "-c", "echo $$ > " + pid_file + "; exec sleep 100"}));
+    p.start(*probe, timeout);
+    return {std::move(probe), read_pid(pid_file)};
   }
 
   bool gone(pid_t pid) {  // reaped: not even a zombie is left
@@ -506,11 +499,8 @@ TEST_F(ProbeTest, ExecOfAMissingCommandSaysSo) {
 }
 
 TEST_F(ProbeTest, AHungExecIsKilledAndReapedAtItsTimeout) {
-  std::string pid_file = dir_ / "pid";
-  auto probe = make(exec({"sh", "-c", "echo $$ > " + pid_file + "; exec sleep 100"}));
   Poll p;
-  p.start(*probe, 300ms);
-  std::optional<pid_t> pid = read_pid(pid_file);
+  auto [probe, pid] = start_sleeper(p, 300ms);
   ASSERT_TRUE(pid);
   ASSERT_TRUE(pump_until(
       loop_, [&] { return p.result.has_value(); }, 10s));
@@ -537,11 +527,8 @@ TEST_F(ProbeTest, AHungExecDelaysNoOtherProbe) {
 }
 
 TEST_F(ProbeTest, DestroyingAnExecProbeKillsItsProcessWhichIsStillReaped) {
-  std::string pid_file = dir_ / "pid";
-  auto probe = make(exec({"sh", "-c", "echo $$ > " + pid_file + "; exec sleep 100"}));
   Poll p;
-  p.start(*probe, 10s);
-  std::optional<pid_t> pid = read_pid(pid_file);
+  auto [probe, pid] = start_sleeper(p, 10s);
   ASSERT_TRUE(pid);
   probe.reset();
   EXPECT_TRUE(pump_until(
