@@ -12,16 +12,15 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
+
+#include "helper_io.h"
 
 namespace {
 
@@ -54,27 +53,6 @@ bool notify(const std::string& message) {
   return true;
 }
 
-void sleep_ms(long ms) {
-  timespec ts{ms / 1000, (ms % 1000) * 1000000L};
-  while (::nanosleep(&ts, &ts) != 0) {
-  }
-}
-
-long long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-void write_atomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-  }
-  std::rename(tmp.c_str(), path.c_str());
-}
-
 [[noreturn]] void wait_forever() {
   for (;;) ::pause();
 }
@@ -87,7 +65,7 @@ int fork_ready(const std::string& pidfile) {
   if (child == 0) {
     ::close(sync[0]);
     std::string pid = std::to_string(::getpid());
-    write_atomically(pidfile, pid + "\n");
+    helper::write_atomically(pidfile, pid + "\n");
     if (!notify("MAINPID=" + pid + "\nREADY=1")) ::_exit(1);
     char done = 'r';
     (void)!::write(sync[1], &done, 1);
@@ -116,13 +94,13 @@ int watchdog(int count, const std::string& report) {
   if (!notify("READY=1")) return 1;
   long long last_ping = 0;
   for (int i = 0; i < count; ++i) {
-    sleep_ms(static_cast<long>(usec / 4000));
+    helper::sleep_ms(static_cast<long>(usec / 4000));
     if (!notify("WATCHDOG=1")) return 1;
-    last_ping = now_ms();
+    last_ping = helper::now_ms();
   }
-  write_atomically(report, "WATCHDOG_USEC=" + env("WATCHDOG_USEC") + "\nWATCHDOG_PID=" +
-                               env("WATCHDOG_PID") + "\npid=" + std::to_string(::getpid()) +
-                               "\nlast_ping_ms=" + std::to_string(last_ping) + "\n");
+  helper::write_atomically(report, "WATCHDOG_USEC=" + env("WATCHDOG_USEC") + "\nWATCHDOG_PID=" +
+                                       env("WATCHDOG_PID") + "\npid=" + std::to_string(::getpid()) +
+                                       "\nlast_ping_ms=" + std::to_string(last_ping) + "\n");
   wait_forever();
 }
 
