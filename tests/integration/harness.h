@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -442,6 +443,25 @@ inline Json wait_status(const Daemon& d, const std::string& name,
       },
       timeout, 10ms);
   return last;
+}
+
+// Polls until `name` is in `state`; returns the last status seen.
+inline Json wait_status(const Daemon& d, const std::string& name, const std::string& state,
+                        Ms timeout) {
+  return wait_status(
+      d, name, [&](const Json& s) { return s.value("state", "") == state; }, timeout);
+}
+
+// Polls until there are `count` instances and each one's status satisfies `pred`.
+inline bool wait_statuses(const Daemon& d, std::size_t count,
+                          const std::function<bool(const Json&)>& pred, Ms timeout) {
+  return poll_until(
+      [&] {
+        auto all = statuses_of(d);
+        return all.size() == count &&
+               std::all_of(all.begin(), all.end(), [&](const auto& s) { return pred(s.second); });
+      },
+      timeout, 10ms);
 }
 
 // A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick).

@@ -31,16 +31,15 @@ TEST(Health, ThreeFailuresRestartOnceThenHealthyAgain) {
   int port = free_tcp_port();
   std::string url = "http://127.0.0.1:" + std::to_string(port) + "/healthz";
   fs::path sick = dir / "sick";
-  d.write_config(program(
-      "web",
-      {helper("listen_after"), std::to_string(port), "0", (dir / "report").string(), "http",
-       sick.string()},
-      "ready = { http = " + toml_string(url) + ", period = \"100ms\" }\n" +
-          "health = { http = " + toml_string(url) +
-          ", period = \"100ms\", timeout = \"1s\", failure-threshold = 3, "
-          "start-period = \"0s\" }\n"
-          "ready-timeout = \"10s\"\nstop-timeout = \"2s\"\nbackoff = \"100ms\"\n"
-          "backoff-max = \"30s\"\nhealth-restarts = 5\n"));
+  d.write_config(program("web",
+                         {helper("listen_after"), std::to_string(port), "0",
+                          (dir / "report").string(), "http", sick.string()},
+                         "ready = { http = " + toml_string(url) + ", period = \"100ms\" }\n" +
+                             "health = { http = " + toml_string(url) +
+                             ", period = \"100ms\", timeout = \"1s\", failure-threshold = 3, "
+                             "start-period = \"0s\" }\n"
+                             "ready-timeout = \"10s\"\nstop-timeout = \"2s\"\nbackoff = \"100ms\"\n"
+                             "backoff-max = \"30s\"\nhealth-restarts = 5\n"));
   d.start();
   Json s = wait_status(d, "web", healthy_and_running, 10s);
   ASSERT_TRUE(healthy_and_running(s)) << s.dump() << d.log();
@@ -60,8 +59,7 @@ TEST(Health, ThreeFailuresRestartOnceThenHealthyAgain) {
   EXPECT_TRUE(logged(d, "web", "unhealthy:")) << "the reason says why\n" << d.log();
   EXPECT_FALSE(process_alive(first));
   // Exactly one restart: the new process stays (a few health periods).
-  EXPECT_FALSE(poll_until([&] { return d.events("spawn", "web").size() > 2; }, 600ms))
-      << d.log();
+  EXPECT_FALSE(poll_until([&] { return d.events("spawn", "web").size() > 2; }, 600ms)) << d.log();
   s = status_of(d, "web");
   EXPECT_TRUE(healthy_and_running(s)) << s.dump();
   EXPECT_EQ(s.value("restarts", -1), 1) << s.dump();
@@ -80,8 +78,7 @@ TEST(Health, AFlappingCheckGoesFatalAfterTheBudget) {
                          "health-restarts = 2\nbackoff = \"100ms\"\nbackoff-max = \"30s\"\n"
                          "stop-timeout = \"1s\"\n"));
   d.start();
-  Json s = wait_status(
-      d, "flap", [](const Json& j) { return j.value("state", "") == "fatal"; }, 15s);
+  Json s = wait_status(d, "flap", "fatal", 15s);
   ASSERT_EQ(s.value("state", ""), "fatal") << s.dump() << d.log();
   EXPECT_EQ(d.events("spawn", "flap").size(), 3u) << "the first run and two health restarts\n"
                                                   << d.log();

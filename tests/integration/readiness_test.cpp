@@ -48,27 +48,18 @@ TEST(Readiness, SystemdNotifyFromAShortLivedHelperIsNeverLost) {
                              "stop-timeout = \"2s\"\n"));
   d.start();
   ASSERT_TRUE(d.wait_ready()) << d.log();
-  auto all_in = [&](const std::function<bool(const Json&)>& pred) {
-    auto all = statuses_of(d);
-    if (all.size() != kInstances) return false;
-    for (auto& [name, s] : all) {
-      if (!pred(s)) return false;
-    }
-    return true;
-  };
   for (int round = 0; round < kRounds; ++round) {
     RunResult started = d.ctl({"start", "n"}, 30s);
     ASSERT_EQ(started.status, 0) << "round " << round << ": " << started.output << d.log();
-    ASSERT_TRUE(poll_until([&] { return all_in(running_and_ready); }, 15s, 10ms))
+    ASSERT_TRUE(wait_statuses(d, kInstances, running_and_ready, 15s))
         << "round " << round << ": " << d.ctl({"status", "--json"}).output;
     for (auto& [name, s] : statuses_of(d)) {
       EXPECT_EQ(s.value("status_text", ""), "I am " + name) << "a message went to another instance";
     }
     RunResult stopped = d.ctl({"stop", "n"}, 30s);
     ASSERT_EQ(stopped.status, 0) << "round " << round << ": " << stopped.output;
-    ASSERT_TRUE(poll_until(
-        [&] { return all_in([](const Json& s) { return s.value("state", "") == "stopped"; }); },
-        10s, 10ms))
+    ASSERT_TRUE(wait_statuses(
+        d, kInstances, [](const Json& s) { return s.value("state", "") == "stopped"; }, 10s))
         << d.ctl({"status", "--json"}).output;
   }
   EXPECT_EQ(d.events("spawn").size(), static_cast<std::size_t>(kInstances * kRounds))
@@ -111,8 +102,8 @@ TEST(Readiness, AForkingDaemonsMainPidIsItsGrandchild) {
   ASSERT_EQ(::kill(child, SIGKILL), 0);
   ASSERT_TRUE(d.wait_spawn("forker", 10s, 2)) << "killing the new main ends the run\n" << d.log();
   s = wait_status(
-      d, "forker",
-      [&](const Json& j) { return running_and_ready(j) && status_pid(j) != child; }, 10s);
+      d, "forker", [&](const Json& j) { return running_and_ready(j) && status_pid(j) != child; },
+      10s);
   ASSERT_TRUE(running_and_ready(s)) << s.dump() << d.log();
   pid_t second_child = static_cast<pid_t>(std::atol(read_file(pidfile).c_str()));
   EXPECT_NE(second_child, child);
@@ -157,13 +148,13 @@ TEST(Readiness, ATcpProbeHoldsBackTheDependant) {
   Daemon d(dir);
   int port = free_tcp_port();
   fs::path report = dir / "db.report";
-  d.write_config(
-      program("db", {helper("listen_after"), std::to_string(port), "2000", report.string()},
-              "ready = { tcp = \"127.0.0.1:" + std::to_string(port) +
-                  "\", period = \"100ms\", timeout = \"1s\" }\n"
-                  "ready-timeout = \"10s\"\nstop-timeout = \"2s\"\n") +
-      program("app", {"sleep", "1000"},
-              "depends-on = [\"db\"]\nstart-seconds = \"0\"\nstop-timeout = \"2s\"\n"));
+  d.write_config(program("db",
+                         {helper("listen_after"), std::to_string(port), "2000", report.string()},
+                         "ready = { tcp = \"127.0.0.1:" + std::to_string(port) +
+                             "\", period = \"100ms\", timeout = \"1s\" }\n"
+                             "ready-timeout = \"10s\"\nstop-timeout = \"2s\"\n") +
+                 program("app", {"sleep", "1000"},
+                         "depends-on = [\"db\"]\nstart-seconds = \"0\"\nstop-timeout = \"2s\"\n"));
   d.start();
   ASSERT_TRUE(d.wait_spawn("db", 5s)) << d.log();
   // While db is starting, app is not spawned.
@@ -251,8 +242,7 @@ TEST(Readiness, AHungExecProbeTimesOutWithoutDelayingOthers) {
   EXPECT_EQ(status.status, 3) << "an answer: hung is not running yet\n" << status.output;
   EXPECT_LT(std::chrono::steady_clock::now() - asked, 5s) << "not after the hung probe's 100 s";
 
-  Json s = wait_status(
-      d, "hung", [](const Json& j) { return j.value("state", "") == "fatal"; }, 15s);
+  Json s = wait_status(d, "hung", "fatal", 15s);
   ASSERT_EQ(s.value("state", ""), "fatal") << s.dump() << d.log();
   EXPECT_NE(s.value("info", "").find("not ready after 1s"), std::string::npos) << s.dump();
   EXPECT_FALSE(s.value("ready", true));
@@ -291,8 +281,7 @@ TEST(Readiness, NotReadyInTimeIsAFailedStartThenFatal) {
   ASSERT_GE(first.size(), 1u);
   pid_t first_pid = first[0].value("pid", 0);
   EXPECT_GE(event_ms(*backoff) - event_ms(first[0]), 290) << "before the ready-timeout";
-  Json s = wait_status(
-      d, "late", [](const Json& j) { return j.value("state", "") == "fatal"; }, 10s);
+  Json s = wait_status(d, "late", "fatal", 10s);
   ASSERT_EQ(s.value("state", ""), "fatal") << s.dump() << d.log();
   EXPECT_NE(s.value("info", "").find("not ready after 300ms"), std::string::npos) << s.dump();
   EXPECT_EQ(d.events("spawn", "late").size(), 2u);
@@ -305,7 +294,8 @@ TEST(Readiness, NotReadyInTimeIsAFailedStartThenFatal) {
   for (const std::string& st : path) {
     if (st != "stopping") without_stopping.push_back(st);
   }
-  EXPECT_EQ(without_stopping, (std::vector<std::string>{"starting", "backoff", "starting", "fatal"}))
+  EXPECT_EQ(without_stopping,
+            (std::vector<std::string>{"starting", "backoff", "starting", "fatal"}))
       << d.log();
   EXPECT_EQ(d.ctl({"shutdown"}).status, 0);
   EXPECT_EQ(d.wait_exit(10s), 0);
