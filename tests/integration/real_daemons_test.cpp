@@ -121,15 +121,6 @@ void copy_tree(const fs::path& from, const fs::path& to) {
   if (cp.status != 0) throw std::runtime_error("cp -a failed: " + cp.output);
 }
 
-// name -> the instance's line of `status --json`.
-std::map<std::string, Json> status_of(const Daemon& d) {
-  std::map<std::string, Json> out;
-  Json j = Json::parse(d.ctl({"status", "--json"}).output, nullptr, false);
-  if (j.is_discarded()) return out;
-  for (const Json& i : j["result"]["instances"]) out[i.value("name", "")] = i;
-  return out;
-}
-
 // The position in the log of the first event that satisfies `pred` (npos: none).
 std::size_t first_event(const Daemon& d, const std::function<bool(const Json&)>& pred) {
   std::vector<Json> all = d.events();
@@ -143,6 +134,28 @@ bool state_event(const Json& e, const std::string& program, const std::string& t
          e.value("to", "") == to;
 }
 
+// A PostgreSQL server of this test's own, its data copied from the template.
+struct Postgres {
+  fs::path bin;
+  RunAs as;
+  fs::path run;  // its data directory and its Unix socket live here
+
+  // `db`, the server, ready by `readiness` (its `ready = ...` line), and `client`, which
+  // depends on it and runs `select 1` once through psql.
+  std::string config(const std::string& readiness) const {
+    return program("db",
+                   {(bin / "postgres").string(), "-D", (run / "data").string(), "-k", run.string(),
+                    "-c", "listen_addresses=", "-c", "fsync=off"},
+                   as.config_line() + readiness +
+                       "ready-timeout = \"60s\"\nstop-signal = \"INT\"\nstop-timeout = \"20s\"\n") +
+           program("client",
+                   {(bin / "psql").string(), "-X", "-h", run.string(), "-U", "postgres", "-d",
+                    "postgres", "-v", "ON_ERROR_STOP=1", "-c", "select 1"},
+                   as.config_line() +
+                       "restart = \"never\"\nstart-seconds = \"0\"\ndepends-on = [\"db\"]\n");
+  }
+};
+
 class RealDaemons : public DaemonTest {
  protected:
   void SetUp() override { ::chmod(dir.path.c_str(), 0755); }
@@ -152,7 +165,7 @@ class RealDaemons : public DaemonTest {
     ASSERT_TRUE(daemon.wait_state("client", "exited", 60s)) << daemon.log();
     EXPECT_EQ(daemon.events("spawn", "client").size(), 1u) << daemon.log();
     EXPECT_TRUE(daemon.states("client", "fatal").empty()) << daemon.log();
-    auto status = status_of(daemon);
+    auto status = statuses_of(daemon);
     EXPECT_EQ(status["client"].value("exit_code", -1), 0) << status["client"].dump();
     std::size_t running =
         first_event(daemon, [&](const Json& e) { return state_event(e, server, "running"); });
@@ -164,6 +177,25 @@ class RealDaemons : public DaemonTest {
                                 << daemon.log();
   }
 
+  // A PostgreSQL server in this test's directory, or nullopt with `why` set when it cannot
+  // run here.
+  std::optional<Postgres> postgres(std::string& why) {
+    fs::path bin = postgres_bin_dir();
+    if (bin.empty()) {
+      why = "PostgreSQL is not installed (Debian package postgresql)";
+      return std::nullopt;
+    }
+    std::optional<RunAs> as = postgres_user(why);
+    if (!as) return std::nullopt;
+    fs::path data_template = PostgresTemplate::data(bin, *as, why);
+    if (data_template.empty()) return std::nullopt;
+    fs::path run = dir / "pg";
+    fs::create_directory(run);
+    as->own(run);
+    copy_tree(data_template, run / "data");
+    return Postgres{bin, *as, run};
+  }
+
   // SIGTERM to gardien: it stops the daemon cleanly (no SIGKILL) and exits 0.
   void shut_down() {
     daemon.signal(SIGTERM);
@@ -172,32 +204,13 @@ class RealDaemons : public DaemonTest {
 };
 
 TEST_F(RealDaemons, PostgresNotifyThenPsqlSucceedsFirstTime) {
-  fs::path bin = postgres_bin_dir();
-  if (bin.empty()) GTEST_SKIP() << "PostgreSQL is not installed (Debian package postgresql)";
   std::string why;
-  std::optional<RunAs> as = postgres_user(why);
-  if (!as) GTEST_SKIP() << why;
-  fs::path data_template = PostgresTemplate::data(bin, *as, why);
-  if (data_template.empty()) GTEST_SKIP() << why;
-
-  fs::path run = dir / "pg";  // the server's Unix socket lives here
-  fs::create_directory(run);
-  as->own(run);
-  copy_tree(data_template, run / "data");
-  start(program("db",
-                {(bin / "postgres").string(), "-D", (run / "data").string(), "-k", run.string(),
-                 "-c", "listen_addresses=", "-c", "fsync=off"},
-                as->config_line() +
-                    "ready = \"notify\"\nready-timeout = \"60s\"\nstop-signal = \"INT\"\n"
-                    "stop-timeout = \"20s\"\n") +
-        program("client",
-                {(bin / "psql").string(), "-X", "-h", run.string(), "-U", "postgres", "-d",
-                 "postgres", "-v", "ON_ERROR_STOP=1", "-c", "select 1"},
-                as->config_line() +
-                    "restart = \"never\"\nstart-seconds = \"0\"\ndepends-on = [\"db\"]\n"));
+  std::optional<Postgres> pg = postgres(why);
+  if (!pg) GTEST_SKIP() << why;
+  start(pg->config("ready = \"notify\"\n"));
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
   expect_client_succeeded_first_time("db");
-  auto status = status_of(daemon);
+  auto status = statuses_of(daemon);
   EXPECT_EQ(status["db"].value("state", ""), "running") << status["db"].dump();
   EXPECT_TRUE(status["db"].value("ready", false)) << status["db"].dump();
   shut_down();
@@ -206,31 +219,13 @@ TEST_F(RealDaemons, PostgresNotifyThenPsqlSucceedsFirstTime) {
 
 // The same server without sd_notify, as for an upstream build: `pg_isready` as an exec probe.
 TEST_F(RealDaemons, PostgresExecProbePgIsReady) {
-  fs::path bin = postgres_bin_dir();
-  if (bin.empty()) GTEST_SKIP() << "PostgreSQL is not installed (Debian package postgresql)";
-  if (::access((bin / "pg_isready").c_str(), X_OK) != 0) GTEST_SKIP() << "no pg_isready in " << bin;
   std::string why;
-  std::optional<RunAs> as = postgres_user(why);
-  if (!as) GTEST_SKIP() << why;
-  fs::path data_template = PostgresTemplate::data(bin, *as, why);
-  if (data_template.empty()) GTEST_SKIP() << why;
-
-  fs::path run = dir / "pg";
-  fs::create_directory(run);
-  as->own(run);
-  copy_tree(data_template, run / "data");
-  std::string probe = toml_argv({(bin / "pg_isready").string(), "-q", "-h", run.string()});
-  start(program("db",
-                {(bin / "postgres").string(), "-D", (run / "data").string(), "-k", run.string(),
-                 "-c", "listen_addresses=", "-c", "fsync=off"},
-                as->config_line() + "ready = { exec = " + probe +
-                    ", period = \"100ms\", timeout = \"5s\" }\nready-timeout = \"60s\"\n"
-                    "stop-signal = \"INT\"\nstop-timeout = \"20s\"\n") +
-        program("client",
-                {(bin / "psql").string(), "-X", "-h", run.string(), "-U", "postgres", "-d",
-                 "postgres", "-v", "ON_ERROR_STOP=1", "-c", "select 1"},
-                as->config_line() +
-                    "restart = \"never\"\nstart-seconds = \"0\"\ndepends-on = [\"db\"]\n"));
+  std::optional<Postgres> pg = postgres(why);
+  if (!pg) GTEST_SKIP() << why;
+  fs::path pg_isready = pg->bin / "pg_isready";
+  if (::access(pg_isready.c_str(), X_OK) != 0) GTEST_SKIP() << "no pg_isready in " << pg->bin;
+  std::string probe = toml_argv({pg_isready.string(), "-q", "-h", pg->run.string()});
+  start(pg->config("ready = { exec = " + probe + ", period = \"100ms\", timeout = \"5s\" }\n"));
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
   expect_client_succeeded_first_time("db");
   shut_down();
@@ -251,7 +246,7 @@ TEST_F(RealDaemons, RedisSupervisedSystemdIsReady) {
                 "restart = \"never\"\nstart-seconds = \"0\"\ndepends-on = [\"kv\"]\n"));
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
   expect_client_succeeded_first_time("kv");
-  auto status = status_of(daemon);
+  auto status = statuses_of(daemon);
   EXPECT_TRUE(status["kv"].value("ready", false)) << status["kv"].dump();
   EXPECT_EQ(status["kv"].value("status_text", ""), "Ready to accept connections")
       << status["kv"].dump();
