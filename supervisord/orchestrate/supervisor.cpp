@@ -60,6 +60,7 @@ Supervisor::Entry Supervisor::make_entry(const ProgramConfig& config, const std:
   e.program->set_output_hub(output_);
   e.program->use_cgroups(cgroups_for(config));
   e.checks = std::make_unique<InstanceChecks>(loop_, probe_host_, *e.program);
+  checks_of_[e.program.get()] = e.checks.get();
   return e;
 }
 
@@ -182,7 +183,7 @@ std::vector<protocol::InstanceStatus> Supervisor::instances() const {
   }
   for (const Entry* e : sorted) {
     auto it = waiting.find(e->program->name());
-    out.push_back(status_of(*e, now, it == waiting.end() ? std::string() : it->second));
+    out.push_back(status_of(*e->program, now, it == waiting.end() ? std::string() : it->second));
   }
   return out;
 }
@@ -212,15 +213,10 @@ std::optional<protocol::InstanceStatus> Supervisor::find(std::string_view name) 
 
 protocol::InstanceStatus Supervisor::status_of(const Program& program, TimePoint now,
                                                const std::string& waiting_for) const {
-  const Entry* e = entry(program.name());
-  return e ? status_of(*e, now, waiting_for) : instance_status(program, now, waiting_for);
-}
-
-protocol::InstanceStatus Supervisor::status_of(const Entry& e, TimePoint now,
-                                               const std::string& waiting_for) const {
-  if (!e.checks) return instance_status(*e.program, now, waiting_for);
-  CheckReport checks = e.checks->report();
-  return instance_status(*e.program, now, waiting_for, &checks);
+  auto it = checks_of_.find(&program);
+  if (it == checks_of_.end()) return instance_status(program, now, waiting_for);
+  CheckReport checks = it->second->report();
+  return instance_status(program, now, waiting_for, &checks);
 }
 
 protocol::InstanceResult Supervisor::result_of(const Program& program, bool ok,

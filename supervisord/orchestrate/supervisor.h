@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/config.h"
@@ -116,8 +117,6 @@ class Supervisor final : public ControlTarget {
   // Its status, with what its checks say; `waiting_for` as instance_status() takes it.
   protocol::InstanceStatus status_of(const Program& program, TimePoint now,
                                      const std::string& waiting_for) const;
-  protocol::InstanceStatus status_of(const Entry& entry, TimePoint now,
-                                     const std::string& waiting_for) const;
   std::string waiting_for(const Program& program) const;
   void apply(const Config& next, const protocol::ReloadPlan& plan);
   // Adds the instances it creates that should run to `to_start`.
@@ -176,6 +175,9 @@ class Supervisor final : public ControlTarget {
   std::optional<int> exit_code_;  // a critical program's, once one ended for good
   std::vector<std::unique_ptr<SignalEvent>> signals_;
   SentSigpipe sigpipe_;
+  // Each instance's checks by its Program (stable across renames and reloads): a status needs
+  // no search. Filled by make_entry, emptied by remove_instance; outlives the entries.
+  std::unordered_map<const Program*, const InstanceChecks*> checks_of_;
   std::vector<Entry> instances_;
   // Programs being removed, with what to call once their last instance is gone.
   std::map<std::string, std::function<void()>> removing_;

@@ -150,6 +150,7 @@ void Supervisor::remove_instance(const std::string& name) {
   if (pos == instances_.end()) return;
   StateChange change = removal_of(*pos->program);
   std::unique_ptr<Program> gone = std::move(pos->program);
+  checks_of_.erase(gone.get());
   instances_.erase(pos);
   if (output_) output_->forget(gone->name());
   log::info("instance removed", {{"event", "remove"}, {"program", gone->name()}});

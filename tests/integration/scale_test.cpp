@@ -63,5 +63,44 @@ TEST(Scale, FromAndToOneInstanceKeepsTheSurvivingProcess) {
   ASSERT_TRUE(poll_until([&] { return read_file(dir / "w") == "w 0\n"; }, 10s));
 }
 
+// What an instance's checks said (ready, STATUS=) stays its own through renames and new
+// instances beside it.
+TEST(Scale, EachInstanceKeepsWhatItsChecksSaidThroughRenames) {
+  TempDir dir;
+  Daemon d(dir);
+  auto config = [&](int instances) {
+    return program("w",
+                   {"/bin/sh", "-c",
+                    helper("notifier") + " send READY=1 \"STATUS=serving as $GARDIEN_INSTANCE\"" +
+                        " && exec sleep 600"},
+                   "ready = \"notify\"\nready-timeout = \"10s\"\nstop-timeout = \"2s\"\n"
+                   "instances = " +
+                       std::to_string(instances) + "\n");
+  };
+  auto says = [&](const std::string& name, const std::string& text) {
+    Json s = status_of(d, name);
+    return s.value("state", "") == "running" && s.value("ready", false) &&
+           s.value("status_text", "") == text;
+  };
+  d.write_config(config(2));
+  d.start();
+  ASSERT_TRUE(poll_until([&] { return says("w.0", "serving as w.0"); }, 10s)) << d.log();
+  ASSERT_TRUE(poll_until([&] { return says("w.1", "serving as w.1"); }, 10s)) << d.log();
+
+  d.write_config(config(1));
+  ASSERT_EQ(d.ctl({"reload"}).status, 0) << d.log();
+  ASSERT_TRUE(poll_until([&] { return statuses_of(d).size() == 1; }, 10s))
+      << d.ctl({"status"}).output;
+  EXPECT_TRUE(says("w", "serving as w.0")) << status_of(d, "w").dump();
+
+  d.write_config(config(3));
+  ASSERT_EQ(d.ctl({"reload"}).status, 0) << d.log();
+  EXPECT_TRUE(poll_until([&] { return says("w.2", "serving as w.2"); }, 10s))
+      << d.ctl({"status"}).output;
+  EXPECT_TRUE(poll_until([&] { return says("w.1", "serving as w.1"); }, 10s))
+      << d.ctl({"status"}).output;
+  EXPECT_TRUE(says("w.0", "serving as w.0")) << status_of(d, "w.0").dump();
+}
+
 }  // namespace
 }  // namespace gardien::test
