@@ -1,6 +1,8 @@
 // A program for bench/readiness, linked statically so that its start costs no dynamic loading:
-//   notify_stamp ready FILE   reads CLOCK_MONOTONIC, sends READY=1 to $NOTIFY_SOCKET, writes the
-//                             time (ns) to FILE, then waits for a signal
+//   notify_stamp ready FILE [MS]
+//                             after MS milliseconds (default 0), reads CLOCK_MONOTONIC, sends
+//                             READY=1 to $NOTIFY_SOCKET, writes the time (ns) to FILE, then
+//                             waits for a signal
 //   notify_stamp stamp FILE   writes CLOCK_MONOTONIC (ns) to FILE first thing, and exits 0
 //   notify_stamp ready        sends READY=1 at once, then waits
 //   notify_stamp pause        only waits
@@ -68,7 +70,13 @@ int notify(const char* message) {
 int main(int argc, char** argv) {
   long long start = monotonic_ns();
   if (argc == 3 && ::strcmp(argv[1], "stamp") == 0) return write_stamp(argv[2], start);
-  if (argc == 3 && ::strcmp(argv[1], "ready") == 0) {
+  if ((argc == 3 || argc == 4) && ::strcmp(argv[1], "ready") == 0) {
+    if (argc == 4) {
+      long ms = ::strtol(argv[3], nullptr, 10);
+      timespec pause{ms / 1000, (ms % 1000) * 1000000L};
+      while (::nanosleep(&pause, &pause) != 0) {
+      }
+    }
     long long before = monotonic_ns();
     if (notify("READY=1") != 0) return 1;
     if (write_stamp(argv[2], before) != 0) return 1;
@@ -79,6 +87,6 @@ int main(int argc, char** argv) {
     wait_for_a_signal();
   }
   if (argc == 2 && ::strcmp(argv[1], "pause") == 0) wait_for_a_signal();
-  ::fputs("usage: notify_stamp ready [FILE] | stamp FILE | pause\n", stderr);
+  ::fputs("usage: notify_stamp ready [FILE [MS]] | stamp FILE | pause\n", stderr);
   return 2;
 }

@@ -102,6 +102,31 @@ void Timer::trampoline(evutil_socket_t, short, void* self) noexcept {
   guarded("timer", [self] { static_cast<Timer*>(self)->on_fire_(); });
 }
 
+SameTurnCall::SameTurnCall(EventLoop& loop, std::function<void()> on_run)
+    : on_run_(std::move(on_run)), ev_(checked(event_new(loop.base(), -1, 0, trampoline, this))) {}
+
+SameTurnCall::~SameTurnCall() {
+  event_del(ev_);
+  event_free(ev_);
+}
+
+// An active event runs in the pass of the loop that is processing callbacks now.
+void SameTurnCall::request() noexcept {
+  event_active(ev_, EV_TIMEOUT, 1);
+}
+
+void SameTurnCall::cancel() noexcept {
+  event_del(ev_);
+}
+
+bool SameTurnCall::requested() const noexcept {
+  return event_pending(ev_, EV_TIMEOUT, nullptr) != 0;
+}
+
+void SameTurnCall::trampoline(evutil_socket_t, short, void* self) noexcept {
+  guarded("same-turn", [self] { static_cast<SameTurnCall*>(self)->on_run_(); });
+}
+
 SignalEvent::SignalEvent(EventLoop& loop, int signo, std::function<void(int)> on_signal)
     : on_signal_(std::move(on_signal)),
       signo_(signo),

@@ -63,6 +63,25 @@ class SignalEvent {
   event* ev_;
 };
 
+// A callback run later in this turn of the loop: after the current callback returns, before the
+// loop waits for events again. Soon, yet never inside its caller. Once however often it is asked.
+class SameTurnCall {
+ public:
+  SameTurnCall(EventLoop& loop, std::function<void()> on_run);
+  ~SameTurnCall();
+  SameTurnCall(const SameTurnCall&) = delete;
+  SameTurnCall& operator=(const SameTurnCall&) = delete;
+
+  void request() noexcept;
+  void cancel() noexcept;
+  bool requested() const noexcept;
+
+ private:
+  static void trampoline(evutil_socket_t, short, void* self) noexcept;
+  std::function<void()> on_run_;
+  event* ev_;
+};
+
 // Readiness of an fd the caller owns. Persistent while enabled.
 class FdEvent {
  public:

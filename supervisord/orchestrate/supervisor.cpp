@@ -26,7 +26,8 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
       upward_(UpwardNotifier::from_environment(loop)),
       sigpipe_(loop, [this](int s) { on_signal(s); }),
       shutdown_timer_(loop, [this] { force_shutdown("shutdown-timeout"); }),
-      evaluate_soon_(loop, [this] { evaluate(); }) {
+      evaluate_soon_(loop, [this] { evaluate(); }),
+      evaluate_this_turn_(loop, [this] { evaluate(); }) {
   // Every catchable signal: as PID 1 one without a handler would be dropped by the kernel.
   for (int signo : daemon_signals()) {
     signals_.push_back(

@@ -138,6 +138,10 @@ class Supervisor final : public ControlTarget {
   void evaluate();
   // One more evaluation on the next turn of the loop (once, however often it is asked).
   void evaluate_soon();
+  // One more evaluation later in this turn, once the Program's callback has returned: what
+  // waited for an instance to be ready starts without a turn of delay. Inside an evaluation, or
+  // with one already due next turn (a batch past its budget), the same as evaluate_soon().
+  void evaluate_this_turn();
   void apply(const OrchestratorDecision& decision);
   void remove_instance(const std::string& name);
   void begin_shutdown(std::string_view why);
@@ -191,6 +195,8 @@ class Supervisor final : public ControlTarget {
   // How many instances one turn of the loop starts: thousands would block it for seconds.
   static constexpr std::size_t kSpawnsPerTurn = 32;
   Timer evaluate_soon_;
+  SameTurnCall evaluate_this_turn_;
+  bool evaluating_ = false;  // state changes an evaluation causes wait for the next turn
   OutputHub* output_ = nullptr;
   std::unique_ptr<RunRecord> run_record_;
 };

@@ -1,7 +1,7 @@
 // The Supervisor's side of the orchestrator: it gathers every instance's facts, asks
-// orchestrate() what to do, and applies the decision. A state change while a decision is being
-// applied (or any time a Program reports one) asks for one more evaluation on the next turn of
-// the loop, so nothing is decided from inside a Program's own callback.
+// orchestrate() what to do, and applies the decision. A state change a Program reports asks for
+// one more evaluation, never from inside that Program's own callback: on the next turn of the
+// loop, or, when an instance became ready outside an evaluation, later in the same turn.
 #include <signal.h>
 
 #include <algorithm>
@@ -70,8 +70,20 @@ void Supervisor::evaluate_soon() {
   if (!exiting_ && !evaluate_soon_.armed()) evaluate_soon_.arm(Duration{0});
 }
 
+void Supervisor::evaluate_this_turn() {
+  if (exiting_) return;
+  if (evaluating_ || evaluate_soon_.armed()) return evaluate_soon();
+  evaluate_this_turn_.request();
+}
+
 void Supervisor::evaluate() {
   if (exiting_) return;
+  evaluate_this_turn_.cancel();  // this one sees every fact it would have seen
+  struct Evaluating {
+    bool& flag;
+    bool outer;
+    ~Evaluating() { flag = outer; }
+  } evaluating{evaluating_, std::exchange(evaluating_, true)};
   apply(orchestrate(snapshot(), config_, daemon_facts()));
   notify_upward();
 }
@@ -171,6 +183,8 @@ void Supervisor::on_state_change(Program& program, State before) {
   change.status = status_of(program, Clock::now(), waiting_for(program));
   change.previous = before;
   hub_.publish(change);
+  // Ready: its dependants are waiting for exactly this.
+  if (program.state() == State::running && before != State::running) return evaluate_this_turn();
   evaluate_soon();
 }
 
@@ -235,6 +249,7 @@ void Supervisor::end_when_children_gone() {
   exiting_ = true;
   shutdown_timer_.cancel();
   evaluate_soon_.cancel();
+  evaluate_this_turn_.cancel();
   loop_.exit();
 }
 

@@ -1,15 +1,15 @@
 #include "supervisord/readiness/http_probe.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-
 #include <strings.h>
+#include <sys/socket.h>
+
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <vector>
 
-#include "supervisord/loop/log.h"
 #include "supervisord/readiness/probe_connect.h"
 #include "supervisord/readiness/probe_poll.h"
 
@@ -19,14 +19,6 @@ namespace {
 
 // A status line longer than this is not HTTP: the probe reads no further.
 constexpr std::size_t kMaxStatusLine = 8192;
-
-struct BuffereventFree {
-  void operator()(bufferevent* bev) const noexcept {
-    bufferevent_setcb(bev, nullptr, nullptr, nullptr, nullptr);
-    bufferevent_free(bev);
-  }
-};
-using BuffereventPtr = std::unique_ptr<bufferevent, BuffereventFree>;
 
 bool printable(std::string_view text) {
   for (unsigned char c : text) {
@@ -78,79 +70,94 @@ class HttpProbe final : public Probe {
 
   void run(Duration timeout, Done done) override {
     if (!poll_.start(timeout, std::move(done))) return;
+    io_.reset();  // the last poll's, disabled when it ended
+    retired_.clear();
     std::string error;
     auto connected = [this](Fd socket, std::string failure) {
       if (!socket) return end({false, std::move(failure)});
-      send_request(std::move(socket));
+      begin_exchange(std::move(socket));
     };
     if (!connect_.start(target_.address, connected, error)) end({false, std::move(error)});
   }
 
  private:
-  void send_request(Fd socket) {
-    bev_.reset(bufferevent_socket_new(loop_.base(), socket.get(), BEV_OPT_CLOSE_ON_FREE));
-    if (!bev_) return end({false, "HTTP " + target_.address.text + ": no memory for a buffer"});
-    socket.release();  // the bufferevent owns it now
-    bufferevent_setcb(bev_.get(), on_read, nullptr, on_event, this);
-    // Reading stops at the bound: whatever follows the status line is never read.
-    bufferevent_setwatermark(bev_.get(), EV_READ, 0, kMaxStatusLine);
-    bufferevent_write(bev_.get(), request_.data(), request_.size());
-    bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  // Plain send() and recv() on the connected socket, one fd event at a time: a poll every
+  // second for each of a hundred programs stays a few system calls each.
+  void begin_exchange(Fd socket) {
+    socket_ = std::move(socket);
+    sent_ = 0;
+    answer_.clear();
+    send_request();
+  }
+
+  void send_request() {
+    while (sent_ < request_.size()) {
+      ssize_t n =
+          ::send(socket_.get(), request_.data() + sent_, request_.size() - sent_, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return wait_for(EV_WRITE);
+      if (n < 0) return end({false, "HTTP " + target_.address.text + ": " + std::strerror(errno)});
+      sent_ += static_cast<std::size_t>(n);
+    }
+    wait_for(EV_READ);
+  }
+
+  void wait_for(short what) {
+    if (io_) io_->disable();
+    if (io_) retired_.push_back(std::move(io_));  // maybe in its own callback: freed next poll
+    io_ = std::make_unique<FdEvent>(loop_, socket_.get(), what, [this, what](short) {
+      if (what == EV_WRITE) return send_request();
+      read_status();
+    });
+    io_->enable();
   }
 
   void read_status() {
-    evbuffer* input = bufferevent_get_input(bev_.get());
-    std::size_t length = 0;
-    char* raw = evbuffer_readln(input, &length, EVBUFFER_EOL_CRLF);
-    if (!raw) {
-      if (evbuffer_get_length(input) >= kMaxStatusLine)
-        end({false, "HTTP: no status line in the first 8 KiB of the answer"});
-      return;
+    char buffer[kMaxStatusLine];
+    for (;;) {
+      std::size_t room = kMaxStatusLine - answer_.size();
+      ssize_t n = ::recv(socket_.get(), buffer, room, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (n < 0) return end({false, "HTTP " + target_.address.text + ": " + std::strerror(errno)});
+      if (n == 0) {
+        return end(
+            {false, "HTTP " + target_.address.text + ": the connection closed before an answer"});
+      }
+      answer_.append(buffer, static_cast<std::size_t>(n));
+      if (status_line_came()) return;
     }
-    std::string line(raw, length);
-    std::free(raw);
-    std::optional<int> code = status_code(line);
-    if (!code) return end({false, "HTTP: not an HTTP status line: " + in_quotes(line)});
-    end({*code >= 200 && *code < 300, "HTTP " + std::to_string(*code)});
   }
 
-  void on_connection_event(short what) {
-    if (what & BEV_EVENT_ERROR) {
-      int error = EVUTIL_SOCKET_ERROR();
-      return end({false, "HTTP " + target_.address.text + ": " + std::strerror(error)});
+  // Ends the poll once the status line came (its end is a LF, after an optional CR), or once
+  // 8 KiB came without one.
+  bool status_line_came() {
+    auto eol = answer_.find('\n');
+    if (eol == std::string::npos) {
+      if (answer_.size() < kMaxStatusLine) return false;
+      end({false, "HTTP: no status line in the first 8 KiB of the answer"});
+      return true;
     }
-    if (what & BEV_EVENT_EOF) {
-      read_status();  // a last line without its end of line is no status line either
-      end({false, "HTTP " + target_.address.text + ": the connection closed before an answer"});
+    std::string_view line(answer_.data(), eol);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    std::optional<int> code = status_code(line);
+    if (!code) {
+      end({false, "HTTP: not an HTTP status line: " + in_quotes(line)});
+    } else {
+      end({*code >= 200 && *code < 300, "HTTP " + std::to_string(*code)});
     }
+    return true;
   }
 
   void on_deadline() { end({false, poll_.timed_out()}); }
 
-  // Closes the connection (safe inside the bufferevent's own callbacks: libevent holds a
-  // reference while they run) and ends the poll; later calls for the same poll do nothing.
+  // Closes the connection and ends the poll; later calls for the same poll do nothing. Its fd
+  // event may be running: it is only disabled here, and freed at the next poll.
   void end(ProbeResult result) {
     connect_.cancel();
-    bev_.reset();
+    if (io_) io_->disable();
+    socket_.reset();
     poll_.finish(std::move(result));
-  }
-
-  template <typename Fn>
-  static void guard(void* self, Fn&& fn) noexcept {
-    try {
-      fn(*static_cast<HttpProbe*>(self));
-    } catch (const std::exception& e) {
-      // The poll still ends: at its deadline.
-      log::error("unexpected exception in the http probe", {{"error", e.what()}});
-    } catch (...) {
-      log::error("unexpected exception in the http probe");
-    }
-  }
-  static void on_read(bufferevent*, void* self) noexcept {
-    guard(self, [](HttpProbe& p) { p.read_status(); });
-  }
-  static void on_event(bufferevent*, short what, void* self) noexcept {
-    guard(self, [what](HttpProbe& p) { p.on_connection_event(what); });
   }
 
   HttpTarget target_;
@@ -158,7 +165,11 @@ class HttpProbe final : public Probe {
   ProbeConnect connect_;
   ProbePoll poll_;
   std::string request_;
-  BuffereventPtr bev_;
+  Fd socket_;
+  std::size_t sent_ = 0;
+  std::string answer_;  // what came of the answer, up to its status line or 8 KiB
+  std::unique_ptr<FdEvent> io_;
+  std::vector<std::unique_ptr<FdEvent>> retired_;
 };
 
 }  // namespace

@@ -10,6 +10,7 @@ namespace gardien {
 
 bool ProbeConnect::start(const ProbeAddress& address, Done done, std::string& error) {
   cancel();
+  spent_.reset();  // the last poll's, disabled in its own callback
   target_ = address.text;
   socket_.reset(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!socket_) {
@@ -29,7 +30,7 @@ bool ProbeConnect::start(const ProbeAddress& address, Done done, std::string& er
   // Connected at once or not: the writable socket reports it, from the loop.
   done_ = std::move(done);
   writable_ =
-      std::make_shared<FdEvent>(loop_, socket_.get(), EV_WRITE, [this](short) { on_writable(); });
+      std::make_unique<FdEvent>(loop_, socket_.get(), EV_WRITE, [this](short) { on_writable(); });
   writable_->enable();
   return true;
 }
@@ -45,8 +46,9 @@ void ProbeConnect::on_writable() {
   socklen_t length = sizeof error;
   if (::getsockopt(socket_.get(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
   writable_->disable();
-  // Not destroyed inside its own callback: the std::function would die while running.
-  loop_.defer([event = std::move(writable_)] {});
+  // Not destroyed inside its own callback (its std::function would die while running): kept,
+  // disabled, until the next connect.
+  spent_ = std::move(writable_);
   Done done = std::exchange(done_, nullptr);
   if (error != 0) {
     socket_.reset();

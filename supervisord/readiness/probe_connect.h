@@ -35,7 +35,8 @@ class ProbeConnect {
   EventLoop& loop_;
   std::string target_;  // "127.0.0.1:5432"
   Fd socket_;
-  std::shared_ptr<FdEvent> writable_;
+  std::unique_ptr<FdEvent> writable_;
+  std::unique_ptr<FdEvent> spent_;
   Done done_;
 };
 

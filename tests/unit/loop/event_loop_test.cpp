@@ -417,5 +417,56 @@ TEST(EventLoop, KeepsAHandlerSomeoneElseInstalledForSigpipe) {
   EXPECT_EQ(now.sa_handler, handler.sa_handler);
 }
 
+// What waits for an instance to be ready is decided in the turn it became ready: before the
+// zero-delay timers, which run only after the loop has polled again.
+TEST_F(Loop, SameTurnCallRunsBeforeTheNextTurnsTimers) {
+  std::vector<std::string> order;
+  Timer next_turn(loop_, [&] { order.push_back("timer"); });
+  SameTurnCall this_turn(loop_, [&] { order.push_back("same turn"); });
+  Timer first(loop_, [&] {
+    next_turn.arm(0ms);
+    this_turn.request();
+    EXPECT_TRUE(this_turn.requested());
+    order.push_back("caller");  // the call never runs inside its caller
+  });
+  first.arm(0ms);
+  Timer end(loop_, [&] { loop_.exit(); });
+  end.arm(30ms);
+  ASSERT_TRUE(run());
+  EXPECT_EQ(order, (std::vector<std::string>{"caller", "same turn", "timer"}));
+  EXPECT_FALSE(this_turn.requested());
+}
+
+TEST_F(Loop, SameTurnCallRunsOnceHoweverOftenRequested) {
+  int ran = 0;
+  SameTurnCall call(loop_, [&] { ++ran; });
+  call.request();
+  call.request();
+  Timer end(loop_, [&] { loop_.exit(); });
+  end.arm(20ms);
+  ASSERT_TRUE(run());
+  EXPECT_EQ(ran, 1);
+  call.request();  // and again once it ran
+  end.arm(20ms);
+  ASSERT_TRUE(run());
+  EXPECT_EQ(ran, 2);
+}
+
+TEST_F(Loop, CancelledOrDestroyedSameTurnCallNeverRuns) {
+  int ran = 0;
+  SameTurnCall cancelled(loop_, [&] { ++ran; });
+  cancelled.request();
+  cancelled.cancel();
+  EXPECT_FALSE(cancelled.requested());
+  {
+    SameTurnCall destroyed(loop_, [&] { ++ran; });
+    destroyed.request();
+  }
+  Timer end(loop_, [&] { loop_.exit(); });
+  end.arm(20ms);
+  ASSERT_TRUE(run());
+  EXPECT_EQ(ran, 0);
+}
+
 }  // namespace
 }  // namespace gardien

@@ -12,6 +12,8 @@
 #include <sys/prctl.h>
 
 #include <chrono>
+#include <filesystem>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -461,6 +463,29 @@ TEST_F(ProbeTest, HttpFailsOnGarbageOrAnEarlyClose) {
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.message.find("the connection closed before an answer"), std::string::npos)
       << r.message;
+}
+
+// Every poll of a hundred health checks a second: each leaves no fd and no event behind.
+TEST_F(ProbeTest, HttpPollsLeaveNoFdBehind) {
+  TestHttpServer server(loop_, answer(200));
+  ASSERT_TRUE(server.ok());
+  auto probe = make(http(server.url("/")));
+  auto open_fds = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                         std::filesystem::directory_iterator{});
+  };
+  EXPECT_TRUE(poll(*probe).ok);
+  auto before = open_fds();
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(poll(*probe).ok) << i;
+  EXPECT_EQ(open_fds(), before);
+}
+
+TEST_F(ProbeTest, HttpTakesAStatusLineEndedByALoneLineFeed) {
+  TestHttpServer server(loop_, "HTTP/1.0 200 OK\n\nok");
+  ASSERT_TRUE(server.ok());
+  ProbeResult r = poll(http(server.url("/")));
+  EXPECT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(r.message, "HTTP 200");
 }
 
 TEST_F(ProbeTest, HttpFailsWithTheConnectError) {
