@@ -144,6 +144,9 @@ class Loader {
     warning(place(f), f.path, std::move(message));
   }
   void expected(const Field& f, std::string_view what);
+  // An error for a key the table does not have, with the keys it does.
+  void unknown_key(Place at, std::string key_path, std::string message,
+                   const std::vector<std::string_view>& known);
 
   // Values (values.cpp); each reports its own error and returns nullopt on one.
   std::optional<std::string> expand(const std::string& text, const Field& f, int depth = 0);
