@@ -175,9 +175,6 @@ struct Diagnostic {
   int column = 0;
   std::string key_path;  // "program.web.stop-timeout"; empty for file-level problems
   std::string message;
-  // An unknown key's error: every key its table accepts, in the order they are read (the
-  // "did you mean" candidates; a test checks that the man pages name each one).
-  std::vector<std::string> known_keys;
   // "FILE:LINE:COL: KEY.PATH: message" (warnings say "warning: " before the key path).
   std::string to_string() const;
 };

@@ -31,9 +31,9 @@ void Loader::expected(const Field& f, std::string_view what) {
 }
 
 void Loader::unknown_key(Place at, std::string key_path, std::string message,
-                         const std::vector<std::string_view>& known) {
+                         std::string_view table, const std::vector<std::string_view>& known) {
   error(at, std::move(key_path), std::move(message));
-  diagnostics_.back().diagnostic.known_keys.assign(known.begin(), known.end());
+  known_keys_[std::string(table)].assign(known.begin(), known.end());
 }
 
 void Loader::add(Diagnostic::Severity severity, Place at, std::string key_path,
@@ -80,7 +80,7 @@ void TableReader::report_unknown_keys(std::string_view hint, bool list_keys) {
       message += quote_list(known_);
     }
     loader_.unknown_key(loader_.place(file_, key.source()), child(name), std::move(message),
-                        known_);
+                        path_, known_);
   }
 }
 

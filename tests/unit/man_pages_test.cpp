@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "common/config.h"
+#include "common/config_keys.h"
 #include "ctl/verbs.h"
 
 namespace gardien {
@@ -30,49 +30,22 @@ bool names_in_bold(const std::string& page, const std::string& word) {
   return page.find("*" + word + "*") != std::string::npos;
 }
 
-// An unknown key in every table the loader reads keys from: each error lists the table's keys.
-constexpr std::string_view kEveryTable = R"(
-[supervisor]
-zz-unknown = 1
-
-[program.web]
-command = "true"
-zz-unknown = 1
-ready = { tcp = "127.0.0.1:1", zz-unknown = 1 }
-health = { tcp = "127.0.0.1:1", zz-unknown = 1 }
-stdout = { file = "web.log", zz-unknown = 1 }
-rlimits = { zz-unknown = 1, nofile = { soft = 1, hard = 2, zz-unknown = 1 } }
-)";
-
-// Table path ("program.web.ready") -> the keys the loader accepts there.
-std::map<std::string, std::vector<std::string>> accepted_keys() {
-  LoadResult r = load_config_string(kEveryTable, "every-table.toml",
-                                    [](const std::string&) { return std::nullopt; });
-  std::map<std::string, std::vector<std::string>> tables;
-  for (const Diagnostic& d : r.diagnostics) {
-    if (d.known_keys.empty()) continue;
-    std::string table = d.key_path.substr(0, d.key_path.rfind('.'));
-    tables[table] = d.known_keys;
-  }
-  return tables;
-}
-
 TEST(ManPages, TheLoaderListsTheKeysOfEveryTable) {
-  auto tables = accepted_keys();
-  for (const char* table : {"supervisor", "program.web", "program.web.ready", "program.web.health",
-                            "program.web.stdout", "program.web.rlimits",
-                            "program.web.rlimits.nofile"}) {
+  auto tables = accepted_config_keys();
+  for (const char* table : {"supervisor", "program.NAME", "program.NAME.ready",
+                            "program.NAME.health", "program.NAME.stdout", "program.NAME.rlimits",
+                            "program.NAME.rlimits.nofile"}) {
     ASSERT_TRUE(tables.contains(table)) << "no unknown-key error listing the keys of " << table;
     EXPECT_FALSE(tables[table].empty()) << table;
   }
   // The lists are the loader's: a key it reads is in its table's list.
-  const auto& program = tables["program.web"];
+  const auto& program = tables["program.NAME"];
   EXPECT_NE(std::find(program.begin(), program.end(), "stop-timeout"), program.end());
 }
 
 TEST(ManPages, ConfigPageNamesEveryKey) {
   std::string page = read_page("gardien.toml.5.scd");
-  for (const auto& [table, keys] : accepted_keys()) {
+  for (const auto& [table, keys] : accepted_config_keys()) {
     for (const std::string& key : keys) {
       EXPECT_TRUE(names_in_bold(page, key))
           << "man/gardien.toml.5.scd does not describe " << table << "." << key << " (as *"
