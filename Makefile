@@ -5,15 +5,17 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 CONFIG     ?= etc/gardien.toml
 JOBS       ?= $(shell nproc)
+# scdoc builds the man pages (man/); configure with -DGARDIEN_MAN_PAGES=OFF to do without.
 DEB_PACKAGES := g++ make cmake pkg-config libevent-dev libtomlplusplus-dev nlohmann-json3-dev \
-                libcli11-dev libgtest-dev
+                libcli11-dev libgtest-dev scdoc
 # Only `make fuzz` (clang's libFuzzer) and `make microbench` (Google Benchmark) need these.
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 BENCH_PACKAGES := libbenchmark-dev
 SOAK_PACKAGES := python3
 # Real daemons the integration tests run (tests/integration/real_daemons_test.cpp) and
 # systemd-notify; installed with RUNLEVEL=1 so that Debian's postinst scripts do not start them.
-TEST_PACKAGES := systemd postgresql redis-server
+# groff-base checks that the man pages render without warnings.
+TEST_PACKAGES := systemd postgresql redis-server groff-base
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test-deps fuzz-deps bench-deps soak-deps build run test asan test-asan fuzz fuzz-merge \

@@ -30,6 +30,12 @@ void Loader::expected(const Field& f, std::string_view what) {
   error(f, std::move(message));
 }
 
+void Loader::unknown_key(Place at, std::string key_path, std::string message,
+                         std::string_view table, const std::vector<std::string_view>& known) {
+  error(at, std::move(key_path), std::move(message));
+  known_keys_[std::string(table)].assign(known.begin(), known.end());
+}
+
 void Loader::add(Diagnostic::Severity severity, Place at, std::string key_path,
                  std::string message) {
   Diagnostic d;
@@ -73,7 +79,8 @@ void TableReader::report_unknown_keys(std::string_view hint, bool list_keys) {
       message += "; expected one of ";
       message += quote_list(known_);
     }
-    loader_.error(loader_.place(file_, key.source()), child(name), std::move(message));
+    loader_.unknown_key(loader_.place(file_, key.source()), child(name), std::move(message),
+                        path_, known_);
   }
 }
 

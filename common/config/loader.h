@@ -144,6 +144,13 @@ class Loader {
     warning(place(f), f.path, std::move(message));
   }
   void expected(const Field& f, std::string_view what);
+  // An error for a key the table does not have; the keys it does have are kept (known_keys).
+  void unknown_key(Place at, std::string key_path, std::string message, std::string_view table,
+                   const std::vector<std::string_view>& known);
+  // Table path ("program.web.ready") -> its keys, for each table that had an unknown key.
+  const std::map<std::string, std::vector<std::string>>& known_keys() const {
+    return known_keys_;
+  }
 
   // Values (values.cpp); each reports its own error and returns nullopt on one.
   std::optional<std::string> expand(const std::string& text, const Field& f, int depth = 0);
@@ -215,6 +222,7 @@ class Loader {
   std::set<fs::path> loaded_;  // canonical paths of loaded files: include cycles and duplicates
   std::vector<ProgramEntry> program_entries_;
   std::vector<Pending> diagnostics_;
+  std::map<std::string, std::vector<std::string>> known_keys_;
   int errors_ = 0;
 };
 
