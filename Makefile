@@ -5,6 +5,11 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 CONFIG     ?= etc/gardien.toml
 JOBS       ?= $(shell nproc)
+# `make install PREFIX=/usr DESTDIR=/tmp/root` (README.md, "Install").
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+# What `make install` builds: what it installs, not the test suite.
+INSTALL_TARGETS := gardien gardienctl
 DEB_PACKAGES := g++ make cmake pkg-config libevent-dev libtomlplusplus-dev nlohmann-json3-dev \
                 libcli11-dev libgtest-dev
 # Only `make fuzz` (clang's libFuzzer) and `make microbench` (Google Benchmark) need these.
@@ -17,7 +22,7 @@ TEST_PACKAGES := systemd postgresql redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test-deps fuzz-deps bench-deps soak-deps build run test asan test-asan fuzz fuzz-merge \
-        bench bench-readiness microbench soak format clean
+        bench bench-readiness microbench soak format clean install uninstall
 
 all: build
 
@@ -60,6 +65,22 @@ build: deps $(BUILD)/CMakeCache.txt
 run: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target gardien gardienctl
 	exec $(BUILD)/supervisord/gardien -c $(CONFIG)
+
+# The binaries, completions, example configs and systemd unit below $(DESTDIR)$(PREFIX); CMake
+# lists every file it wrote in $(BUILD)/install_manifest.txt.
+install: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target $(INSTALL_TARGETS)
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# Removes what the last `make install` wrote (its DESTDIR included), then the documentation
+# directory once it is empty; shared directories such as share/bash-completion stay.
+uninstall:
+	@test -f $(BUILD)/install_manifest.txt || \
+	  { echo "nothing to uninstall: no $(BUILD)/install_manifest.txt (run make install first)"; exit 1; }
+	xargs -d '\n' rm -f -- < $(BUILD)/install_manifest.txt
+	sed -n 's|^\(.*/share/doc/gardien\)/.*|\1|p' $(BUILD)/install_manifest.txt | sort -u | \
+	  while read -r dir; do [ ! -d "$$dir" ] || find "$$dir" -depth -type d -empty -delete; done
+	rm -f $(BUILD)/install_manifest.txt
 
 test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 120
