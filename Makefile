@@ -16,9 +16,10 @@ DEB_PACKAGES := g++ make cmake pkg-config libevent-dev libtomlplusplus-dev nlohm
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 BENCH_PACKAGES := libbenchmark-dev
 SOAK_PACKAGES := python3
-# Real daemons the integration tests run (tests/integration/real_daemons_test.cpp) and
-# systemd-notify; installed with RUNLEVEL=1 so that Debian's postinst scripts do not start them.
-TEST_PACKAGES := systemd postgresql redis-server
+# Real daemons the integration tests run (tests/integration/real_daemons_test.cpp),
+# systemd-notify and systemd-analyze, and the shells whose completions tests/packaging runs;
+# installed with RUNLEVEL=1 so that Debian's postinst scripts do not start them.
+TEST_PACKAGES := systemd postgresql redis-server zsh fish
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test-deps fuzz-deps bench-deps soak-deps build run test asan test-asan fuzz fuzz-merge \
@@ -72,13 +73,14 @@ install: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target $(INSTALL_TARGETS)
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
-# Removes what the last `make install` wrote (its DESTDIR included), then the documentation
-# directory once it is empty; shared directories such as share/bash-completion stay.
+# Removes what the last `make install` wrote (give the same DESTDIR: CMake's list leaves it out),
+# then the documentation directory once it is empty; shared directories such as
+# share/bash-completion stay.
 uninstall:
 	@test -f $(BUILD)/install_manifest.txt || \
 	  { echo "nothing to uninstall: no $(BUILD)/install_manifest.txt (run make install first)"; exit 1; }
-	xargs -d '\n' rm -f -- < $(BUILD)/install_manifest.txt
-	sed -n 's|^\(.*/share/doc/gardien\)/.*|\1|p' $(BUILD)/install_manifest.txt | sort -u | \
+	sed 's|^|$(DESTDIR)|' $(BUILD)/install_manifest.txt | xargs -d '\n' rm -f --
+	sed -n 's|^\(.*/share/doc/gardien\)/.*|$(DESTDIR)\1|p' $(BUILD)/install_manifest.txt | sort -u | \
 	  while read -r dir; do [ ! -d "$$dir" ] || find "$$dir" -depth -type d -empty -delete; done
 	rm -f $(BUILD)/install_manifest.txt
 
