@@ -8,8 +8,6 @@ JOBS       ?= $(shell nproc)
 # `make install PREFIX=/usr DESTDIR=/tmp/root` (README.md, "Install").
 PREFIX     ?= /usr/local
 DESTDIR    ?=
-# What `make install` builds: what it installs, not the test suite.
-INSTALL_TARGETS := gardien gardienctl
 DEB_PACKAGES := g++ make cmake pkg-config libevent-dev libtomlplusplus-dev nlohmann-json3-dev \
                 libcli11-dev libgtest-dev
 # Only `make fuzz` (clang's libFuzzer) and `make microbench` (Google Benchmark) need these.
@@ -70,7 +68,7 @@ run: deps $(BUILD)/CMakeCache.txt
 # The binaries, completions, example configs and systemd unit below $(DESTDIR)$(PREFIX); CMake
 # lists every file it wrote in $(BUILD)/install_manifest.txt.
 install: deps $(BUILD)/CMakeCache.txt
-	cmake --build $(BUILD) -j $(JOBS) --target $(INSTALL_TARGETS)
+	cmake --build $(BUILD) -j $(JOBS) --target installable
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 # Removes what the last `make install` wrote (give the same DESTDIR: CMake's list leaves it out),
