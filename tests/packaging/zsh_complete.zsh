@@ -18,5 +18,5 @@ until [[ -e $dir/done ]]; do
     exit 2
   fi
 done
-[[ -e $dir/hits ]] && grep -v "^$" $dir/hits | sort -u
+if [[ -e $dir/hits ]]; then grep -v "^$" $dir/hits | sort -u; fi
 rm -rf $dir
