@@ -56,6 +56,8 @@ expect "gardienctl st" "start status stop"
 expect "gardienctl wait web --for " "backoff exited fatal ready running starting stopped stopping"
 expect "gardienctl signal " "ALRM CONT HUP INT KILL QUIT STOP TERM TSTP USR1 USR2 WINCH"
 expect "gardienctl logs --st" "--stream"
+expect "gardienctl logs --stream " "stderr stdout"
+expect "gardienctl restart web --timeout " "0 10s 1m 30s 500ms 5m 5s"
 expect "gardienctl reload --d" "--dry-run"
 # Global options go before or after the verb.
 expect "gardienctl --json st" "start status stop"
