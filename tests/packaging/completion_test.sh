@@ -28,7 +28,7 @@ complete_line() {
         printf "%s\n" "${COMPREPLY[@]}"' _ "$src/etc/gardienctl.bash-completion" "$1" ;;
     zsh)
       mkdir -p "$tmp/zsh" && cp "$src/etc/gardienctl.zsh-completion" "$tmp/zsh/_gardienctl"
-      zsh -f "$src/tests/packaging/zsh_complete.zsh" "$tmp/zsh" "$1" ;;
+      zsh -f "$src/tests/packaging/zsh_complete.zsh" "$tmp/zsh" "$tmp/zcompdump" "$1" ;;
     fish)
       fish --no-config -c 'source $argv[1]; complete -C $argv[2]' \
         "$src/etc/gardienctl.fish-completion" "$1" | cut -f1 ;;
