@@ -23,7 +23,8 @@ std::multimap<std::string, std::string> unit_settings() {
   for (std::string line; std::getline(in, line);) {
     if (line.empty() || line[0] == '#' || line[0] == '[') continue;
     auto equals = line.find('=');
-    if (equals != std::string::npos) settings.emplace(line.substr(0, equals), line.substr(equals + 1));
+    if (equals != std::string::npos)
+      settings.emplace(line.substr(0, equals), line.substr(equals + 1));
   }
   return settings;
 }
