@@ -5,20 +5,19 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 CONFIG     ?= etc/gardien.toml
 JOBS       ?= $(shell nproc)
-# `make install PREFIX=/usr DESTDIR=/tmp/root` (README.md, "Install").
-PREFIX     ?= /usr/local
-DESTDIR    ?=
 DEB_PACKAGES := g++ make cmake pkg-config libevent-dev libtomlplusplus-dev nlohmann-json3-dev \
                 libcli11-dev libgtest-dev
 # Only `make fuzz` (clang's libFuzzer) and `make microbench` (Google Benchmark) need these.
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 BENCH_PACKAGES := libbenchmark-dev
 SOAK_PACKAGES := python3
-# Real daemons the integration tests run (tests/integration/real_daemons_test.cpp),
-# systemd-notify and systemd-analyze, and the shells whose completions tests/packaging runs;
-# installed with RUNLEVEL=1 so that Debian's postinst scripts do not start them.
-TEST_PACKAGES := systemd postgresql redis-server zsh fish
+# Real daemons the integration tests run (tests/integration/real_daemons_test.cpp) and
+# systemd-notify; installed with RUNLEVEL=1 so that Debian's postinst scripts do not start them.
+TEST_PACKAGES := systemd postgresql redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# The shells whose completions tests/packaging runs (each such test skips without its shell).
+SHELL_PACKAGES := zsh fish
 
 .PHONY: all deps test-deps fuzz-deps bench-deps soak-deps build run test asan test-asan fuzz fuzz-merge \
         bench bench-readiness microbench soak format clean install uninstall
@@ -52,7 +51,7 @@ soak-deps:
 
 # invoke-rc.d starts no service outside runlevels 2-5 (a host whose init is systemd ignores this).
 test-deps:
-	$(call install_missing,$(DEB_PACKAGES) $(TEST_PACKAGES),RUNLEVEL=1)
+	$(call install_missing,$(DEB_PACKAGES) $(TEST_PACKAGES) $(SHELL_PACKAGES),RUNLEVEL=1)
 
 $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
@@ -64,6 +63,10 @@ build: deps $(BUILD)/CMakeCache.txt
 run: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target gardien gardienctl
 	exec $(BUILD)/supervisord/gardien -c $(CONFIG)
+
+# `make install PREFIX=/usr DESTDIR=/tmp/root` (README.md, "Install").
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
 # The binaries, completions, example configs and systemd unit below $(DESTDIR)$(PREFIX); CMake
 # lists every file it wrote in $(BUILD)/install_manifest.txt.
