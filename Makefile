@@ -18,8 +18,11 @@ SOAK_PACKAGES := python3
 TEST_PACKAGES := systemd postgresql redis-server groff-base
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# The shells whose completions tests/packaging runs (each such test skips without its shell).
+SHELL_PACKAGES := zsh fish
+
 .PHONY: all deps test-deps fuzz-deps bench-deps soak-deps build run test asan test-asan fuzz fuzz-merge \
-        bench bench-readiness microbench soak format clean
+        bench bench-readiness microbench soak format clean install uninstall
 
 all: build
 
@@ -50,7 +53,7 @@ soak-deps:
 
 # invoke-rc.d starts no service outside runlevels 2-5 (a host whose init is systemd ignores this).
 test-deps:
-	$(call install_missing,$(DEB_PACKAGES) $(TEST_PACKAGES),RUNLEVEL=1)
+	$(call install_missing,$(DEB_PACKAGES) $(TEST_PACKAGES) $(SHELL_PACKAGES),RUNLEVEL=1)
 
 $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
@@ -62,6 +65,27 @@ build: deps $(BUILD)/CMakeCache.txt
 run: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target gardien gardienctl
 	exec $(BUILD)/supervisord/gardien -c $(CONFIG)
+
+# `make install PREFIX=/usr DESTDIR=/tmp/root` (README.md, "Install").
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+# The binaries, completions, example configs and systemd unit below $(DESTDIR)$(PREFIX); CMake
+# lists every file it wrote in $(BUILD)/install_manifest.txt.
+install: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target installable
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# Removes what the last `make install` wrote (give the same DESTDIR: CMake's list leaves it out),
+# then the documentation directory once it is empty; shared directories such as
+# share/bash-completion stay.
+uninstall:
+	@test -f $(BUILD)/install_manifest.txt || \
+	  { echo "nothing to uninstall: no $(BUILD)/install_manifest.txt (run make install first)"; exit 1; }
+	sed 's|^|$(DESTDIR)|' $(BUILD)/install_manifest.txt | xargs -d '\n' rm -f --
+	sed -n 's|^\(.*/share/doc/gardien\)/.*|$(DESTDIR)\1|p' $(BUILD)/install_manifest.txt | sort -u | \
+	  while read -r dir; do [ ! -d "$$dir" ] || find "$$dir" -depth -type d -empty -delete; done
+	rm -f $(BUILD)/install_manifest.txt
 
 test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 120

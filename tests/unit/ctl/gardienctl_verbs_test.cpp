@@ -40,6 +40,35 @@ std::vector<std::string> completion_list(const std::string& script, const std::s
   return words;
 }
 
+// The words of the zsh `local -a NAME=(...)` or fish `set -l NAME ...` list in `script`.
+std::vector<std::string> shell_list(const std::string& script, const std::string& pattern) {
+  std::smatch m;
+  EXPECT_TRUE(std::regex_search(script, m, std::regex(pattern))) << "no " << pattern;
+  std::vector<std::string> words;
+  std::istringstream in(m[1].str());
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+using VerbAndHelp = std::pair<std::string, std::string>;
+
+// Each (verb, help line) the `pattern` finds in `script`: its groups `name` and `help`.
+std::vector<VerbAndHelp> completion_verbs(const std::string& script, const std::string& pattern,
+                                          int name, int help) {
+  std::vector<VerbAndHelp> verbs;
+  std::regex verb(pattern);
+  for (auto it = std::sregex_iterator(script.begin(), script.end(), verb);
+       it != std::sregex_iterator(); ++it)
+    verbs.emplace_back((*it)[name].str(), (*it)[help].str());
+  return verbs;
+}
+
+std::vector<VerbAndHelp> table_verbs_and_help() {
+  std::vector<VerbAndHelp> verbs;
+  for (const VerbSpec& v : verb_table()) verbs.emplace_back(v.name, v.help);
+  return verbs;
+}
+
 std::vector<std::string> table_names() {
   std::vector<std::string> names;
   for (std::string_view v : verb_names()) names.emplace_back(v);
@@ -131,6 +160,22 @@ TEST(GardienctlVerbs, CompletionScriptListsTheVerbsAndTheStates) {
   std::string script = read_source("etc/gardienctl.bash-completion");
   EXPECT_EQ(completion_list(script, "verbs"), table_names());
   EXPECT_EQ(completion_list(script, "goals"), wait_goals());
+}
+
+// zsh and fish show each verb with its help line: the same as `gardienctl --help`'s.
+TEST(GardienctlVerbs, ZshAndFishCompletionsListTheVerbsWithTheirHelpAndTheStates) {
+  std::string zsh = read_source("etc/gardienctl.zsh-completion");
+  std::string fish = read_source("etc/gardienctl.fish-completion");
+  // zsh: the 'verb:help' entries of `local -a verbs=(...)`, one a line.
+  ASSERT_NE(zsh.find("local -a verbs=("), std::string::npos);
+  std::string zsh_verbs = zsh.substr(zsh.find("local -a verbs=("));
+  zsh_verbs = zsh_verbs.substr(0, zsh_verbs.find("\n  )"));
+  EXPECT_EQ(completion_verbs(zsh_verbs, R"(\n +(['"])([a-z-]+):(.*)\1)", 2, 3),
+            table_verbs_and_help());
+  EXPECT_EQ(completion_verbs(fish, R"(__gardienctl_no_verb -a ([a-z-]+) -d (['"])(.*)\2)", 1, 3),
+            table_verbs_and_help());
+  EXPECT_EQ(shell_list(zsh, R"(local -a goals=\(([^)]*)\))"), wait_goals());
+  EXPECT_EQ(shell_list(fish, R"(set -l goals ([^\n]*))"), wait_goals());
 }
 
 TEST(GardienctlVerbs, WaitForReadyIsAGoalBesideTheStates) {
