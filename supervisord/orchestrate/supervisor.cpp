@@ -60,6 +60,7 @@ Supervisor::Entry Supervisor::make_entry(const ProgramConfig& config, const std:
   e.program->set_output_hub(output_);
   e.program->use_cgroups(cgroups_for(config));
   e.checks = std::make_unique<InstanceChecks>(loop_, probe_host_, *e.program);
+  e.checks->on_notice([this, p = e.program.get()](InstanceChecks::Notice n) { on_notice(*p, n); });
   return e;
 }
 
