@@ -496,7 +496,8 @@ TEST_F(CommandsTest, ReloadAnswersThePlanOrTheDiagnostics) {
 TEST_F(CommandsTest, ReloadOfNamesWaitsForTheReadyAfterTheSignal) {
   target.speaks_notify = {"web"};
   auto& r = call("reload", {{"names", {"web.0", "db"}}, {"timeout_ms", 5000}});
-  EXPECT_EQ(target.calls, (std::vector<std::string>{"reload web.0", "reload db"}));
+  // In display order, as every verb selects.
+  EXPECT_EQ(target.calls, (std::vector<std::string>{"reload db", "reload web.0"}));
   ASSERT_FALSE(r.done()) << "web.0 speaks notify: done at its READY=1";
   ASSERT_EQ(r.lines.size(), 1u) << "db has no readiness protocol: answered at once";
   EXPECT_EQ(r.lines[0].at("name"), "db");
@@ -513,7 +514,7 @@ TEST_F(CommandsTest, ReloadOfNamesWaitsForTheReadyAfterTheSignal) {
   EXPECT_EQ(r.lines[1].at("name"), "web.0");
   EXPECT_EQ(r.lines[1].at("ok"), true);
   EXPECT_EQ(r.lines[1].at("info"), "reloaded (SIGHUP sent, then READY=1)");
-  EXPECT_EQ(names_in(r.result->at("instances")), (std::vector<std::string>{"web.0", "db"}));
+  EXPECT_EQ(names_in(r.result->at("instances")), (std::vector<std::string>{"db", "web.0"}));
   EXPECT_EQ(target.calls.size(), 2u) << "a reload of names never re-reads the config";
 }
 
@@ -539,9 +540,10 @@ TEST_F(CommandsTest, AnInstanceThatExitsDuringItsReloadFailsIt) {
   ASSERT_TRUE(r.error);
   EXPECT_EQ(r.error->code, ErrorCode::failed);
   EXPECT_EQ(r.error->message,
-            "2 of 2 instances did not reload: web.0 exited during its reload: exit code 1, db "
-            "began to stop during its reload");
+            "2 of 2 instances did not reload: db began to stop during its reload, web.0 exited "
+            "during its reload: exit code 1");
   ASSERT_EQ(r.lines.size(), 2u);
+  EXPECT_EQ(r.lines[0].at("name"), "web.0");
   EXPECT_EQ(r.lines[0].at("state"), "exited");
   EXPECT_EQ(r.lines[0].at("ok"), false);
 }
@@ -562,8 +564,9 @@ TEST_F(CommandsTest, AnInstanceNotRunningHasNothingToReload) {
             "1 of 2 instances did not reload: worker.0 is stopped: nothing to reload");
   const json& list = r.error->details.at("instances");
   ASSERT_EQ(list.size(), 2u);
-  EXPECT_EQ(list[0].at("ok"), false);
-  EXPECT_EQ(list[1].at("ok"), true) << "db got its signal all the same";
+  EXPECT_EQ(list[0].at("name"), "db");
+  EXPECT_EQ(list[0].at("ok"), true) << "db got its signal all the same";
+  EXPECT_EQ(list[1].at("ok"), false);
 }
 
 TEST_F(CommandsTest, AReloadWithoutItsReadyTimesOut) {
