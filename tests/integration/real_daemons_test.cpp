@@ -204,41 +204,6 @@ TEST_F(RealDaemons, PostgresNotifyThenPsqlSucceedsFirstTime) {
   EXPECT_TRUE(daemon.states("db", "stopped").size() == 1) << daemon.log();
 }
 
-// PostgreSQL answers SIGHUP with RELOADING=1, then READY=1: `gardienctl reload db` waits for it.
-TEST_F(RealDaemons, PostgresReloadWaitsForItsReady) {
-  fs::path bin = postgres_bin_dir();
-  if (bin.empty()) GTEST_SKIP() << "PostgreSQL is not installed (Debian package postgresql)";
-  std::string why;
-  std::optional<RunAs> as = postgres_user(why);
-  if (!as) GTEST_SKIP() << why;
-  fs::path data_template = PostgresTemplate::data(bin, *as, why);
-  if (data_template.empty()) GTEST_SKIP() << why;
-
-  fs::path run = dir / "pg";
-  fs::create_directory(run);
-  as->own(run);
-  copy_tree(data_template, run / "data");
-  start(program("db",
-                {(bin / "postgres").string(), "-D", (run / "data").string(), "-k", run.string(),
-                 "-c", "listen_addresses=", "-c", "fsync=off"},
-                as->config_line() +
-                    "ready = \"notify\"\nready-timeout = \"60s\"\nstop-signal = \"INT\"\n"
-                    "stop-timeout = \"20s\"\n"));
-  ASSERT_TRUE(daemon.wait_state("db", "running", 60s)) << daemon.log();
-  pid_t pid = status_of(daemon)["db"].value("pid", 0);
-  RunResult r = daemon.ctl({"reload", "db", "--timeout", "30s"}, 60s);
-  EXPECT_EQ(r.status, 0) << r.output << daemon.log();
-  EXPECT_NE(r.output.find("db: running (pid " + std::to_string(pid) +
-                          "): reloaded (SIGHUP sent, then READY=1)"),
-            std::string::npos)
-      << r.output;
-  EXPECT_FALSE(daemon.events("reloaded", "db").empty()) << daemon.log();
-  auto status = status_of(daemon);
-  EXPECT_FALSE(status["db"].value("reloading", true)) << status["db"].dump();
-  EXPECT_EQ(status["db"].value("pid", 0), pid);
-  shut_down();
-}
-
 // The same server without sd_notify, as for an upstream build: `pg_isready` as an exec probe.
 TEST_F(RealDaemons, PostgresExecProbePgIsReady) {
   fs::path bin = postgres_bin_dir();
