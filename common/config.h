@@ -100,7 +100,8 @@ struct ProgramConfig {
   int start_retries = 3;  // 0 = never give up
   Duration backoff = std::chrono::seconds(1);
   Duration backoff_max = std::chrono::seconds(30);
-  int stop_signal = 15;  // SIGTERM
+  int stop_signal = 15;   // SIGTERM
+  int reload_signal = 1;  // SIGHUP: what `gardienctl reload NAME` sends to the main process
   Duration stop_timeout = std::chrono::seconds(5);
   KillMode kill_mode = KillMode::group;
   std::vector<std::string> depends_on;  // every dependency's name, in the order written

@@ -173,7 +173,8 @@ std::string state_phrase(InstanceState state) {
 // "did not start", "did not become stopped": what a failed result did not do.
 std::string missed(const ResultContext& context) {
   const std::string& verb = context.verb;
-  if (verb == "start" || verb == "restart" || verb == "stop") return "did not " + verb;
+  if (verb == "start" || verb == "restart" || verb == "stop" || verb == "reload")
+    return "did not " + verb;
   if (verb == "wait" && !context.goal.empty()) return "did not become " + context.goal;
   return "did not get there";
 }
@@ -187,7 +188,10 @@ std::string render_failure(const protocol::InstanceResult& r, const ResultContex
   std::string line = r.name + " " + missed(context);
   // "timed out", or "timed out: waiting for db" with what it was still at.
   constexpr std::string_view kTimedOut = "timed out";
-  if (r.info == kTimedOut || r.info.starts_with(std::string(kTimedOut) + ": ")) {
+  bool timed_out = r.info == kTimedOut || r.info.starts_with(std::string(kTimedOut) + ": ");
+  // A reload's reasons read after the name: "web is stopped: nothing to reload".
+  if (context.verb == "reload" && !timed_out && !r.info.empty()) return r.name + " " + r.info;
+  if (timed_out) {
     line += " in time: " + state_phrase(r.state);
     std::string_view still = std::string_view(r.info).substr(kTimedOut.size());
     if (still.size() > 2) {

@@ -37,9 +37,10 @@ struct ResultContext {
   std::string goal;
 };
 
-// One line per instance of start/stop/restart/wait/signal: "web.0: running (pid 42)" when it
-// got there, a sentence when not: "web.1 did not start: it is in backoff (exit code 1)",
-// "web.0 did not stop in time: it is running", "db: SIGHUP not sent: no process".
+// One line per instance of start/stop/restart/wait/signal/reload: "web.0: running (pid 42)" when
+// it got there, a sentence when not: "web.1 did not start: it is in backoff (exit code 1)",
+// "web.0 did not stop in time: it is running", "db: SIGHUP not sent: no process",
+// "web exited during its reload: exit code 1".
 std::string render_instance_result(const protocol::InstanceResult& result,
                                    const ResultContext& context = {});
 

@@ -50,6 +50,8 @@ bool waits(const VerbSpec& spec, const Invocation& inv) {
   switch (spec.wait) {
     case Wait::states:
       return inv.args.value("wait", true);
+    case Wait::states_when_named:
+      return inv.args.contains("names") && inv.args.value("wait", true);
     case Wait::new_lines:
       return inv.args.value("follow", false);
     case Wait::nothing:

@@ -78,7 +78,16 @@ void wait_arguments(CLI::App& sub, Options& o) {
 }
 
 void reload_arguments(CLI::App& sub, Options& o) {
-  sub.add_flag("--dry-run", o.dry_run, "Print the plan without acting");
+  sub.add_option("NAME", o.names,
+                 "Programs, instances, globs or all: send each its reload-signal instead (default: "
+                 "re-read the config)");
+  sub.add_flag("--dry-run", o.dry_run, "Print the plan without acting (without NAME)");
+  sub.add_flag("--no-wait", o.no_wait,
+               "With NAME: return once signalled, without waiting for READY=1");
+  timeout(sub, o,
+          "With NAME: give up waiting for READY=1 after this long (default " +
+              format_duration(kDefaultReloadTimeout) +
+              "; 0: as long as it takes); the reload goes on");
 }
 
 void shutdown_arguments(CLI::App& sub, Options& o) {
@@ -160,9 +169,20 @@ RequestError wait_request(const Options& o, Invocation& inv) {
   return std::nullopt;
 }
 
+// Without NAME the config reload, as it always was; with NAMEs the programs' own reload.
 RequestError reload_request(const Options& o, Invocation& inv) {
-  if (o.dry_run) inv.args["dry_run"] = true;
-  return std::nullopt;
+  if (o.names.empty()) {
+    if (o.no_wait || !o.timeout.empty())
+      return std::string(o.no_wait ? "--no-wait" : "--timeout") +
+             " is for reload NAME... (a config reload answers at once)";
+    if (o.dry_run) inv.args["dry_run"] = true;
+    return std::nullopt;
+  }
+  if (o.dry_run)
+    return std::string(
+        "--dry-run is for the config reload, without NAME (reload NAME... signals "
+        "programs)");
+  return action_request(o, inv);
 }
 
 RequestError shutdown_request(const Options& o, Invocation& inv) {
@@ -237,6 +257,7 @@ int render_pid(const json& result, Printer& p) {
 }
 
 int render_reload_answer(const json& result, Printer& p) {
+  if (instances_of(result)) return render_instance_results(result, p);  // reload NAME...
   std::string error;
   auto plan = result.is_object() && result.contains("plan")
                   ? protocol::reload_plan_from_json(result.at("plan"), error)
@@ -345,12 +366,18 @@ constexpr std::array kVerbs = {
              .render = render_instance_results,
              .progress = progress_instance_result},
     VerbSpec{.name = "reload",
-             .help = "Re-read the config and apply only the difference",
-             .wait = Wait::nothing,
-             .on_interrupt = kInterrupted,
+             .help = "Re-read the config and apply only the difference; with NAMEs, send them "
+                     "their reload-signal and wait until reloaded",
+             .wait = Wait::states_when_named,
+             .on_interrupt = "interrupted; a reload goes on in the daemon or the program "
+                             "(gardienctl status shows where it is)",
              .arguments = reload_arguments,
              .request = reload_request,
-             .render = render_reload_answer},
+             .render = render_reload_answer,
+             .progress = progress_instance_result,
+             .default_timeout = kDefaultReloadTimeout,
+             .on_timeout = "the program may still be reloading (gardienctl status says "
+                           "\"running (reloading)\" until its READY=1)"},
     VerbSpec{.name = "shutdown",
              .help = "Stop every program, then the daemon; wait until it is gone",
              .wait = Wait::daemon_exit,

@@ -38,9 +38,10 @@ struct Options {
 
 // What a verb waits for once its request is sent (when the invocation lets it wait).
 enum class Wait {
-  nothing,      // one answer, expected within seconds
-  states,       // instances reaching a state, a line each as they get there (not with --no-wait)
-  new_lines,    // with -f, program output until Ctrl-C or the daemon's exit
+  nothing,  // one answer, expected within seconds
+  states,   // instances reaching a state, a line each as they get there (not with --no-wait)
+  states_when_named,  // with NAMEs as `states`; without, one answer (`reload`)
+  new_lines,          // with -f, program output until Ctrl-C or the daemon's exit
   daemon_exit,  // after the answer, the end of the connection: the daemon is gone (not --no-wait)
 };
 
@@ -103,5 +104,7 @@ std::vector<std::string> wait_goals();
 
 // The --timeout a start or restart waits with when none is given.
 inline constexpr Duration kDefaultStartTimeout = std::chrono::seconds(90);
+// The --timeout `reload NAME...` waits with for a READY=1 when none is given.
+inline constexpr Duration kDefaultReloadTimeout = std::chrono::seconds(90);
 
 }  // namespace gardien::ctl

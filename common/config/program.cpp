@@ -187,6 +187,9 @@ void ProgramReader::stopping() {
   if (auto v = r_.get("stop-signal")) {
     if (auto s = l_.get_signal(*v)) p_.stop_signal = *s;
   }
+  if (auto v = r_.get("reload-signal")) {
+    if (auto s = l_.get_signal(*v)) p_.reload_signal = *s;
+  }
   if (auto v = r_.get("stop-timeout")) {
     if (auto d = l_.get_duration(*v)) p_.stop_timeout = *d;
   }

@@ -181,7 +181,9 @@ json instances_json(const std::vector<InstanceResult>& results) {
   return list;
 }
 
-std::string describe(const InstanceResult& r) {
+// `reason_after_name`: the info reads after the name ("web is stopped: nothing to reload").
+std::string describe(const InstanceResult& r, bool reason_after_name) {
+  if (reason_after_name && !r.info.empty()) return r.name + " " + r.info;
   std::string text = r.name;
   text += " (";
   text += protocol::state_name(r.state);
@@ -194,7 +196,8 @@ std::string describe(const InstanceResult& r) {
 }
 
 // "N of M instances VERB: a (state: info), b (...)"; at most 8 named.
-std::string summarize_failures(const std::vector<InstanceResult>& results, const char* what) {
+std::string summarize_failures(const std::vector<InstanceResult>& results, const char* what,
+                               bool reason_after_name) {
   std::vector<const InstanceResult*> failed;
   for (const InstanceResult& r : results) {
     if (!r.ok) failed.push_back(&r);
@@ -207,7 +210,7 @@ std::string summarize_failures(const std::vector<InstanceResult>& results, const
   message += ": ";
   for (std::size_t i = 0; i < failed.size() && i < 8; ++i) {
     if (i > 0) message += ", ";
-    message += describe(*failed[i]);
+    message += describe(*failed[i], reason_after_name);
   }
   if (failed.size() > 8) message += ", ...";
   return message;
@@ -221,6 +224,8 @@ const char* failure_verb(WaitGoal goal) {
       return "did not restart";
     case WaitGoal::stop:
       return "did not stop";
+    case WaitGoal::reload:
+      return "did not reload";
     case WaitGoal::reach:
     case WaitGoal::ready:
       return "did not get there";
@@ -229,17 +234,42 @@ const char* failure_verb(WaitGoal goal) {
 }
 
 void answer_results(Responder& responder, const std::vector<InstanceResult>& results,
-                    const char* what) {
+                    const char* what, bool reason_after_name = false) {
   bool all_ok =
       std::all_of(results.begin(), results.end(), [](const InstanceResult& r) { return r.ok; });
   if (all_ok) return responder.reply({{"instances", instances_json(results)}});
   responder.fail(Error{ErrorCode::failed,
-                       summarize_failures(results, what),
+                       summarize_failures(results, what, reason_after_name),
                        {{"instances", instances_json(results)}}});
 }
 
 InstanceResult result_of(const InstanceStatus& s, bool ok, std::string info) {
   return InstanceResult{s.name, s.state, s.pid, ok, info.empty() ? s.info : std::move(info)};
+}
+
+// Why a reload ended without its READY=1, to read after the name: "exited during its reload:
+// exit code 1".
+std::string reload_interrupted(const InstanceStatus& s) {
+  std::string why;
+  switch (s.state) {
+    case InstanceState::starting:
+      why = "restarted during its reload";
+      break;
+    case InstanceState::stopping:
+      why = "began to stop during its reload";
+      break;
+    case InstanceState::stopped:
+      why = "was stopped during its reload";
+      break;
+    case InstanceState::backoff:
+    case InstanceState::exited:
+    case InstanceState::fatal:
+    case InstanceState::running:
+      why = "exited during its reload";
+      break;
+  }
+  if (!s.info.empty()) why += ": " + s.info;
+  return why;
 }
 
 // Follows instances through published state changes until each got where `goal` says, streams
@@ -248,6 +278,7 @@ class WaitOperation final : public PendingCall {
  public:
   WaitOperation(EventLoop& loop, Responder& responder, WaitGoal goal, InstanceState target)
       : responder_(responder),
+        reason_after_name_(goal == WaitGoal::reload),
         goal_(goal),
         target_(target),
         timer_(loop, [this] { on_timeout(); }) {}
@@ -257,11 +288,18 @@ class WaitOperation final : public PendingCall {
              std::optional<Duration> timeout) {
     for (const std::string& name : names) {
       index_.emplace(name, tracked_.size());
-      tracked_.push_back(Tracked{name, StateWait(goal_, target_), false, {}, {}});
+      tracked_.push_back(Tracked{name, StateWait(goal_, target_), false, {}, {}, {}});
     }
     subscription_ = hub.subscribe([this](const StateChange& change) { on_change(change); });
     timeout_ = timeout;
     if (timeout) timer_.arm(*timeout);
+  }
+
+  // An instance the action itself settled, with nothing to wait for (a reload without a
+  // readiness protocol): its result is the action's. Before settle().
+  void settled_by_action(const InstanceResult& result) {
+    auto it = index_.find(result.name);
+    if (it != index_.end() && !tracked_[it->second].done) conclude(tracked_[it->second], result);
   }
 
   // After the action: its per-instance results (null for `wait`) and the states right after it.
@@ -277,6 +315,7 @@ class WaitOperation final : public PendingCall {
           conclude(tracked_[it->second], r);
         } else if (!r.info.empty()) {
           notes[r.name] = r.info;
+          tracked_[it->second].note = r.info;
         }
       }
     }
@@ -309,6 +348,7 @@ class WaitOperation final : public PendingCall {
     bool done = false;
     InstanceStatus last;
     InstanceResult result;
+    std::string note;  // what the action said of it ("SIGHUP sent")
   };
 
   void on_change(const StateChange& change) {
@@ -321,11 +361,21 @@ class WaitOperation final : public PendingCall {
     if (change.removed) {
       conclude(t, result_of(change.status, false, "removed by a reload"));
     } else {
-      WaitVerdict verdict = t.wait.observe(change.status, true);
+      WaitVerdict verdict = change.notice == StateChange::Notice::ready
+                                ? t.wait.observe_ready_notice(change.status)
+                                : t.wait.observe(change.status, true);
       if (verdict == WaitVerdict::pending) return;
-      conclude(t, result_of(change.status, verdict == WaitVerdict::reached, {}));
+      bool reached = verdict == WaitVerdict::reached;
+      conclude(t, result_of(change.status, reached, outcome_note(t, change.status, reached)));
     }
     finish_if_done();
+  }
+
+  // What a result says beside the status's info: only a reload has its own words.
+  std::string outcome_note(const Tracked& t, const InstanceStatus& s, bool reached) const {
+    if (goal_ != WaitGoal::reload) return {};
+    if (!reached) return reload_interrupted(s);
+    return t.note.empty() ? "reloaded" : "reloaded (" + t.note + ", then READY=1)";
   }
 
   void conclude(Tracked& t, InstanceResult result) {
@@ -339,7 +389,7 @@ class WaitOperation final : public PendingCall {
     if (!std::all_of(tracked_.begin(), tracked_.end(), [](const Tracked& t) { return t.done; }))
       return;
     finish();
-    answer_results(responder_, results(), failure_verb(goal_));
+    answer_results(responder_, results(), failure_verb(goal_), reason_after_name_);
   }
 
   void on_timeout() {
@@ -365,11 +415,18 @@ class WaitOperation final : public PendingCall {
       InstanceStatus last = t.last;
       if (last.name.empty()) last.name = t.name;
       // What it is still at ("waiting for db", "retry in 2s") says why it is late.
-      t.result =
-          result_of(last, false, last.info.empty() ? "timed out" : "timed out: " + last.info);
+      std::string still = goal_ == WaitGoal::reload ? reload_pending(t) : last.info;
+      t.result = result_of(last, false, still.empty() ? "timed out" : "timed out: " + still);
     }
     responder_.fail(
         Error{ErrorCode::timeout, std::move(message), {{"instances", instances_json(results())}}});
+  }
+
+  // "SIGHUP sent, RELOADING=1, no READY=1 since": how far a late reload got.
+  static std::string reload_pending(const Tracked& t) {
+    std::string text = t.note.empty() ? "signalled" : t.note;
+    if (t.last.reloading) text += ", RELOADING=1";
+    return text + ", no READY=1 since";
   }
 
   // Stops listening before answering: nothing reaches a finished operation.
@@ -386,6 +443,7 @@ class WaitOperation final : public PendingCall {
   }
 
   Responder& responder_;
+  bool reason_after_name_;
   WaitGoal goal_;
   InstanceState target_;
   std::vector<Tracked> tracked_;
@@ -532,7 +590,62 @@ void wait(Commands& commands, const protocol::Request& request, Responder& respo
   if (!operation->finished()) responder.keep(std::move(operation));
 }
 
+// `reload NAME...`: each instance's reload-signal; a notify instance is done at its next READY=1.
+void reload_instances(Commands& commands, const protocol::Request& request, Responder& responder) {
+  ArgReader args(request, {"names", "wait", "timeout_ms"});
+  std::vector<std::string> names = args.names(true);
+  bool wait = args.boolean("wait", true);
+  std::optional<Duration> timeout = args.timeout();
+  if (!args.ok()) return responder.fail(args.error());
+  ControlTarget* target = commands.target_for(responder, true);
+  if (!target) return;
+  auto selected = select_instances(target->instances(), names);
+  if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
+  const auto& instance_names = std::get<std::vector<std::string>>(selected);
+
+  auto results_of = [](const std::vector<InstanceReload>& reloads) {
+    std::vector<InstanceResult> out;
+    for (const InstanceReload& r : reloads) out.push_back(r.result);
+    return out;
+  };
+  const char* what = failure_verb(WaitGoal::reload);
+  if (!wait)
+    return answer_results(responder, results_of(target->reload_instances(instance_names)), what,
+                          true);
+  auto operation = std::make_unique<WaitOperation>(commands.loop(), responder, WaitGoal::reload,
+                                                   InstanceState::running);
+  operation->watch(target->state_changes(), instance_names, timeout);
+  std::vector<InstanceReload> reloads = target->reload_instances(instance_names);
+  for (const InstanceReload& r : reloads) {
+    if (r.result.ok && !r.awaits_ready) operation->settled_by_action(r.result);
+  }
+  std::vector<InstanceResult> results = results_of(reloads);
+  operation->settle(&results, target->instances());
+  if (!operation->finished()) responder.keep(std::move(operation));
+}
+
+// The arguments of one form of `reload` given to the other: said plainly, not as unknown.
+std::optional<Error> reload_form_mismatch(const protocol::Request& request) {
+  if (!request.args.is_object()) return std::nullopt;
+  bool named = request.args.contains("names");
+  for (const char* key : {"wait", "timeout_ms", "dry_run"}) {
+    bool for_names = std::string_view(key) != "dry_run";
+    if (!request.args.contains(key) || for_names == named) continue;
+    std::string message = "argument \"";
+    message += key;
+    message += for_names
+                   ? "\" of reload needs \"names\" (without names, reload re-reads the config)"
+                   : "\" of reload is for the config reload, without \"names\"";
+    return bad_request(std::move(message));
+  }
+  return std::nullopt;
+}
+
+// `reload`: re-reads the config; with "names", reloads those programs instead.
 void reload(Commands& commands, const protocol::Request& request, Responder& responder) {
+  if (auto mismatch = reload_form_mismatch(request)) return responder.fail(std::move(*mismatch));
+  if (request.args.is_object() && request.args.contains("names"))
+    return reload_instances(commands, request, responder);
   ArgReader args(request, {"dry_run"});
   bool dry_run = args.boolean("dry_run", false);
   if (!args.ok()) return responder.fail(args.error());
@@ -604,7 +717,9 @@ Commands::Commands(EventLoop& loop, ControlTarget* target) : loop_(loop), target
       {"pid", true, "pid [NAME]: the daemon's pid, or the pids of instances", bind(&handlers::pid)},
       {"wait", true, "wait NAME... --for STATE|ready: wait until instances are in STATE, or ready",
        bind(&handlers::wait)},
-      {"reload", false, "reload [--dry-run]: re-read the config and apply the difference",
+      {"reload", false,
+       "reload [--dry-run]: re-read the config and apply the difference; reload NAME...: send "
+       "instances their reload-signal and wait for the READY=1 of those that speak notify",
        bind(&handlers::reload)},
       {"shutdown", false, "shutdown: stop every program and exit", bind(&handlers::shutdown)},
       {"version", true, "version: the daemon's and the protocol's versions",

@@ -22,6 +22,10 @@ struct StateChange {
   protocol::InstanceState previous = protocol::InstanceState::stopped;
   // The instance no longer exists (a reload dropped it); `status` is how it was last.
   bool removed = false;
+  // Not a transition: what a running instance said on its notify socket, published so that
+  // `reload NAME` sees the READY=1 that ends a reload (`previous` is then its state as it is).
+  enum class Notice { none, reloading, ready };
+  Notice notice = Notice::none;
 };
 
 // Listeners of state changes. Listeners may subscribe or unsubscribe (their own subscription
@@ -70,6 +74,13 @@ struct ReloadOutcome {
   std::vector<Diagnostic> diagnostics;       // errors (plan unset) and warnings
 };
 
+// What `reload NAME` did to one instance.
+struct InstanceReload {
+  protocol::InstanceResult result;  // ok=false with the reason when nothing was sent
+  // It speaks the notify protocol (ready = "notify"): its reload ends at its next READY=1.
+  bool awaits_ready = false;
+};
+
 // Implemented by the supervisor. Every call happens on the loop thread and must not block.
 class ControlTarget {
  public:
@@ -97,6 +108,11 @@ class ControlTarget {
   // Sends `signo` to each instance's process (group, per its kill mode); ok=false when not running.
   virtual std::vector<protocol::InstanceResult> signal(int signo,
                                                        const std::vector<std::string>& names) = 0;
+
+  // Sends each instance's reload-signal to its main process; ok=false when it is not running.
+  // `info` reads after the instance's name ("is stopped: nothing to reload", "SIGHUP sent").
+  // A running instance's RELOADING=1 and READY=1 are published on state_changes() as notices.
+  virtual std::vector<InstanceReload> reload_instances(const std::vector<std::string>& names) = 0;
 
   virtual StateChangeHub& state_changes() = 0;
 

@@ -46,9 +46,17 @@ WaitVerdict StateWait::observe(InstanceState state, bool transition) {
   return observe(state, state == InstanceState::running, transition);
 }
 
+WaitVerdict StateWait::observe_ready_notice(const protocol::InstanceStatus& status) {
+  if (goal_ != WaitGoal::reload) return observe(status, true);
+  return status.state == InstanceState::running ? WaitVerdict::reached : WaitVerdict::failed;
+}
+
 WaitVerdict StateWait::observe(InstanceState state, bool ready, bool transition) {
   bool up = state == InstanceState::running && ready;
   switch (goal_) {
+    case WaitGoal::reload:
+      // Only its READY=1 ends it; leaving running (even to restart) ends the run it reloaded.
+      return state == InstanceState::running ? WaitVerdict::pending : WaitVerdict::failed;
     case WaitGoal::stop:
       return has_no_process(state) ? WaitVerdict::reached : WaitVerdict::pending;
     case WaitGoal::reach:

@@ -13,6 +13,8 @@ enum class WaitGoal {
   stop,     // any state without a process: stopped, exited or fatal
   reach,    // exactly `target` (the `wait` verb); never fails by itself
   ready,    // running and ready (`wait --for ready`); never fails by itself
+  reload,   // the READY=1 a running instance sends after its reload-signal; any state but
+            // running fails (it exited, stopped or restarted during its reload)
 };
 
 enum class WaitVerdict { pending, reached, failed };
@@ -29,6 +31,9 @@ class StateWait {
   WaitVerdict observe(const protocol::InstanceStatus& status, bool transition);
   // The same for a bare state, read as ready exactly when running.
   WaitVerdict observe(protocol::InstanceState state, bool transition);
+  // A READY=1 the instance sent without changing state (StateChange::Notice::ready): it ends a
+  // reload; for the other goals it is one more published status.
+  WaitVerdict observe_ready_notice(const protocol::InstanceStatus& status);
 
  private:
   WaitVerdict observe(protocol::InstanceState state, bool ready, bool transition);

@@ -62,6 +62,7 @@ Supervisor::Entry Supervisor::make_entry(const ProgramConfig& config, const std:
   e.program->use_cgroups(cgroups_for(config));
   e.checks = std::make_unique<InstanceChecks>(loop_, probe_host_, *e.program);
   checks_of_[e.program.get()] = e.checks.get();
+  e.checks->on_notice([this, p = e.program.get()](InstanceChecks::Notice n) { on_notice(*p, n); });
   return e;
 }
 

@@ -53,6 +53,8 @@ class Supervisor final : public ControlTarget {
   std::vector<protocol::InstanceResult> restart(const std::vector<std::string>& names) override;
   std::vector<protocol::InstanceResult> signal(int signo,
                                                const std::vector<std::string>& names) override;
+  // Sends reload-signal to each running instance's main process (supervisor_program_reload.cpp).
+  std::vector<InstanceReload> reload_instances(const std::vector<std::string>& names) override;
   StateChangeHub& state_changes() override { return hub_; }
   ReloadOutcome reload(bool dry_run) override;
   void shutdown() override { shutdown("gardienctl shutdown"); }
@@ -148,6 +150,9 @@ class Supervisor final : public ControlTarget {
   void force_shutdown(std::string_view why);
   void end_when_children_gone();
   void on_state_change(Program& program, State before);
+  // `reload NAME` (supervisor_program_reload.cpp): one instance, and what its checks hear.
+  InstanceReload reload_instance(Program& program);
+  void on_notice(Program& program, InstanceChecks::Notice notice);
   void on_signal(int signo);
   void after_reaping();
   void update_output_names();

@@ -169,18 +169,26 @@ void InstanceChecks::on_notify(const NotifyMessage& m, const NotifySocket::Sende
   if (m.status) status_text_ = *m.status;
   if (m.errno_value) errno_value_ = m.errno_value;
   if (m.stopping) stopping_ = true;
+  bool running = program_.state() == State::running;
   if (m.reloading) {
     reloading_ = true;
     if (phase_ == Phase::health) enter(Phase::idle);  // checks pause while it reloads
   }
   if (m.extend_timeout) program_.extend_timeout(*m.extend_timeout);
   if (m.watchdog) program_.watchdog_ping();
+  bool was_reloading = false;
   if (m.ready) {
-    bool was_reloading = std::exchange(reloading_, false);
+    was_reloading = std::exchange(reloading_, false);
     if (was_reloading && program_.state() == State::running && health_) enter(Phase::health);
     program_.report_ready();
   }
   if (m.watchdog_trigger) program_.report_unhealthy("the program triggered its watchdog");
+  if (running && notice_listener_) tell_notices(m, was_reloading);
+}
+
+void InstanceChecks::tell_notices(const NotifyMessage& m, bool was_reloading) {
+  if (m.reloading && !m.ready) notice_listener_(Notice::reloading);
+  if (m.ready) notice_listener_(was_reloading || m.reloading ? Notice::reloaded : Notice::ready);
 }
 
 // --- Polled probes. ---

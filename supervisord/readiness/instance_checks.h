@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,15 @@ class InstanceChecks final : public RunObserver {
 
   CheckReport report() const;
 
+  // What a running instance says of its reloads on its notify socket.
+  enum class Notice {
+    reloading,  // RELOADING=1
+    reloaded,   // READY=1 after RELOADING=1
+    ready,      // READY=1 without a RELOADING=1 before it (systemd accepts that as the end too)
+  };
+  // Called after each notice of a running instance has taken effect.
+  void on_notice(std::function<void(Notice)> listener) { notice_listener_ = std::move(listener); }
+
  private:
   enum class Phase { idle, readiness, health };
   bool open_notify_socket(const ProgramConfig& config, std::string& error);
@@ -55,6 +65,7 @@ class InstanceChecks final : public RunObserver {
   void on_ready_fd();
   void close_ready_fd();
   void on_notify(const NotifyMessage& message, const NotifySocket::Sender& sender);
+  void tell_notices(const NotifyMessage& message, bool was_reloading);
   // Polls: the schedule of the phase the instance is in, on one timer.
   void enter(Phase phase);
   void schedule_next();
@@ -84,6 +95,7 @@ class InstanceChecks final : public RunObserver {
   bool stopping_ = false;
   std::optional<int> errno_value_;
   std::string not_ready_because_;
+  std::function<void(Notice)> notice_listener_;
 };
 
 }  // namespace gardien

@@ -8,8 +8,14 @@
 //                                   then no more; REPORT (key=value lines, written atomically
 //                                   after the last ping) has WATCHDOG_USEC, WATCHDOG_PID, pid and
 //                                   last_ping_ms (ms since the epoch)
+//   notifier reloader REPORT GATE   READY=1, then on each SIGHUP: RELOADING=1, waits until the
+//                                   file GATE exists (removes it), then READY=1; appends each
+//                                   step to REPORT as it happens ("started", "hup",
+//                                   "reloading-sent", "ready-sent"; a step's line is written
+//                                   before its datagram is sent)
 // Exits 1 when a datagram cannot be sent.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -104,6 +110,43 @@ int watchdog(int count, const std::string& report) {
   wait_forever();
 }
 
+void append_line(const std::string& path, const std::string& line) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  std::string text = line + "\n";
+  (void)!::write(fd, text.data(), text.size());
+  ::close(fd);
+}
+
+volatile sig_atomic_t g_hup = 0;
+
+void on_hup(int) {
+  g_hup = 1;
+}
+
+int reloader(const std::string& report, const std::string& gate) {
+  sigset_t hup, before;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  ::sigprocmask(SIG_BLOCK, &hup, &before);  // delivered only inside sigsuspend: no lost wakeup
+  struct sigaction sa {};
+  sa.sa_handler = on_hup;
+  ::sigaction(SIGHUP, &sa, nullptr);
+  append_line(report, "started");
+  if (!notify("READY=1")) return 1;
+  for (;;) {
+    while (!g_hup) ::sigsuspend(&before);
+    g_hup = 0;
+    append_line(report, "hup");
+    append_line(report, "reloading-sent");
+    if (!notify("RELOADING=1")) return 1;
+    while (::access(gate.c_str(), F_OK) != 0) sleep_ms(10);
+    ::unlink(gate.c_str());
+    append_line(report, "ready-sent");
+    if (!notify("READY=1")) return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,7 +158,9 @@ int main(int argc, char** argv) {
   }
   if (verb == "fork-ready" && argc == 3) return fork_ready(argv[2]);
   if (verb == "watchdog" && argc == 4) return watchdog(std::atoi(argv[2]), argv[3]);
+  if (verb == "reloader" && argc == 4) return reloader(argv[2], argv[3]);
   std::fprintf(stderr,
-               "usage: notifier send LINE... | fork-ready PIDFILE | watchdog COUNT REPORT\n");
+               "usage: notifier send LINE... | fork-ready PIDFILE | watchdog COUNT REPORT | "
+               "reloader REPORT GATE\n");
   return 2;
 }

@@ -107,6 +107,7 @@ command = ["/bin/sleep", "10"]
   EXPECT_EQ(p.backoff, 1s);
   EXPECT_EQ(p.backoff_max, 30s);
   EXPECT_EQ(p.stop_signal, SIGTERM);
+  EXPECT_EQ(p.reload_signal, SIGHUP);
   EXPECT_EQ(p.stop_timeout, 5s);
   EXPECT_EQ(p.kill_mode, KillMode::group);
   EXPECT_EQ(p.instances, 1);
@@ -527,6 +528,50 @@ stop-signal = 99
                  "\"SIGTERM\" or 15, got string \"TERMINATE\"",
                  "test.toml:6:15: program.db.stop-signal: expected a signal like \"TERM\", "
                  "\"SIGTERM\" or 15, got integer 99"});
+}
+
+TEST(ConfigTest, ReloadSignalIsReadLikeStopSignal) {
+  Config c = expect_ok(R"(
+[program.a]
+command = "true"
+reload-signal = "usr2"
+[program.b]
+command = "true"
+reload-signal = 10
+[program.c]
+command = "true"
+reload-signal = "SIGRTMIN+1"
+)");
+  ASSERT_EQ(c.programs.size(), 3u);
+  EXPECT_EQ(c.programs[0].reload_signal, SIGUSR2);
+  EXPECT_EQ(c.programs[1].reload_signal, 10);
+  EXPECT_EQ(c.programs[2].reload_signal, SIGRTMIN + 1);
+  EXPECT_EQ(c.programs[0].stop_signal, SIGTERM) << "each signal has its own key";
+}
+
+TEST(ConfigTest, BadReloadSignal) {
+  expect_errors(R"([program.web]
+command = "true"
+reload-signal = "RELOAD"
+[program.db]
+command = "true"
+reload-signal = 0
+[program.kv]
+command = "true"
+reload_signal = "HUP"
+)",
+                {"test.toml:3:17: program.web.reload-signal: expected a signal like \"TERM\", "
+                 "\"SIGTERM\" or 15, got string \"RELOAD\"",
+                 "test.toml:6:17: program.db.reload-signal: expected a signal like \"TERM\", "
+                 "\"SIGTERM\" or 15, got integer 0",
+                 "test.toml:9:1: program.kv.reload_signal: unknown key; did you mean "
+                 "\"reload-signal\"?"});
+}
+
+TEST(ConfigTest, ChangingTheReloadSignalIsAChange) {
+  Config a = expect_ok("[program.web]\ncommand = \"true\"\n");
+  Config b = expect_ok("[program.web]\ncommand = \"true\"\nreload-signal = \"USR1\"\n");
+  EXPECT_NE(a.programs[0], b.programs[0]) << "a reload restarts it with the new signal";
 }
 
 TEST(ConfigTest, BadOctalMode) {

@@ -493,6 +493,141 @@ TEST_F(CommandsTest, ReloadAnswersThePlanOrTheDiagnostics) {
       json({"g.toml:7:12: program.web.stop-timeout: not a duration", "g.toml:9:1: unknown key"}));
 }
 
+TEST_F(CommandsTest, ReloadOfNamesWaitsForTheReadyAfterTheSignal) {
+  target.speaks_notify = {"web"};
+  auto& r = call("reload", {{"names", {"web.0", "db"}}, {"timeout_ms", 5000}});
+  // In display order, as every verb selects.
+  EXPECT_EQ(target.calls, (std::vector<std::string>{"reload db", "reload web.0"}));
+  ASSERT_FALSE(r.done()) << "web.0 speaks notify: done at its READY=1";
+  ASSERT_EQ(r.lines.size(), 1u) << "db has no readiness protocol: answered at once";
+  EXPECT_EQ(r.lines[0].at("name"), "db");
+  EXPECT_EQ(r.lines[0].at("info"), "SIGHUP sent; no readiness protocol to wait for");
+  target.notify("web.0", StateChange::Notice::reloading);
+  EXPECT_FALSE(r.done()) << "RELOADING=1 is the start of the reload, not its end";
+  target.set_ready("web.0", true);  // another published status is not a READY=1 either
+  EXPECT_FALSE(r.done());
+  target.notify("web.1", StateChange::Notice::ready);
+  EXPECT_FALSE(r.done()) << "another instance's READY=1";
+  target.notify("web.0", StateChange::Notice::ready);
+  ASSERT_TRUE(r.result);
+  ASSERT_EQ(r.lines.size(), 2u);
+  EXPECT_EQ(r.lines[1].at("name"), "web.0");
+  EXPECT_EQ(r.lines[1].at("ok"), true);
+  EXPECT_EQ(r.lines[1].at("info"), "reloaded (SIGHUP sent, then READY=1)");
+  EXPECT_EQ(names_in(r.result->at("instances")), (std::vector<std::string>{"db", "web.0"}));
+  EXPECT_EQ(target.calls.size(), 2u) << "a reload of names never re-reads the config";
+}
+
+TEST_F(CommandsTest, AReadyWithoutReloadingEndsAReloadToo) {
+  target.speaks_notify = {"web"};
+  auto& r = call("reload", {{"names", {"web"}}});
+  EXPECT_FALSE(r.done());
+  target.notify("web.1", StateChange::Notice::ready);
+  target.notify("web.0", StateChange::Notice::ready);
+  EXPECT_FALSE(r.done());
+  target.notify("web.2", StateChange::Notice::ready);
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(r.lines.size(), 3u);
+}
+
+TEST_F(CommandsTest, AnInstanceThatExitsDuringItsReloadFailsIt) {
+  target.speaks_notify = {"web", "db"};
+  auto& r = call("reload", {{"names", {"web.0", "db"}}});
+  target.notify("web.0", StateChange::Notice::reloading);
+  target.set_state("web.0", State::exited, "exit code 1");
+  EXPECT_FALSE(r.done());
+  target.set_state("db", State::stopping);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::failed);
+  EXPECT_EQ(r.error->message,
+            "2 of 2 instances did not reload: db began to stop during its reload, web.0 exited "
+            "during its reload: exit code 1");
+  ASSERT_EQ(r.lines.size(), 2u);
+  EXPECT_EQ(r.lines[0].at("name"), "web.0");
+  EXPECT_EQ(r.lines[0].at("state"), "exited");
+  EXPECT_EQ(r.lines[0].at("ok"), false);
+}
+
+TEST_F(CommandsTest, ARestartDuringAReloadFailsIt) {
+  target.speaks_notify = {"web"};
+  auto& r = call("reload", {{"names", {"web.0"}}});
+  target.set_state("web.0", State::starting);  // what a crash with restart = always looks like
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->message, "1 of 1 instance did not reload: web.0 restarted during its reload");
+}
+
+TEST_F(CommandsTest, AnInstanceNotRunningHasNothingToReload) {
+  auto& r = call("reload", {{"names", {"worker.0", "db"}}});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::failed);
+  EXPECT_EQ(r.error->message,
+            "1 of 2 instances did not reload: worker.0 is stopped: nothing to reload");
+  const json& list = r.error->details.at("instances");
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].at("name"), "db");
+  EXPECT_EQ(list[0].at("ok"), true) << "db got its signal all the same";
+  EXPECT_EQ(list[1].at("ok"), false);
+}
+
+TEST_F(CommandsTest, AReloadWithoutItsReadyTimesOut) {
+  target.speaks_notify = {"web"};
+  auto& r = call("reload", {{"names", {"web.0"}}, {"timeout_ms", 30}});
+  target.notify("web.0", StateChange::Notice::reloading);
+  ASSERT_TRUE(run_until([&] { return r.done(); }));
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::timeout);
+  EXPECT_EQ(r.error->message, "timed out after 30ms waiting for web.0 (running)");
+  const json& list = r.error->details.at("instances");
+  EXPECT_EQ(list[0].at("info"), "timed out: SIGHUP sent, RELOADING=1, no READY=1 since");
+  EXPECT_EQ(target.find("web.0")->state, State::running) << "a timeout only stops the waiting";
+}
+
+TEST_F(CommandsTest, ReloadWithNoWaitAnswersOnceSignalled) {
+  target.speaks_notify = {"web"};
+  auto& r = call("reload", {{"names", {"web.1"}}, {"wait", false}});
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(r.result->at("instances")[0].at("info"), "SIGHUP sent");
+  EXPECT_EQ(target.state_changes().listener_count(), 0u);
+}
+
+TEST_F(CommandsTest, ReloadArgumentsOfTheOtherFormAreRefusedPlainly) {
+  auto& dry = call("reload", {{"names", {"web"}}, {"dry_run", true}});
+  ASSERT_TRUE(dry.error);
+  EXPECT_EQ(dry.error->code, ErrorCode::bad_request);
+  EXPECT_EQ(dry.error->message,
+            "argument \"dry_run\" of reload is for the config reload, without \"names\"");
+  auto& timeout = call("reload", {{"timeout_ms", 100}});
+  ASSERT_TRUE(timeout.error);
+  EXPECT_EQ(timeout.error->message,
+            "argument \"timeout_ms\" of reload needs \"names\" (without names, reload "
+            "re-reads the config)");
+  auto& empty = call("reload", {{"names", json::array()}});
+  ASSERT_TRUE(empty.error);
+  EXPECT_NE(empty.error->message.find("reload needs at least one NAME"), std::string::npos);
+  auto& unknown = call("reload", {{"names", {"nope"}}});
+  ASSERT_TRUE(unknown.error);
+  EXPECT_EQ(unknown.error->code, ErrorCode::unknown_program);
+  EXPECT_TRUE(target.calls.empty()) << "nothing reloaded, nothing re-read";
+}
+
+TEST_F(CommandsTest, ReloadOfNamesIsRefusedDuringAShutdown) {
+  target.shutting_down_ = true;
+  auto& r = call("reload", {{"names", {"web"}}});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::shutting_down);
+  EXPECT_TRUE(target.calls.empty());
+}
+
+TEST_F(CommandsTest, NoticesLeaveTheOtherWaitsAsTheyWere) {
+  target.add("kv", 1, State::stopped);
+  target.auto_run = false;
+  auto& r = call("start", {{"names", {"kv"}}});
+  target.notify("kv", StateChange::Notice::ready);  // not running: no reload to end
+  EXPECT_FALSE(r.done());
+  target.set_state("kv", State::running);
+  EXPECT_TRUE(r.result);
+}
+
 TEST_F(CommandsTest, ShutdownAnswersAndLingers) {
   auto& r = call("shutdown");
   ASSERT_TRUE(r.result);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,16 @@ class FakeControlTarget : public ControlTarget {
     if (!s) return;
     s->ready = ready;
     hub_.publish(StateChange{*s, s->state, false});
+  }
+
+  // A running instance says RELOADING=1 or READY=1: published as a notice, like the supervisor.
+  void notify(const std::string& name, StateChange::Notice notice) {
+    protocol::InstanceStatus* s = find(name);
+    if (!s) return;
+    s->reloading = notice == StateChange::Notice::reloading;
+    StateChange change{*s, s->state, false};
+    change.notice = notice;
+    hub_.publish(change);
   }
 
   void remove(const std::string& name) {
@@ -171,6 +182,26 @@ class FakeControlTarget : public ControlTarget {
     return out;
   }
 
+  std::vector<InstanceReload> reload_instances(const std::vector<std::string>& names) override {
+    std::vector<InstanceReload> out;
+    for (const auto& name : names) {
+      calls.push_back("reload " + name);
+      protocol::InstanceStatus* s = find(name);
+      InstanceReload r{result(name), false};
+      if (s->state != State::running) {
+        r.result.ok = false;
+        r.result.info = "is " + std::string(protocol::state_name(s->state)) + ": nothing to reload";
+      } else if (speaks_notify.count(s->program)) {
+        r.result.info = "SIGHUP sent";
+        r.awaits_ready = true;
+      } else {
+        r.result.info = "SIGHUP sent; no readiness protocol to wait for";
+      }
+      out.push_back(r);
+    }
+    return out;
+  }
+
   StateChangeHub& state_changes() override { return hub_; }
 
   ReloadOutcome reload(bool dry_run) override {
@@ -193,6 +224,7 @@ class FakeControlTarget : public ControlTarget {
   bool auto_run = true;                     // with a loop: a start reaches running by itself
   bool not_ready = false;                   // running is not ready until set_ready
   std::string start_waits_for;              // start leaves it stopped, waiting for this
+  std::set<std::string> speaks_notify;      // programs with ready = "notify": reload waits
   ReloadOutcome reload_outcome;
   std::function<void()> on_shutdown;
   bool shutting_down_ = false;

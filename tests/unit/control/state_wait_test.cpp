@@ -142,3 +142,24 @@ TEST(StateWait, StartAndRestartWaitForReady) {
     EXPECT_EQ(wait.observe(s, true), WaitVerdict::reached);
   }
 }
+
+// A reload ends at the READY=1 of a running instance; leaving running ends it as a failure.
+TEST(StateWait, AReloadEndsAtAReadyNoticeOnly) {
+  protocol::InstanceStatus running;
+  running.state = State::running;
+  running.ready = true;
+  StateWait wait(WaitGoal::reload);
+  EXPECT_EQ(wait.observe(running, false), WaitVerdict::pending) << "running is where it starts";
+  EXPECT_EQ(wait.observe(running, true), WaitVerdict::pending) << "RELOADING=1, a new status";
+  EXPECT_EQ(wait.observe_ready_notice(running), WaitVerdict::reached);
+  for (State state : {State::starting, State::backoff, State::stopping, State::stopped,
+                      State::exited, State::fatal}) {
+    StateWait during(WaitGoal::reload);
+    EXPECT_EQ(during.observe(state, true), WaitVerdict::failed) << protocol::state_name(state);
+  }
+  // The other goals read a notice as one more published status.
+  StateWait start(WaitGoal::start);
+  EXPECT_EQ(start.observe_ready_notice(running), WaitVerdict::reached);
+  StateWait stop(WaitGoal::stop);
+  EXPECT_EQ(stop.observe_ready_notice(running), WaitVerdict::pending);
+}

@@ -20,6 +20,7 @@ namespace {
 using nlohmann::json;
 using testing::parse;
 using testing::Parsed;
+using State = protocol::InstanceState;
 
 std::string read_source(const std::string& relative) {
   std::ifstream in(std::string(GARDIEN_SOURCE_DIR) + "/" + relative);
@@ -85,7 +86,8 @@ TEST(GardienctlVerbs, EveryVerbIsComplete) {
     EXPECT_NE(v.request, nullptr);
     EXPECT_NE(v.render, nullptr);
     // A verb that streams needs a way to print what streams in; one that does not, none.
-    bool streams = v.wait == Wait::states || v.wait == Wait::new_lines;
+    bool streams =
+        v.wait == Wait::states || v.wait == Wait::states_when_named || v.wait == Wait::new_lines;
     EXPECT_EQ(v.progress != nullptr, streams);
     EXPECT_EQ(find_verb(v.name), &v);
   }
@@ -224,6 +226,65 @@ TEST(GardienctlVerbs, StartAndRestartWaitNinetySecondsByDefault) {
   Parsed stop_zero = parse({"stop", "web", "--timeout", "0"});
   ASSERT_TRUE(stop_zero.command_line.invocation);
   EXPECT_EQ(stop_zero.command_line.invocation->args.at("timeout_ms"), 0);
+}
+
+TEST(GardienctlVerbs, ReloadWithNamesWaitsLikeStartAndWithoutStaysTheConfigReload) {
+  Parsed config = parse({"reload"});
+  ASSERT_TRUE(config.command_line.invocation) << config.err;
+  EXPECT_EQ(config.inv().args, json::object()) << "an old daemon takes it as it always did";
+  Parsed named = parse({"reload", "web", "db.1"});
+  ASSERT_TRUE(named.command_line.invocation) << named.err;
+  EXPECT_EQ(named.inv().args, json({{"names", {"web", "db.1"}}, {"timeout_ms", 90000}}));
+  Parsed given = parse({"reload", "all", "--timeout", "2s"});
+  ASSERT_TRUE(given.command_line.invocation) << given.err;
+  EXPECT_EQ(given.inv().args, json({{"names", {"all"}}, {"timeout_ms", 2000}}));
+  Parsed forever = parse({"reload", "web", "--timeout", "0"});
+  ASSERT_TRUE(forever.command_line.invocation) << forever.err;
+  EXPECT_EQ(forever.inv().args, json({{"names", {"web"}}}));
+  Parsed no_wait = parse({"reload", "w*", "--no-wait"});
+  ASSERT_TRUE(no_wait.command_line.invocation) << no_wait.err;
+  EXPECT_EQ(no_wait.inv().args, json({{"names", {"w*"}}, {"wait", false}}));
+  EXPECT_NE(parse({"reload", "--help"}).out.find("default 1m30s"), std::string::npos);
+  EXPECT_FALSE(find_verb("reload")->on_timeout.empty());
+
+  struct Misuse {
+    std::vector<std::string> args;
+    std::string error;
+  };
+  for (const Misuse& m : std::vector<Misuse>{
+           {{"reload", "web", "--dry-run"},
+            "gardienctl reload: --dry-run is for the config reload, without NAME (reload "
+            "NAME... signals programs)\n"},
+           {{"reload", "--no-wait"},
+            "gardienctl reload: --no-wait is for reload NAME... (a config reload answers at "
+            "once)\n"},
+           {{"reload", "--timeout", "5s"},
+            "gardienctl reload: --timeout is for reload NAME... (a config reload answers at "
+            "once)\n"}}) {
+    Parsed p = parse(m.args);
+    EXPECT_FALSE(p.command_line.invocation);
+    EXPECT_EQ(p.command_line.exit_code, kExitUsage);
+    EXPECT_EQ(p.err.substr(0, m.error.size()), m.error);
+  }
+}
+
+TEST(GardienctlRender, AReloadResultReadsAsASentence) {
+  ResultContext reload{"reload", "", ""};
+  protocol::InstanceResult done{"web", State::running, 42, true,
+                                "reloaded (SIGHUP sent, then READY=1)"};
+  EXPECT_EQ(render_instance_result(done, reload),
+            "web: running (pid 42): reloaded (SIGHUP sent, then READY=1)");
+  protocol::InstanceResult stopped{"web", State::stopped, std::nullopt, false,
+                                   "is stopped: nothing to reload"};
+  EXPECT_EQ(render_instance_result(stopped, reload), "web is stopped: nothing to reload");
+  protocol::InstanceResult exited{"web", State::exited, std::nullopt, false,
+                                  "exited during its reload: exit code 1"};
+  EXPECT_EQ(render_instance_result(exited, reload), "web exited during its reload: exit code 1");
+  protocol::InstanceResult late{"web", State::running, 42, false,
+                                "timed out: SIGHUP sent, RELOADING=1, no READY=1 since"};
+  EXPECT_EQ(render_instance_result(late, reload),
+            "web did not reload in time: it is running (SIGHUP sent, RELOADING=1, no READY=1 "
+            "since)");
 }
 
 TEST(GardienctlVerbs, DocsDescribeEveryVerb) {

@@ -203,3 +203,75 @@ TEST(InstanceChecks, WithoutNotifyNoSocketIsGivenNorInherited) {
 
 }  // namespace
 }  // namespace gardien
+
+namespace gardien {
+namespace {
+
+// Health fails at every poll (its file never exists), one failure is enough: only a pause keeps
+// the instance running.
+ProgramConfig notify_with_failing_health() {
+  ProgramConfig config = ready_by(ProbeConfig{});  // notify
+  ProbeConfig health;
+  health.kind = ProbeConfig::Kind::file;
+  health.target = "/nonexistent/gardien-health-" + std::to_string(::getpid());
+  health.period = 1s;
+  health.failure_threshold = 1;
+  config.health = health;
+  config.health_restarts = 100;
+  return config;
+}
+
+TEST(InstanceChecks, HealthPausesWhileItReloadsAndResumesAtItsReady) {
+  Checked c(notify_with_failing_health());
+  std::vector<InstanceChecks::Notice> notices;
+  c.checks.on_notice([&](InstanceChecks::Notice n) { notices.push_back(n); });
+  c.program.start();
+  std::string address = *env_of(c.host.plans.back(), "NOTIFY_SOCKET");
+  notify(address, "READY=1\n");
+  ASSERT_TRUE(pump_until(
+      c.loop, [&] { return c.program.state() == State::running; }, 5s));
+  EXPECT_TRUE(notices.empty()) << "the READY=1 of a start is no reload's end";
+  notify(address, "RELOADING=1\n");
+  ASSERT_TRUE(pump_until(
+      c.loop, [&] { return c.checks.report().reloading; }, 5s));
+  ASSERT_EQ(notices, std::vector{InstanceChecks::Notice::reloading});
+  for (int i = 0; i < 10; ++i) {  // ten periods: each would have failed it
+    c.host.advance(1s);
+    pump_until(
+        c.loop, [] { return false; }, 5ms);
+  }
+  EXPECT_EQ(c.program.state(), State::running) << c.program.status().reason;
+  EXPECT_EQ(c.checks.report().health, protocol::Health::none) << "not checked while reloading";
+
+  notify(address, "READY=1\n");
+  ASSERT_TRUE(pump_until(
+      c.loop, [&] { return !c.checks.report().reloading; }, 5s));
+  EXPECT_EQ(notices.back(), InstanceChecks::Notice::reloaded);
+  bool restarted = false;
+  for (int i = 0; i < 5 && !restarted; ++i) {
+    c.host.advance(1s);
+    restarted = pump_until(
+        c.loop, [&] { return c.program.state() != State::running; }, 50ms);
+  }
+  EXPECT_TRUE(restarted) << "the checks resume after the READY=1";
+  EXPECT_NE(c.program.status().reason.find("unhealthy"), std::string::npos)
+      << c.program.status().reason;
+}
+
+TEST(InstanceChecks, AReadyWithoutReloadingIsANoticeToo) {
+  Checked c(ready_by(ProbeConfig{}));
+  std::vector<InstanceChecks::Notice> notices;
+  c.checks.on_notice([&](InstanceChecks::Notice n) { notices.push_back(n); });
+  c.program.start();
+  std::string address = *env_of(c.host.plans.back(), "NOTIFY_SOCKET");
+  notify(address, "READY=1\n");
+  ASSERT_TRUE(pump_until(
+      c.loop, [&] { return c.program.state() == State::running; }, 5s));
+  notify(address, "READY=1\n");
+  ASSERT_TRUE(pump_until(
+      c.loop, [&] { return !notices.empty(); }, 5s));
+  EXPECT_EQ(notices, std::vector{InstanceChecks::Notice::ready});
+}
+
+}  // namespace
+}  // namespace gardien
