@@ -140,7 +140,7 @@ int reloader(const std::string& report, const std::string& gate) {
     append_line(report, "hup");
     append_line(report, "reloading-sent");
     if (!notify("RELOADING=1")) return 1;
-    while (::access(gate.c_str(), F_OK) != 0) sleep_ms(10);
+    while (::access(gate.c_str(), F_OK) != 0) helper::sleep_ms(10);
     ::unlink(gate.c_str());
     append_line(report, "ready-sent");
     if (!notify("READY=1")) return 1;
