@@ -17,6 +17,10 @@ bool ProbeConnect::start(const ProbeAddress& address, Done done, std::string& er
     error = "connect " + target_ + ": cannot create a socket: " + std::strerror(errno);
     return false;
   }
+  // Closed with a reset, not a FIN: a probe a second would otherwise leave 60 TIME_WAIT
+  // sockets (ports, conntrack entries) behind it and pay the closing handshake each time.
+  const linger reset_on_close{.l_onoff = 1, .l_linger = 0};
+  ::setsockopt(socket_.get(), SOL_SOCKET, SO_LINGER, &reset_on_close, sizeof reset_on_close);
   int rc;
   do {
     rc = ::connect(socket_.get(), reinterpret_cast<const sockaddr*>(&address.storage),

@@ -13,9 +13,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <vector>
 
 #include "loop/pump_until.h"
@@ -352,6 +354,33 @@ TEST_F(ProbeTest, TcpPassesWhenSomethingListens) {
   EXPECT_TRUE(r.ok) << r.message;
   r = poll(tcp("localhost:" + std::to_string(listening.port())));
   EXPECT_TRUE(r.ok) << r.message;
+}
+
+// Sockets of this host's IPv4 TCP table connected to 127.0.0.1:`port` from elsewhere: a probe's
+// own end, which a FIN close would keep for a minute in FIN_WAIT2 or TIME_WAIT.
+int client_sockets_to(int port) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the header
+  char remote[32];
+  std::snprintf(remote, sizeof remote, "0100007F:%04X", port);
+  int count = 0;
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, peer;
+    fields >> slot >> local >> peer;
+    if (peer == remote) ++count;
+  }
+  return count;
+}
+
+TEST_F(ProbeTest, TcpPollsLeaveNoClosingSocketBehind) {
+  LocalSocket listening(true);
+  ASSERT_NE(listening.port(), 0);
+  auto probe = make(tcp(listening.target()));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(poll(*probe).ok) << i;
+  EXPECT_EQ(client_sockets_to(listening.port()), 0)
+      << "each poll's socket is reset on close, not left closing for a minute";
 }
 
 TEST_F(ProbeTest, TcpFailsWithTheConnectError) {
