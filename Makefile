@@ -12,6 +12,8 @@ DEB_PACKAGES := g++ make cmake pkg-config libevent-dev libtomlplusplus-dev nlohm
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 BENCH_PACKAGES := libbenchmark-dev
 SOAK_PACKAGES := python3
+# perf trace gives bench/readiness the daemon's own share of the notify latency.
+READINESS_BENCH_PACKAGES := linux-perf
 # Real daemons the integration tests run (tests/integration/real_daemons_test.cpp) and
 # systemd-notify; installed with RUNLEVEL=1 so that Debian's postinst scripts do not start them.
 # groff-base checks that the man pages render without warnings.
@@ -134,6 +136,7 @@ bench: build
 # Readiness figures (bench/readiness, about two minutes): notify latency, start of 100 programs
 # with and without ready = "notify", the cost of 100 http health checks a second.
 bench-readiness: soak-deps build
+	$(call install_missing,$(READINESS_BENCH_PACKAGES))
 	bench/readiness --build $(BUILD)
 
 # Soak of the Release daemon (tests/soak/soak.py, docs/soak.md); never part of `make test`.
