@@ -22,7 +22,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # `make deb` builds the Debian package with these (and DEB_PACKAGES); `make test-package`
 # installs it into fresh Debian roots (debootstrap) and checks it with lintian.
-DEB_BUILD_PACKAGES := debhelper dpkg-dev
+DEB_BUILD_PACKAGES := build-essential debhelper dpkg-dev
 PACKAGE_TEST_PACKAGES := debootstrap lintian
 
 # The shells whose completions tests/packaging runs (each such test skips without its shell).

@@ -81,6 +81,8 @@ build_tarball() {
   fi
   # Package lists are large and go stale: a caller that installs runs apt-get update.
   rm -rf "$build"/var/lib/apt/lists/* "$build"/var/cache/apt/archives/*.deb
+  # mktemp's 0700 would be the root's /, closing it to every user but root (_apt, man).
+  chmod 755 "$build"
   tar -C "$build" --numeric-owner -cpf "$tarball.part" . || die "cannot pack the root into $tarball"
   mv "$tarball.part" "$tarball"
   rm -rf "$build"
