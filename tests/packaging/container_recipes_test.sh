@@ -118,14 +118,14 @@ survivors() {
 
 # check_stopped RECIPE CASE EXPECTED_STATUS OUTPUT_LINE: after docker_stop.
 check_stopped() {
-  local recipe=$1 case=$2 expected=$3 line=$4 left
+  local recipe=$1 case=$2 expected=$3 line=$4 left failures_before=$failures
   echo "$recipe ($case): docker stop took $stop_ms ms, exit code $status"
   ((status == expected)) || fail "$recipe ($case): exit code $status, docs/container.md says $expected"
   ! $runtime_killed || fail "$recipe ($case): still running after docker stop's 10 s: SIGKILLed"
   grep -qF -- "$line" "$tmp/$recipe/output" || fail "$recipe ($case): the output lacks \"$line\""
   left=$(survivors "$recipe")
   [[ -z $left ]] || fail "$recipe ($case): processes of the container survived: $left"
-  if ((failures > 0)); then
+  if ((failures > failures_before)); then
     echo "--- output of $recipe ($case)"
     cat "$tmp/$recipe/output"
   fi
