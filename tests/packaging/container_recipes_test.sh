@@ -36,8 +36,9 @@ poll() {
 # The package, as a user gets it: `make deb`.
 unset MAKEFLAGS MFLAGS MAKELEVEL
 make -s -C "$src" deb BUILD="$build" >"$tmp/deb.log" 2>&1 || { cat "$tmp/deb.log"; echo "FAIL: make deb"; exit 1; }
-debs=("$build"/deb/gardien_*_amd64.deb)
-[[ -f ${debs[0]} ]] || { echo "FAIL: make deb wrote no $build/deb/gardien_*_amd64.deb"; exit 1; }
+# The newest: an older version's package may still lie beside it.
+deb=$(ls -t "$build"/deb/gardien_*_amd64.deb 2>/dev/null | head -n1)
+[[ -n $deb ]] || { echo "FAIL: make deb wrote no $build/deb/gardien_*_amd64.deb"; exit 1; }
 
 # build_image RECIPE: the image's root in $tmp/RECIPE/root, its config in $tmp/RECIPE/image. The
 # build context is the recipe's directory, the .deb and the example configs, as docs/container.md
@@ -45,7 +46,7 @@ debs=("$build"/deb/gardien_*_amd64.deb)
 build_image() {
   local recipe=$1 dir=$tmp/$1 status=0
   mkdir -p "$dir/context"
-  cp -p "$src/etc/examples/docker/$recipe"/* "${debs[0]}" "$src"/etc/examples/*.toml "$dir/context/"
+  cp -p "$src/etc/examples/docker/$recipe"/* "$deb" "$src"/etc/examples/*.toml "$dir/context/"
   "$src/tests/packaging/debian_root.sh" "$dir/root" || status=$?
   ((status != 77)) || exit 77
   ((status == 0)) || { echo "FAIL: debian_root.sh $dir/root exited $status"; exit 1; }
