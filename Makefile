@@ -20,11 +20,17 @@ READINESS_BENCH_PACKAGES := linux-perf
 TEST_PACKAGES := systemd postgresql redis-server groff-base
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# `make deb` builds the Debian package with these (and DEB_PACKAGES); `make test-package`
+# installs it into fresh Debian roots (debootstrap) and checks it with lintian.
+DEB_BUILD_PACKAGES := build-essential debhelper dpkg-dev
+PACKAGE_TEST_PACKAGES := debootstrap lintian
+
 # The shells whose completions tests/packaging runs (each such test skips without its shell).
 SHELL_PACKAGES := zsh fish
 
 .PHONY: all deps test-deps fuzz-deps bench-deps soak-deps build run test asan test-asan fuzz fuzz-merge \
-        bench bench-readiness microbench soak format clean install uninstall
+        bench bench-readiness microbench soak format clean install uninstall \
+        deb test-package
 
 all: build
 
@@ -91,6 +97,32 @@ uninstall:
 
 test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 120
+
+# $(BUILD)/deb/gardien_VERSION_amd64.deb (debian/, README.md "Install"): dpkg-buildpackage in a
+# copy of the source tree, since it writes beside it: the files git knows, committed or not (all
+# but build* when the tree is not a git checkout).
+DEB_DIR := $(BUILD)/deb
+deb:
+	$(call install_missing,$(DEB_PACKAGES) $(DEB_BUILD_PACKAGES))
+	tests/packaging/deb_version_test.sh .
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git ls-files --cached --others --exclude-standard | while read -r f; do [ ! -e "$$f" ] || echo "$$f"; done; \
+	else \
+	  find . \( -name '.git' -o -path './build*' \) -prune -o \( -type f -o -type l \) -print; \
+	fi | tar -cf - --no-recursion -T - | tar -C $(DEB_DIR)/src -xf -
+	cd $(DEB_DIR)/src && dpkg-buildpackage -b -us -uc -j$(JOBS) >../build.log 2>&1 || \
+	  { tail -n 40 ../build.log; echo "dpkg-buildpackage failed: $(DEB_DIR)/build.log"; exit 1; }
+	rm -rf $(DEB_DIR)/src
+	@ls $(DEB_DIR)/gardien_*_amd64.deb
+
+# The package in fresh Debian 12 roots (tests/packaging/deb_test.sh; needs root, the mirror and
+# minutes, so never part of `make test`): `make deb` in one, the .deb installed into another.
+# PACKAGE_TEST_DEB=path/to/gardien_VERSION_amd64.deb tests that package instead of building one.
+PACKAGE_TEST_DEB ?=
+test-package:
+	$(call install_missing,$(PACKAGE_TEST_PACKAGES))
+	tests/packaging/deb_test.sh . $(BUILD)/package-test $(PACKAGE_TEST_DEB)
 
 $(ASAN_BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGARDIEN_SANITIZE=ON
