@@ -1,14 +1,14 @@
 #!/bin/bash
-# container_recipes_test.sh SOURCE_DIR BUILD_DIR: builds each image of etc/examples/docker without a
-# container engine (tests/packaging/dockerfile_build.sh on a fresh Debian 12 root, with the .deb of
-# `make deb`), runs it as `docker run` would (ENTRYPOINT + CMD as PID 1 in new pid, mount, uts, ipc
+# container_recipes_test.sh SOURCE_DIR DEB: builds each image of etc/examples/docker without a
+# container engine (tests/packaging/dockerfile_build.sh on a fresh Debian 12 root, with DEB, the
+# package of `make deb`), runs it as `docker run` would (ENTRYPOINT + CMD as PID 1 in new pid, mount, uts, ipc
 # and, where allowed, network namespaces, rooted in the image), stops it as `docker stop -t 10`
 # does (STOPSIGNAL to PID 1, SIGKILL 10 s later), and checks gardien's exit code, that the
 # application ended by its own SIGTERM handler or gardien's SIGKILL (never the runtime's), and
 # that no process of the container is left. Exit 77 with the reason on stdout when it cannot run
 # here (not root, no unshare, no Debian root).
 set -euo pipefail
-src=$(realpath "$1") build=$(realpath "$2")
+src=$(realpath "$1") deb=$(realpath "$2")
 skip() { echo "SKIP: $*"; exit 77; }
 [[ $(id -u) == 0 ]] || skip "the containers need root (unshare of pid and mount namespaces)"
 command -v unshare >/dev/null || skip "no unshare (util-linux)"
@@ -33,12 +33,7 @@ poll() {
   done
 }
 
-# The package, as a user gets it: `make deb`.
-unset MAKEFLAGS MFLAGS MAKELEVEL
-make -s -C "$src" deb BUILD="$build" >"$tmp/deb.log" 2>&1 || { cat "$tmp/deb.log"; echo "FAIL: make deb"; exit 1; }
-# The newest: an older version's package may still lie beside it.
-deb=$(ls -t "$build"/deb/gardien_*_amd64.deb 2>/dev/null | head -n1)
-[[ -n $deb ]] || { echo "FAIL: make deb wrote no $build/deb/gardien_*_amd64.deb"; exit 1; }
+[[ -f $deb && $deb == */gardien_*_amd64.deb ]] || { echo "FAIL: no package gardien_*_amd64.deb: $deb"; exit 1; }
 
 # build_image RECIPE: the image's root in $tmp/RECIPE/root, its config in $tmp/RECIPE/image. The
 # build context is the recipe's directory, the .deb and the example configs, as docs/container.md
