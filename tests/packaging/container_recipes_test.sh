@@ -18,7 +18,16 @@ net_allowed=false
 unshare --net true 2>/dev/null && net_allowed=true
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+container="" pid1=""
+# A container still running (the test failed midway) goes with its image.
+cleanup() {
+  if [[ -n $container ]] && kill -0 "$container" 2>/dev/null; then
+    kill -KILL "$pid1" 2>/dev/null || true
+    wait "$container" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 now_us() { echo "${EPOCHREALTIME/./}"; }
