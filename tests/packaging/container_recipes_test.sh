@@ -1,12 +1,12 @@
 #!/bin/bash
 # container_recipes_test.sh SOURCE_DIR DEB: builds each image of etc/examples/docker without a
 # container engine (tests/packaging/dockerfile_build.sh on a fresh Debian 12 root, with DEB, the
-# package of `make deb`), runs it as `docker run` would (ENTRYPOINT + CMD as PID 1 in new pid, mount, uts, ipc
-# and, where allowed, network namespaces, rooted in the image), stops it as `docker stop -t 10`
-# does (STOPSIGNAL to PID 1, SIGKILL 10 s later), and checks gardien's exit code, that the
-# application ended by its own SIGTERM handler or gardien's SIGKILL (never the runtime's), and
-# that no process of the container is left. Exit 77 with the reason on stdout when it cannot run
-# here (not root, no unshare, no Debian root).
+# package of `make deb`), runs it as `docker run` would (ENTRYPOINT + CMD as PID 1 in new pid,
+# mount, uts, ipc and, where allowed, network namespaces, rooted in the image), stops it as
+# `docker stop -t 10` does (STOPSIGNAL to PID 1, SIGKILL 10 s later), and checks gardien's exit
+# code, that the application ended by its own SIGTERM handler or gardien's SIGKILL (never the
+# runtime's), and that no process of the container is left. Exit 77 with the reason on stdout
+# when it cannot run here (not root, no unshare, no Debian root).
 set -euo pipefail
 src=$(realpath "$1") deb=$(realpath "$2")
 skip() { echo "SKIP: $*"; exit 77; }
@@ -16,6 +16,7 @@ unshare --pid --fork --mount-proc --mount --uts --ipc true 2>/dev/null ||
   skip "unshare cannot make pid, mount, uts and ipc namespaces here"
 net_allowed=false
 unshare --net true 2>/dev/null && net_allowed=true
+$net_allowed || echo "note: no network namespace allowed here: the containers use the host's network"
 
 tmp=$(mktemp -d)
 container="" pid1=""
@@ -68,6 +69,7 @@ start_container() {
   local recipe=$1 dir=$tmp/$1
   shift
   local entrypoint cmd environment workdir stopsignal
+  # shellcheck source=/dev/null
   source "$dir/image"
   (($# == 0)) || cmd=("$@")
   # docker brings the loopback up in the container's network namespace before its PID 1 starts.
