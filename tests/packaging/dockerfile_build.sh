@@ -55,13 +55,12 @@ image_path() {
   if [[ $1 == /* ]]; then echo "$root$1"; else echo "$root$workdir/$1"; fi
 }
 
-# What debian:bookworm-slim has beyond a fresh root (the resolver is debian_root.sh's copy): a
-# root directory everyone may traverse, and the policy that installing a package starts no service.
+# What debian:bookworm-slim has beyond a fresh root (the resolver is debian_root.sh's copy): the
+# policy that installing a package starts no service.
 do_from() {
   [[ $1 == debian:bookworm-slim ]] || die "only FROM debian:bookworm-slim is known, not $1"
   ! $from_done || die "one FROM only"
   [[ -x $root/bin/sh && -f $root/etc/debian_version ]] || die "$root is not a Debian root"
-  chmod 755 "$root"
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
   chmod 755 "$root/usr/sbin/policy-rc.d"
   from_done=true
