@@ -11,7 +11,7 @@
 #     content (a sha256 in the tarball's name): changing any of them builds a new tarball;
 #   - is rebuilt when older than GARDIEN_DEBIAN_ROOT_MAX_DAYS (7 by default), so that the
 #     mirror's updates come in; GARDIEN_DEBIAN_ROOT_REFRESH=1 rebuilds it now; deleting the
-#     directory is always safe.
+#     directory is always safe. Tarballs of other keys are deleted once as old as that.
 # Concurrent callers wait on a lock while one of them builds the tarball.
 #
 # The root's apt sources name the same mirror, so `chroot DIR apt-get install` works once the
@@ -60,6 +60,7 @@ fi
 cache_dir=${GARDIEN_DEBIAN_ROOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gardien-test}
 key=$({ echo "$suite $variant $mirror ${packages[*]}"; cat "$0"; } | sha256sum | cut -c1-16)
 tarball=$cache_dir/debian-$suite-$variant-$key.tar
+max_days=${GARDIEN_DEBIAN_ROOT_MAX_DAYS:-7}
 mkdir -p "$cache_dir" || die "cannot create the cache directory $cache_dir"
 
 # Builds the pristine root into a temporary directory and packs it (under the lock).
@@ -90,8 +91,10 @@ build_tarball() {
 
 exec {lock}>"$cache_dir/lock"
 flock "$lock"
+# Tarballs of other keys (an older version of this script) go once they are stale too.
+find "$cache_dir" -maxdepth 1 -name 'debian-*.tar' -mtime "+$max_days" -delete
 if [[ ${GARDIEN_DEBIAN_ROOT_REFRESH:-0} == 1 ]] ||
-   [[ -z $(find "$tarball" -mtime "-${GARDIEN_DEBIAN_ROOT_MAX_DAYS:-7}" 2>/dev/null) ]]; then
+   [[ -z $(find "$tarball" -mtime "-$max_days" 2>/dev/null) ]]; then
   rm -f "$cache_dir"/debian-$suite-$variant-"$key".tar
   build_tarball
 fi
