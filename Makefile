@@ -30,7 +30,7 @@ SHELL_PACKAGES := zsh fish
 
 .PHONY: all deps test-deps fuzz-deps bench-deps soak-deps build run test asan test-asan fuzz fuzz-merge \
         bench bench-readiness microbench soak format clean install uninstall \
-        deb test-package
+        deb test-package test-containers
 
 all: build
 
@@ -123,6 +123,15 @@ PACKAGE_TEST_DEB ?=
 test-package:
 	$(call install_missing,$(PACKAGE_TEST_PACKAGES))
 	tests/packaging/deb_test.sh . $(BUILD)/package-test $(PACKAGE_TEST_DEB)
+	$(MAKE) test-containers CONTAINER_TEST_DEB="$(or $(PACKAGE_TEST_DEB),$$(ls -t $(BUILD)/package-test/gardien_*_amd64.deb | head -n1))"
+
+# The images of etc/examples/docker built from CONTAINER_TEST_DEB and run with gardien as PID 1
+# (tests/packaging/container_recipes_test.sh, docs/container.md); exit 77 there is a skip, whose
+# reason it prints.
+CONTAINER_TEST_DEB ?= $(lastword $(sort $(wildcard $(BUILD)/deb/gardien_*_amd64.deb)))
+test-containers:
+	@test -n "$(CONTAINER_TEST_DEB)" || { echo "no package: run make deb, or give CONTAINER_TEST_DEB"; exit 1; }
+	tests/packaging/container_recipes_test.sh . "$(CONTAINER_TEST_DEB)" || [ $$? = 77 ]
 
 $(ASAN_BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGARDIEN_SANITIZE=ON
