@@ -7,7 +7,7 @@ CONFIG     ?= etc/gardien.toml
 JOBS       ?= $(shell nproc)
 # scdoc builds the man pages (man/); configure with -DGARDIEN_MAN_PAGES=OFF to do without.
 DEB_PACKAGES := g++ make cmake pkg-config libevent-dev libtomlplusplus-dev nlohmann-json3-dev \
-                libcli11-dev libgtest-dev scdoc
+                libcli11-dev libgtest-dev scdoc libhowardhinnant-date-dev
 # Only `make fuzz` (clang's libFuzzer) and `make microbench` (Google Benchmark) need these.
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 BENCH_PACKAGES := libbenchmark-dev
@@ -16,8 +16,9 @@ SOAK_PACKAGES := python3
 READINESS_BENCH_PACKAGES := linux-perf
 # Real daemons the integration tests run (tests/integration/real_daemons_test.cpp) and
 # systemd-notify; installed with RUNLEVEL=1 so that Debian's postinst scripts do not start them.
-# groff-base checks that the man pages render without warnings.
-TEST_PACKAGES := systemd postgresql redis-server groff-base
+# groff-base checks that the man pages render without warnings; python3-croniter is the
+# reference the schedule tests compare next fire times with (tests/unit/common/schedule_oracle_test.cpp).
+TEST_PACKAGES := systemd postgresql redis-server groff-base python3-croniter
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The shells whose completions tests/packaging runs (each such test skips without its shell).
