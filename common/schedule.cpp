@@ -129,13 +129,16 @@ class FieldReader {
       if (spec_.max == 7) high = 6;  // Sunday once
     } else {
       std::size_t dash = base.find('-');
-      auto first = read_value(base.substr(0, dash), false, item);
+      auto first = read_value(base.substr(0, dash), item);
       if (!first) return std::nullopt;
       low = high = *first;
       if (dash != std::string_view::npos) {
-        auto second = read_value(base.substr(dash + 1), true, item);
+        std::string_view end = base.substr(dash + 1);
+        auto second = read_value(end, item);
         if (!second) return std::nullopt;
         high = *second;
+        // "fri-sun": Sunday named as the end of a range is 7 ("sun-sun" stays Sunday).
+        if (spec_.max == 7 && high == 0 && low > 0 && !read_number(end)) high = 7;
         if (high < low) {
           fail("range " + std::string(base) +
                ": reversed; write the lower end first, or a list for a wrap-around (like "
@@ -182,7 +185,7 @@ class FieldReader {
   }
 
   // `item`: the list element `text` is part of, quoted when `text` is empty ("-1").
-  std::optional<int> read_value(std::string_view text, bool upper_end, std::string_view item) {
+  std::optional<int> read_value(std::string_view text, std::string_view item) {
     if (auto n = read_number(text)) {
       if (*n < spec_.min || *n > spec_.max) {
         fail(std::string(text) + ": out of range, " + std::string(spec_.unit) + " is " + range_text());
@@ -193,11 +196,7 @@ class FieldReader {
     if (spec_.names) {
       std::string name = lower(text);
       for (std::size_t i = 0; i < spec_.names->size(); ++i) {
-        if (!name.empty() && (*spec_.names)[i] == name) {
-          int value = spec_.min + static_cast<int>(i);
-          // "fri-sun": Sunday closing a range is 7.
-          return upper_end && spec_.max == 7 && value == 0 ? 7 : value;
-        }
+        if (!name.empty() && (*spec_.names)[i] == name) return spec_.min + static_cast<int>(i);
       }
     }
     std::string message =

@@ -99,6 +99,8 @@ TEST(Schedule, NamesAreCaseInsensitiveAndSundayIsZeroOrSeven) {
   EXPECT_EQ(parsed("0 0 * * 7").cron, parsed("0 0 * * 0").cron);
   EXPECT_EQ(parsed("0 0 * * fri-sun").cron, parsed("0 0 * * 5,6,0").cron);
   EXPECT_EQ(parsed("0 0 * * 5-7").cron, parsed("0 0 * * 0,5,6").cron);
+  EXPECT_EQ(parsed("0 0 * * sun-sun").cron, parsed("0 0 * * 0").cron);
+  EXPECT_EQ(parsed("0 0 * * sun-tue").cron, parsed("0 0 * * 0-2").cron);
   EXPECT_EQ(parsed("0 0 * * 0-7").cron.weekdays, 0b1111111);
   EXPECT_EQ(parsed("0 0 * * *").cron.weekdays, 0b1111111);
 }
