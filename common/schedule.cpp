@@ -221,7 +221,8 @@ bool can_fire(const CronFields& fields) {
   if (fields.either_day) return true;  // every month has every day of the week
   for (int month = 1; month <= 12; ++month) {
     if (!(fields.months >> month & 1)) continue;
-    std::uint32_t possible = (std::uint32_t{1} << (kMaxMonthDays[month] + 1)) - 2;
+    // Bits 1..days; unsigned wrap-around makes 31 days all 31 bits.
+    std::uint32_t possible = (std::uint32_t{2} << kMaxMonthDays[month]) - 2;
     if (fields.days & possible) return true;
   }
   return false;

@@ -321,3 +321,11 @@ TEST(TimeZone, LocalZoneComesFromTzThenEtcLocaltime) {
   else
     ::unsetenv("TZ");
 }
+
+// Found by fuzz/schedule_fuzz in its first second: the "never fires" check shifted a 32-bit 1 by
+// 32 for the 31-day months (undefined behaviour, seen by UBSan in `make test-asan`).
+TEST(ScheduleFuzzRegression, ThirtyOneDayMonthsAreCheckedWithoutAnOverflowingShift) {
+  EXPECT_EQ(parsed("@Yearly"), parsed("0 0 1 1 *"));
+  parsed("0 0 31 jan,mar *");
+  EXPECT_NE(error_of("0 0 31 feb *").find("never fires"), std::string::npos);
+}
