@@ -256,7 +256,8 @@ ScheduleParse parse_every(std::string_view original, std::string_view rest) {
     return out;
   }
   if (*d.value < kMinEvery) {
-    out.error = prefix + "@every " + std::string(rest) + ": at least " + format_duration(kMinEvery);
+    out.error = prefix + std::string(rest) + " is too short: @every is at least " +
+                format_duration(kMinEvery);
     return out;
   }
   out.schedule = Schedule{ScheduleKind::every, {}, *d.value};

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs each libFuzzer target for SECONDS (docs/fuzzing.md). Usage: fuzz/run.sh BUILD_DIR SECONDS
-# [TARGET...] (targets: config protocol notify schedule). New inputs go to BUILD_DIR/corpus/TARGET (the
-# committed fuzz/corpus/TARGET is only read); crashes, timeouts, leaks and OOMs to
-# BUILD_DIR/artifacts/TARGET.
+# [TARGET...] (targets: config protocol notify schedule). New inputs go to
+# BUILD_DIR/corpus/TARGET (the committed fuzz/corpus/TARGET is only read); crashes, timeouts,
+# leaks and OOMs to BUILD_DIR/artifacts/TARGET.
 # Exits non-zero when any target fails, after printing the failing input's path. FUZZ_FLAGS adds
 # libFuzzer flags (e.g. FUZZ_FLAGS=-len_control=0 to try long inputs at once).
 set -uo pipefail

@@ -158,7 +158,7 @@ TEST(Schedule, ErrorsNameTheFieldAndTheFix) {
            {"@reboot now", "a macro takes no fields"},
            {"@every", "@every needs a duration, like \"@every 10m\""},
            {"@every 10", "\"10\" is not a duration: expected one like \"10m\""},
-           {"@every 500ms", "@every 500ms: at least 1s"},
+           {"@every 500ms", "schedule \"@every 500ms\": 500ms is too short: @every is at least 1s"},
            {"@every 0", "at least 1s"},
            {"@every 99999999999h", "is too long"},
            {"0 0 30 feb *", "schedule \"0 0 30 feb *\": never fires: no month chosen has day 30 (February has 29 days at most"},
