@@ -19,14 +19,14 @@ namespace {
 using namespace std::chrono_literals;
 
 struct FieldSpec {
-  std::string_view name;   // "minute", as error messages say it
-  std::string_view unit;   // "a minute", for "out of range, a minute is 0-59"
+  std::string_view name;  // "minute", as error messages say it
+  std::string_view unit;  // "a minute", for "out of range, a minute is 0-59"
   int min, max;
   const std::array<std::string_view, 12>* names;  // names[i] is min + i; null when none
 };
 
-constexpr std::array<std::string_view, 12> kMonthNames = {
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+constexpr std::array<std::string_view, 12> kMonthNames = {"jan", "feb", "mar", "apr", "may", "jun",
+                                                          "jul", "aug", "sep", "oct", "nov", "dec"};
 constexpr std::array<std::string_view, 12> kWeekdayNames = {"sun", "mon", "tue", "wed",
                                                             "thu", "fri", "sat"};
 
@@ -56,7 +56,9 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t';
+}
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
@@ -86,11 +88,11 @@ class FieldReader {
     std::size_t start = 0;
     while (true) {
       std::size_t comma = field.find(',', start);
-      std::string_view item = field.substr(start, comma == std::string_view::npos
-                                                      ? std::string_view::npos
-                                                      : comma - start);
+      std::string_view item = field.substr(
+          start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
       if (item.empty()) {
-        fail(quote(field) + ": an empty list element; separate values with one comma, like 1,15,30");
+        fail(quote(field) +
+             ": an empty list element; separate values with one comma, like 1,15,30");
         return std::nullopt;
       }
       auto item_bits = read_item(item);
@@ -151,7 +153,8 @@ class FieldReader {
     }
     std::uint64_t bits = 0;
     bool sunday_twice = spec_.max == 7;  // day of week 7 is Sunday, bit 0
-    for (int v = low; v <= high; v += step) bits |= std::uint64_t{1} << (sunday_twice && v == 7 ? 0 : v);
+    for (int v = low; v <= high; v += step)
+      bits |= std::uint64_t{1} << (sunday_twice && v == 7 ? 0 : v);
     return bits;
   }
 
@@ -188,7 +191,8 @@ class FieldReader {
   std::optional<int> read_value(std::string_view text, std::string_view item) {
     if (auto n = read_number(text)) {
       if (*n < spec_.min || *n > spec_.max) {
-        fail(std::string(text) + ": out of range, " + std::string(spec_.unit) + " is " + range_text());
+        fail(std::string(text) + ": out of range, " + std::string(spec_.unit) + " is " +
+             range_text());
         return std::nullopt;
       }
       return static_cast<int>(*n);
@@ -199,8 +203,8 @@ class FieldReader {
         if (!name.empty() && (*spec_.names)[i] == name) return spec_.min + static_cast<int>(i);
       }
     }
-    std::string message =
-        quote(text.empty() ? item : text) + ": expected " + std::string(spec_.unit) + " " + range_text();
+    std::string message = quote(text.empty() ? item : text) + ": expected " +
+                          std::string(spec_.unit) + " " + range_text();
     bool word = !text.empty() && std::isalpha(static_cast<unsigned char>(text[0]));
     if (word && !spec_.names)
       message += "; names are for the month (jan-dec) and day-of-week (sun-sat) fields";
@@ -268,7 +272,7 @@ struct Macro {
   std::string_view name;
   std::string_view fields;
 };
-constexpr Macro kMacros[] = {{"@hourly", "0 * * * *"},  {"@daily", "0 0 * * *"},
+constexpr Macro kMacros[] = {{"@hourly", "0 * * * *"},   {"@daily", "0 0 * * *"},
                              {"@midnight", "0 0 * * *"}, {"@weekly", "0 0 * * 0"},
                              {"@monthly", "0 0 1 * *"},  {"@yearly", "0 0 1 1 *"},
                              {"@annually", "0 0 1 1 *"}};
@@ -278,7 +282,8 @@ ScheduleParse parse_fields(std::string_view original, std::string_view text) {
   std::string prefix = "schedule " + quote(original) + ": ";
   std::vector<std::string_view> fields = split_fields(text);
   if (fields.size() != 5) {
-    out.error = prefix + std::to_string(fields.size()) + (fields.size() == 1 ? " field, " : " fields, ");
+    out.error =
+        prefix + std::to_string(fields.size()) + (fields.size() == 1 ? " field, " : " fields, ");
     out.error += std::string(kExpected);
     if (fields.size() == 6) out.error += "; seconds and years are not supported";
     return out;
@@ -381,7 +386,8 @@ date::sys_seconds fire_instant(const date::time_zone& zone, date::local_seconds 
   return date::sys_seconds{local.time_since_epoch()} - info.first.offset;
 }
 
-std::optional<Instant> next_cron(const CronFields& f, Instant instant, const date::time_zone& zone) {
+std::optional<Instant> next_cron(const CronFields& f, Instant instant,
+                                 const date::time_zone& zone) {
   auto now = date::floor<std::chrono::seconds>(instant);
   auto local = date::floor<std::chrono::minutes>(zone.to_local(now)) + std::chrono::minutes(1);
   while (true) {
@@ -433,8 +439,9 @@ ScheduleParse parse_schedule(std::string_view text) {
   out.error = "schedule " + quote(text) + ": ";
   if (!known) out.error += "unknown macro " + quote(body.substr(0, end)) + "; ";
   if (known && !rest.empty()) out.error += "a macro takes no fields; ";
-  out.error += "expected @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually, "
-               "@reboot or \"@every 10m\"";
+  out.error +=
+      "expected @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually, "
+      "@reboot or \"@every 10m\"";
   return out;
 }
 

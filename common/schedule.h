@@ -29,11 +29,11 @@ enum class ScheduleKind {
 
 // The matching values of each cron field, one bit per value.
 struct CronFields {
-  std::uint64_t minutes = 0;   // bits 0..59
-  std::uint32_t hours = 0;     // bits 0..23
-  std::uint32_t days = 0;      // bits 1..31 (day of month)
-  std::uint16_t months = 0;    // bits 1..12
-  std::uint8_t weekdays = 0;   // bits 0..6, Sunday 0 (7 in the text is folded into 0)
+  std::uint64_t minutes = 0;  // bits 0..59
+  std::uint32_t hours = 0;    // bits 0..23
+  std::uint32_t days = 0;     // bits 1..31 (day of month)
+  std::uint16_t months = 0;   // bits 1..12
+  std::uint8_t weekdays = 0;  // bits 0..6, Sunday 0 (7 in the text is folded into 0)
   // Vixie cron: when neither day field starts with '*', a day matches if EITHER matches.
   bool either_day = false;
   bool operator==(const CronFields&) const = default;

@@ -194,8 +194,8 @@ TEST(ScheduleOracle, NextFireAgreesWithCroniterInUtc) {
     for (const Query& q : queries)
       input << q.oracle_expression << '\t' << (q.oracle_day_or ? 1 : 0) << '\t' << q.start << '\n';
   }
-  std::string command = std::string(kPython) + " " + (dir / "oracle.py").string() + " " +
-                        (dir / "queries").string();
+  std::string command =
+      std::string(kPython) + " " + (dir / "oracle.py").string() + " " + (dir / "queries").string();
   FILE* pipe = ::popen(command.c_str(), "r");
   ASSERT_TRUE(pipe) << command;
   std::vector<std::string> answers;

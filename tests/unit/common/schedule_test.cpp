@@ -37,7 +37,8 @@ Instant local(const date::time_zone& tz, std::string_view text) {
   int y = 0;
   unsigned mo = 0, d = 0, h = 0, mi = 0;
   // date::parse trips GCC 12's -Wmaybe-uninitialized inside date.h; the form is fixed anyway.
-  EXPECT_EQ(std::sscanf(std::string(text).c_str(), "%d-%u-%u %u:%u", &y, &mo, &d, &h, &mi), 5) << text;
+  EXPECT_EQ(std::sscanf(std::string(text).c_str(), "%d-%u-%u %u:%u", &y, &mo, &d, &h, &mi), 5)
+      << text;
   date::local_seconds t = date::local_days(date::year(y) / date::month(mo) / date::day(d)) +
                           std::chrono::hours(h) + std::chrono::minutes(mi);
   return tz.to_sys(t, date::choose::earliest);
@@ -133,7 +134,9 @@ TEST(Schedule, ErrorsNameTheFieldAndTheFix) {
            {"* * 0 * *", "day-of-month 0: out of range, a day of month is 1-31"},
            {"* * 32 * *", "day-of-month 32: out of range"},
            {"* * * 13 *", "month 13: out of range, a month is 1-12 or jan-dec"},
-           {"* * * * 8", "day-of-week 8: out of range, a day of week is 0-7 or sun-sat (0 and 7 are both Sunday)"},
+           {"* * * * 8",
+            "day-of-week 8: out of range, a day of week is 0-7 or sun-sat (0 and 7 are both "
+            "Sunday)"},
            {"60 * * * *", "minute 60: out of range, a minute is 0-59"},
            {"* * 20-10 * *", "day-of-month range 20-10: reversed; write the lower end first"},
            {"* * * * 5-0", "day-of-week range 5-0: reversed"},
@@ -141,19 +144,26 @@ TEST(Schedule, ErrorsNameTheFieldAndTheFix) {
            {"*/x * * * *", "minute step \"x\": a step is a number, like */15"},
            {"1,,2 * * * *", "minute \"1,,2\": an empty list element"},
            {"1, * * * *", "minute \"1,\": an empty list element"},
-           {"mon * * * *", "minute \"mon\": expected a minute 0-59; names are for the month (jan-dec) and day-of-week (sun-sat) fields"},
+           {"mon * * * *",
+            "minute \"mon\": expected a minute 0-59; names are for the month (jan-dec) and "
+            "day-of-week (sun-sat) fields"},
            {"* * * janu *", "month \"janu\": expected a month 1-12 or jan-dec"},
            {"* * * * monday", "day-of-week \"monday\": expected a day of week 0-7 or sun-sat"},
            {"1x * * * *", "minute \"1x\": expected a minute 0-59"},
-           {"-1 * * * *", "minute \"-1\": expected a minute 0-59, *, a range like 1-5, a step like */15 or a list like 1,15,30"},
+           {"-1 * * * *",
+            "minute \"-1\": expected a minute 0-59, *, a range like 1-5, a step like */15 or a "
+            "list like 1,15,30"},
            {"** * * * *", "minute \"**\": expected a minute 0-59"},
            {"9999999999 * * * *", "minute \"9999999999\": expected a minute 0-59"},
-           {"* * * *", "schedule \"* * * *\": 4 fields, expected five fields \"minute hour day-of-month month day-of-week\""},
+           {"* * * *",
+            "schedule \"* * * *\": 4 fields, expected five fields \"minute hour day-of-month month "
+            "day-of-week\""},
            {"0 * * * * *", "6 fields, expected five fields"},
            {"0 * * * * *", "; seconds and years are not supported"},
            {"", "schedule \"\": empty; expected five fields"},
            {"   ", "empty; expected five fields"},
-           {"@hourlyy", "schedule \"@hourlyy\": unknown macro \"@hourlyy\"; expected @hourly, @daily"},
+           {"@hourlyy",
+            "schedule \"@hourlyy\": unknown macro \"@hourlyy\"; expected @hourly, @daily"},
            {"@daily 5", "@daily 5\": a macro takes no fields; expected @hourly"},
            {"@reboot now", "a macro takes no fields"},
            {"@every", "@every needs a duration, like \"@every 10m\""},
@@ -161,7 +171,9 @@ TEST(Schedule, ErrorsNameTheFieldAndTheFix) {
            {"@every 500ms", "schedule \"@every 500ms\": 500ms is too short: @every is at least 1s"},
            {"@every 0", "at least 1s"},
            {"@every 99999999999h", "is too long"},
-           {"0 0 30 feb *", "schedule \"0 0 30 feb *\": never fires: no month chosen has day 30 (February has 29 days at most"},
+           {"0 0 30 feb *",
+            "schedule \"0 0 30 feb *\": never fires: no month chosen has day 30 (February has 29 "
+            "days at most"},
            {"0 0 31 apr,jun,sep,nov *", "never fires: no month chosen has day 31"},
            {"0 0 30,31 2 *", "day 30,31"},
        }) {
