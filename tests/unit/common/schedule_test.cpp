@@ -341,3 +341,51 @@ TEST(ScheduleFuzzRegression, ThirtyOneDayMonthsAreCheckedWithoutAnOverflowingShi
   parsed("0 0 31 jan,mar *");
   EXPECT_NE(error_of("0 0 31 feb *").find("never fires"), std::string::npos);
 }
+
+// The DST rules again, by brute force: walk UTC minute by minute and fire where the rule says
+// (a wall-clock minute that matches, at its first occurrence; or a change that skipped a
+// matching minute), around each 2026 change in Paris and New York.
+TEST(ScheduleDst, AgreesWithAMinuteByMinuteWalkAroundEachChange) {
+  auto brute_force = [](const CronFields& f, Instant after, const date::time_zone& tz) {
+    auto u = date::floor<std::chrono::minutes>(after) + 1min;
+    for (int i = 0; i < 9 * 24 * 60; ++i, u += 1min) {
+      date::sys_seconds at = u;
+      date::sys_info info = tz.get_info(at);
+      auto local = tz.to_local(at);
+      bool first = tz.to_sys(local, date::choose::earliest) == at;
+      if (first && matches(f, local.time_since_epoch())) return std::optional<Instant>(at);
+      if (info.begin == at) {
+        // A spring-forward change: the local minutes from before it up to its new wall time.
+        date::sys_info before = tz.get_info(at - 1s);
+        for (auto skipped = date::local_seconds{at.time_since_epoch() + before.offset};
+             skipped < local; skipped += 1min)
+          if (matches(f, skipped.time_since_epoch())) return std::optional<Instant>(at);
+      }
+    }
+    return std::optional<Instant>();
+  };
+  const char* expressions[] = {"30 2 * * *",    "*/15 2 * * *",   "0 * * * *",  "*/30 * * * *",
+                               "30 1 * * *",    "0,45 1-3 * * *", "59 1 * * *", "0 3 * * *",
+                               "*/7 0-4 * * *", "0 2 * * sun"};
+  struct Change {
+    const char* zone;
+    const char* day_before;
+  };
+  for (const Change& change :
+       {Change{"Europe/Paris", "2026-03-28 22:00"}, Change{"Europe/Paris", "2026-10-24 22:00"},
+        Change{"America/New_York", "2026-03-07 22:00"},
+        Change{"America/New_York", "2026-10-31 22:00"}}) {
+    const date::time_zone& tz = zone(change.zone);
+    for (const char* text : expressions) {
+      Schedule s = parsed(text);
+      Instant at = local(tz, change.day_before);
+      for (Instant end = at + 48h; at < end;) {
+        auto expected = brute_force(s.cron, at, tz);
+        ASSERT_TRUE(expected);
+        auto got = next_after(s, at, tz);
+        ASSERT_EQ(show(tz, got), show(tz, expected)) << text << " after " << show(tz, at);
+        at = *got;
+      }
+    }
+  }
+}
