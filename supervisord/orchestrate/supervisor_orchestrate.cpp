@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "supervisord/loop/log.h"
@@ -101,16 +102,49 @@ std::string Supervisor::summary() const {
   return out.empty() ? "no programs" : out;
 }
 
+namespace {
+
+// Its lifecycle will not start it again by itself: fatal, or exited for good without success.
+bool ended_for_good(const InstanceFacts& f) {
+  return (f.state == State::fatal || f.state == State::exited) && !f.completed;
+}
+
+// Programs that ended for good, and those whose start waits on one of them (to any depth).
+std::set<std::string> blocked_for_good(const std::vector<InstanceFacts>& facts,
+                                       const Config& config) {
+  std::set<std::string> blocked;
+  for (const InstanceFacts& f : facts) {
+    if (ended_for_good(f)) blocked.insert(f.program);
+  }
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const InstanceFacts& f : facts) {
+      const ProgramConfig* p = config.find(f.program);
+      if (!p || blocked.count(f.program) || f.state != State::stopped || !f.start_requested)
+        continue;
+      bool waits_on_blocked = std::any_of(p->depends_on.begin(), p->depends_on.end(),
+                                          [&](const std::string& d) { return blocked.count(d); });
+      if (waits_on_blocked) grew = blocked.insert(f.program).second;
+    }
+  }
+  return blocked;
+}
+
+}  // namespace
+
 void Supervisor::notify_upward() {
   if (!upward_) return;
   if (mode_ != DaemonMode::running) return upward_->status(summary());
-  // Ready: every autostart instance kept up is ready, or done (a one-shot that succeeded).
+  // Ready once nothing more comes by itself: every autostart instance kept up is ready, done (a
+  // one-shot that succeeded), ended for good, or waits on one that did; else the init above would
+  // wait out its start timeout for a program that can only fail.
   std::vector<InstanceFacts> facts = snapshot();
-  bool all_ready = std::all_of(facts.begin(), facts.end(), [&](const InstanceFacts& f) {
+  std::set<std::string> blocked = blocked_for_good(facts, config_);
+  bool all_settled = std::all_of(facts.begin(), facts.end(), [&](const InstanceFacts& f) {
     const ProgramConfig* p = config_.find(f.program);
-    return !p || !p->autostart || !f.wanted || f.ready || f.completed;
+    return !p || !p->autostart || !f.wanted || f.ready || f.completed || blocked.count(f.program);
   });
-  if (all_ready) {
+  if (all_settled) {
     upward_->ready(summary());
   } else {
     upward_->status(summary());

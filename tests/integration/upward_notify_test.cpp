@@ -114,15 +114,14 @@ TEST(UpwardNotify, ReadyOnlyOnceProgramsAreReadyAndStoppingOnTerm) {
   fs::path go = dir / "go";
   fs::path app_env = dir / "app.env";
   fs::path plain_env = dir / "plain.env";
-  d.write_config(
-      program("app",
-              {"sh", "-c",
-               env_to(app_env, "while [ ! -e '" + go.string() + "' ]; do sleep 0.02; done; '" +
-                                   helper("notifier") +
-                                   "' send READY=1 STATUS=serving; exec sleep 1000")},
-              "ready = \"notify\"\nready-timeout = \"20s\"\nstop-timeout = \"1s\"\n") +
-      program("plain", {"sh", "-c", env_to(plain_env, "exec sleep 1000")},
-              "start-seconds = \"0\"\nstop-timeout = \"1s\"\n"));
+  d.write_config(program("app",
+                         {"sh", "-c",
+                          env_to(app_env, "while [ ! -e '" + go.string() +
+                                              "' ]; do sleep 0.02; done; '" + helper("notifier") +
+                                              "' send READY=1 STATUS=serving; exec sleep 1000")},
+                         "ready = \"notify\"\nready-timeout = \"20s\"\nstop-timeout = \"1s\"\n") +
+                 program("plain", {"sh", "-c", env_to(plain_env, "exec sleep 1000")},
+                         "start-seconds = \"0\"\nstop-timeout = \"1s\"\n"));
   {
     ScopedEnv notify_socket("NOTIFY_SOCKET", init.address());
     d.start();
@@ -134,8 +133,7 @@ TEST(UpwardNotify, ReadyOnlyOnceProgramsAreReadyAndStoppingOnTerm) {
   EXPECT_EQ(init.count("READY=1"), 0u) << "READY=1 before app was ready: " << init.dump();
 
   write_file(go, "");
-  ASSERT_TRUE(poll_until([&] { return init.count("READY=1") > 0; }, 10s))
-      << init.dump() << d.log();
+  ASSERT_TRUE(poll_until([&] { return init.count("READY=1") > 0; }, 10s)) << init.dump() << d.log();
   long long ready_received = now_ms();
   auto app_running = d.states("app", "running");
   ASSERT_EQ(app_running.size(), 1u) << "READY=1 came before app was running\n" << d.log();
@@ -156,6 +154,28 @@ TEST(UpwardNotify, ReadyOnlyOnceProgramsAreReadyAndStoppingOnTerm) {
   EXPECT_EQ(init.count("READY=1"), 1u) << "READY=1 once: " << init.dump();
 }
 
+// A program that can only fail, and its dependant, do not hold back READY=1: the init above
+// hears it once nothing more comes by itself, not at its own start timeout.
+TEST(UpwardNotify, ReadyOnceAFatalProgramAndWhatWaitsOnItAreSettled) {
+  TempDir dir;
+  Daemon d(dir);
+  NotifyListener init(unique_abstract_name());
+  d.write_config(
+      program("db", {"sh", "-c", "exit 3"},
+              "start-seconds = \"1s\"\nstart-retries = 1\nbackoff = \"50ms\"\n") +
+      program("web", {"sleep", "1000"}, "depends-on = [\"db\"]\nstop-timeout = \"1s\"\n") +
+      program("plain", {"sleep", "1000"}, "start-seconds = \"0\"\nstop-timeout = \"1s\"\n"));
+  {
+    ScopedEnv notify_socket("NOTIFY_SOCKET", init.address());
+    d.start();
+  }
+  ASSERT_TRUE(d.wait_state("db", "fatal", 10s)) << d.log();
+  EXPECT_TRUE(poll_until([&] { return init.count("READY=1") > 0; }, 10s)) << init.dump() << d.log();
+  EXPECT_EQ(status_of(d, "web").value("state", ""), "stopped");
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10s), 0) << d.log();
+}
+
 // A NOTIFY_SOCKET that is a path works as well, and WATCHDOG_USEC makes the daemon ping.
 TEST(UpwardNotify, APathSocketGetsReadyAndWatchdogPings) {
   TempDir dir;
@@ -169,8 +189,7 @@ TEST(UpwardNotify, APathSocketGetsReadyAndWatchdogPings) {
     ScopedEnv watchdog("WATCHDOG_USEC", "200000");
     d.start();
   }
-  ASSERT_TRUE(poll_until([&] { return init.count("READY=1") > 0; }, 10s))
-      << init.dump() << d.log();
+  ASSERT_TRUE(poll_until([&] { return init.count("READY=1") > 0; }, 10s)) << init.dump() << d.log();
   EXPECT_TRUE(poll_until([&] { return init.count("WATCHDOG=1") >= 3; }, 5s)) << init.dump();
   ASSERT_TRUE(poll_until([&] { return fs::exists(plain_env); }, 10s));
   auto vars = read_key_values(plain_env);
