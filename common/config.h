@@ -138,6 +138,42 @@ struct ProgramConfig {
   bool operator==(const ProgramConfig&) const = default;
 };
 
+// When a task runs besides `gardienctl run` and its schedule (`run`).
+enum class TaskRunWhen {
+  on_demand,  // only when asked (`gardienctl run`) or scheduled
+  on_start,   // once when the daemon starts, before what depends on it; `@reboot` means this
+};
+// What a scheduled fire does while a run of the task is active (`concurrency`); `gardienctl run`
+// always queues behind max-concurrent.
+enum class ScheduleConcurrency {
+  forbid,   // skip the fire, and log it
+  allow,    // queue it like any run (max-concurrent still applies)
+  replace,  // cancel the active runs, then queue it
+  queue,    // queue it behind the active run
+};
+
+// A task: one-shot work, run on demand, at start or on a schedule, through the job queue. It
+// shares a program's spawn, user, environment, directory, rlimits, output and stop settings.
+struct TaskConfig {
+  // The settings shared with programs (`process.name` is the task's name). A run is spawned and
+  // stopped from these; restart, instances, autostart, start-seconds, ready and health do not
+  // apply to tasks. `process.success_exit_codes`, `process.backoff` and `process.backoff_max`
+  // are the task's own keys of the same names; `process.log_buffer_size` is `max-output`.
+  ProgramConfig process;
+  Duration timeout{0};   // one attempt's limit, then the stop sequence; 0: none
+  int retries = 0;       // attempts after a failed first one
+  Duration deadline{0};  // all attempts together; 0: none
+  TaskRunWhen run = TaskRunWhen::on_demand;
+  std::string schedule;   // as written ("*/15 * * * *", "@every 10m"); empty: none
+  std::string time_zone;  // IANA name; empty: the daemon's local zone
+  ScheduleConcurrency concurrency = ScheduleConcurrency::forbid;
+  int history = 20;         // finished runs kept (in memory and in the state file)
+  int max_concurrent = 1;   // runs of this task at once
+  bool args = true;         // `gardienctl run TASK -- ARGS` may append arguments
+  const std::string& name() const noexcept { return process.name; }
+  bool operator==(const TaskConfig&) const = default;
+};
+
 struct SupervisorConfig {
   std::string socket;  // empty: the default rule (docs/ctl.md)
   mode_t socket_mode = 0600;
@@ -146,13 +182,19 @@ struct SupervisorConfig {
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;
   Duration shutdown_timeout = std::chrono::seconds(30);
+  int max_concurrent_jobs = 0;  // task runs at once; 0: the number of CPUs
+  int max_queued_jobs = 1000;   // runs waiting for a slot; beyond it a submission is refused
+  // Where finished task runs are kept across restarts; empty: the default (docs/tasks.md).
+  std::string state_dir;
   bool operator==(const SupervisorConfig&) const = default;
 };
 
 struct Config {
   SupervisorConfig supervisor;
   std::vector<ProgramConfig> programs;  // sorted by name
+  std::vector<TaskConfig> tasks;        // sorted by name; no task has a program's name
   const ProgramConfig* find(std::string_view name) const;
+  const TaskConfig* find_task(std::string_view name) const;
   int instance_count() const;  // sum of every program's instances
 };
 
@@ -163,6 +205,8 @@ std::string_view to_string(DependencyCondition condition);
 std::string_view to_string(ProbeConfig::Kind kind);  // "notify", "fd", "tcp", ...
 std::string_view to_string(LogFormat format);
 std::string_view to_string(LogLevel level);
+std::string_view to_string(TaskRunWhen when);               // "on-demand", "on-start"
+std::string_view to_string(ScheduleConcurrency concurrency);  // "forbid", "allow", ...
 // The inverse of to_string: nullopt for anything else ("3", "WARN").
 std::optional<LogLevel> parse_log_level(std::string_view text);
 std::optional<LogFormat> parse_log_format(std::string_view text);

@@ -207,6 +207,66 @@ std::optional<ErrorCode> parse_error_code(std::string_view name) noexcept {
   return std::nullopt;
 }
 
+namespace {
+// The name of `value` in one of the protocol's (value, name) tables; the first entry's name for a
+// value the table lacks.
+template <typename Enum, std::size_t N>
+std::string_view name_in(const std::array<std::pair<Enum, std::string_view>, N>& table,
+                         Enum value) noexcept {
+  for (const auto& [v, name] : table) {
+    if (v == value) return name;
+  }
+  return table.front().second;
+}
+template <typename Enum, std::size_t N>
+std::optional<Enum> value_in(const std::array<std::pair<Enum, std::string_view>, N>& table,
+                             std::string_view name) noexcept {
+  for (const auto& [v, n] : table) {
+    if (n == name) return v;
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+std::string_view kind_name(InstanceKind kind) noexcept { return name_in(kInstanceKinds, kind); }
+std::optional<InstanceKind> parse_kind(std::string_view name) noexcept {
+  return value_in(kInstanceKinds, name);
+}
+std::string_view job_state_name(JobState state) noexcept { return name_in(kJobStates, state); }
+std::optional<JobState> parse_job_state(std::string_view name) noexcept {
+  return value_in(kJobStates, name);
+}
+std::string_view job_outcome_name(JobOutcome outcome) noexcept {
+  return name_in(kJobOutcomes, outcome);
+}
+std::optional<JobOutcome> parse_job_outcome(std::string_view name) noexcept {
+  return value_in(kJobOutcomes, name);
+}
+std::string_view job_source_name(JobSource source) noexcept {
+  return name_in(kJobSources, source);
+}
+std::optional<JobSource> parse_job_source(std::string_view name) noexcept {
+  return value_in(kJobSources, name);
+}
+
+int exit_code_of(const JobRecord& record) noexcept {
+  if (!record.outcome) return 125;
+  switch (*record.outcome) {
+    case JobOutcome::succeeded:
+    case JobOutcome::failed:
+      if (record.signal) return 128 + *record.signal;
+      return record.exit_code.value_or(1);
+    case JobOutcome::timed_out:
+      return 124;
+    case JobOutcome::cancelled:
+    case JobOutcome::lost:
+      return 125;
+    case JobOutcome::failed_to_start:
+      return 126;
+  }
+  return 125;
+}
+
 std::string_view state_name(InstanceState state) noexcept {
   for (const auto& [s, name] : kInstanceStates) {
     if (s == state) return name;

@@ -154,6 +154,20 @@ inline constexpr std::array<std::pair<Health, std::string_view>, 3> kHealthNames
 std::string_view health_name(Health health) noexcept;
 std::optional<Health> parse_health(std::string_view name) noexcept;
 
+// What a `status` line describes.
+enum class InstanceKind {
+  program,  // an instance of a [program.NAME]
+  task,     // a [task.NAME] as a whole: its next scheduled fire, its last run
+  run,      // one running run of a task ("migrate#12"), listed under its task
+};
+inline constexpr std::array<std::pair<InstanceKind, std::string_view>, 3> kInstanceKinds = {{
+    {InstanceKind::program, "program"},
+    {InstanceKind::task, "task"},
+    {InstanceKind::run, "run"},
+}};
+std::string_view kind_name(InstanceKind kind) noexcept;
+std::optional<InstanceKind> parse_kind(std::string_view name) noexcept;
+
 // One line of `status`.
 struct InstanceStatus {
   std::string name;     // instance name: "web" or "web.2"
@@ -174,6 +188,11 @@ struct InstanceStatus {
   std::optional<int> exit_code = std::nullopt;  // its last run exited with this code
   std::optional<int> signal = std::nullopt;     // its last run was killed by this signal
   bool reloading = false;  // it sent RELOADING=1 and not yet the READY=1 that ends the reload
+  // program (the default, absent on the wire), task or run. Tasks and runs never make `status`
+  // exit 3: a task at rest is what a task is.
+  InstanceKind kind = InstanceKind::program;
+  // task: when its schedule fires next (wall clock, milliseconds since the Unix epoch).
+  std::optional<std::int64_t> next_fire_ms = std::nullopt;
   bool operator==(const InstanceStatus&) const = default;
 };
 nlohmann::json to_json(const InstanceStatus& status);
@@ -217,5 +236,87 @@ struct ReloadPlan {
 };
 nlohmann::json to_json(const ReloadPlan& plan);
 std::optional<ReloadPlan> reload_plan_from_json(const nlohmann::json& json, std::string& error);
+
+// ---- Task runs (`run`, `jobs`, `cancel`, `schedules`: docs/tasks.md) ----
+
+enum class JobState { queued, running, finished };
+inline constexpr std::array<std::pair<JobState, std::string_view>, 3> kJobStates = {{
+    {JobState::queued, "queued"},
+    {JobState::running, "running"},
+    {JobState::finished, "finished"},
+}};
+std::string_view job_state_name(JobState state) noexcept;
+std::optional<JobState> parse_job_state(std::string_view name) noexcept;
+
+// How a finished run ended.
+enum class JobOutcome {
+  succeeded,        // exited with one of success-exit-codes
+  failed,           // exited otherwise, or was killed by a signal (exit_code / signal say which)
+  timed_out,        // its last attempt passed `timeout`, or the runs passed `deadline`
+  cancelled,        // `gardienctl cancel`, a replacing fire, a removed task, or the shutdown
+  failed_to_start,  // could not be spawned (exec failed, no such user...)
+  lost,             // it was running when the daemon died (read back from the state file)
+};
+inline constexpr std::array<std::pair<JobOutcome, std::string_view>, 6> kJobOutcomes = {{
+    {JobOutcome::succeeded, "succeeded"},
+    {JobOutcome::failed, "failed"},
+    {JobOutcome::timed_out, "timed out"},
+    {JobOutcome::cancelled, "cancelled"},
+    {JobOutcome::failed_to_start, "failed to start"},
+    {JobOutcome::lost, "lost"},
+}};
+std::string_view job_outcome_name(JobOutcome outcome) noexcept;
+std::optional<JobOutcome> parse_job_outcome(std::string_view name) noexcept;
+
+// Who asked for a run.
+enum class JobSource { ctl, schedule, start };
+inline constexpr std::array<std::pair<JobSource, std::string_view>, 3> kJobSources = {{
+    {JobSource::ctl, "ctl"},            // `gardienctl run` (`uid` says who)
+    {JobSource::schedule, "schedule"},  // its schedule fired
+    {JobSource::start, "start"},        // run = "on-start" (or @reboot), or a start that needs it
+}};
+std::string_view job_source_name(JobSource source) noexcept;
+std::optional<JobSource> parse_job_source(std::string_view name) noexcept;
+
+// One run of a task, as `jobs` lists it and `run --wait` follows it. Times are wall-clock
+// milliseconds since the Unix epoch.
+struct JobRecord {
+  std::string id;  // "migrate#12"
+  std::string task;
+  std::int64_t number = 0;  // 12: per task, from 1, never reused within a state directory
+  JobState state = JobState::queued;
+  JobSource source = JobSource::ctl;
+  std::optional<std::int64_t> uid;  // source == ctl: the submitter's uid (peer credentials)
+  std::vector<std::string> args;    // appended to the task's command
+  std::int64_t queued_ms = 0;
+  std::optional<std::int64_t> started_ms;  // its first attempt was spawned
+  std::optional<std::int64_t> ended_ms;
+  int attempts = 0;
+  std::optional<pid_t> pid;  // running: the current attempt's main process
+  std::optional<JobOutcome> outcome;  // finished
+  std::optional<int> exit_code;  // the last attempt exited with this code
+  std::optional<int> signal;     // the last attempt was killed by this signal
+  std::string info;  // "timed out after 5s", "cancelled: shutdown", "exit code 3; 2 attempts"
+  bool operator==(const JobRecord&) const = default;
+};
+nlohmann::json to_json(const JobRecord& record);
+std::optional<JobRecord> job_record_from_json(const nlohmann::json& json, std::string& error);
+
+// `gardienctl run --wait`'s exit code for a finished run, like timeout(1): its exit code, 128+N
+// for signal N, 124 when it timed out, 125 when it was cancelled or lost, 126 when it failed to
+// start.
+int exit_code_of(const JobRecord& record) noexcept;
+
+// `schedules`: the next fires of one scheduled task.
+struct TaskSchedule {
+  std::string task;
+  std::string schedule;   // as written
+  std::string time_zone;  // the zone it fires in ("Europe/Paris")
+  std::vector<std::int64_t> next_ms;  // the next fires, earliest first
+  bool operator==(const TaskSchedule&) const = default;
+};
+nlohmann::json to_json(const TaskSchedule& schedule);
+std::optional<TaskSchedule> task_schedule_from_json(const nlohmann::json& json,
+                                                    std::string& error);
 
 }  // namespace gardien::protocol

@@ -12,6 +12,13 @@ const ProgramConfig* Config::find(std::string_view name) const {
   return nullptr;
 }
 
+const TaskConfig* Config::find_task(std::string_view name) const {
+  for (const TaskConfig& t : tasks) {
+    if (t.name() == name) return &t;
+  }
+  return nullptr;
+}
+
 int Config::instance_count() const {
   int n = 0;
   for (const ProgramConfig& p : programs) n += p.instances;
@@ -119,6 +126,30 @@ std::string_view to_string(LogLevel level) {
       return "warn";
     case LogLevel::error:
       return "error";
+  }
+  return "?";
+}
+
+std::string_view to_string(TaskRunWhen when) {
+  switch (when) {
+    case TaskRunWhen::on_demand:
+      return "on-demand";
+    case TaskRunWhen::on_start:
+      return "on-start";
+  }
+  return "?";
+}
+
+std::string_view to_string(ScheduleConcurrency concurrency) {
+  switch (concurrency) {
+    case ScheduleConcurrency::forbid:
+      return "forbid";
+    case ScheduleConcurrency::allow:
+      return "allow";
+    case ScheduleConcurrency::replace:
+      return "replace";
+    case ScheduleConcurrency::queue:
+      return "queue";
   }
   return "?";
 }

@@ -352,7 +352,7 @@ class WaitOperation final : public PendingCall {
   };
 
   void on_change(const StateChange& change) {
-    if (finished_) return;
+    if (finished_ || change.job) return;
     auto it = index_.find(change.status.name);
     if (it == index_.end()) return;
     Tracked& t = tracked_[it->second];

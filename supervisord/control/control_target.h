@@ -26,6 +26,9 @@ struct StateChange {
   // `reload NAME` sees the READY=1 that ends a reload (`previous` is then its state as it is).
   enum class Notice { none, reloading, ready };
   Notice notice = Notice::none;
+  // Not an instance's transition: a task run was queued, started or finished (`status` is then
+  // empty). Listeners that follow instances skip these.
+  std::optional<protocol::JobRecord> job;
 };
 
 // Listeners of state changes. Listeners may subscribe or unsubscribe (their own subscription
@@ -81,6 +84,19 @@ struct InstanceReload {
   bool awaits_ready = false;
 };
 
+// What `run` asks for.
+struct RunRequest {
+  std::string task;
+  std::vector<std::string> args;  // appended to its command; refused when the task sets args = false
+  std::int64_t uid = 0;           // the submitter (peer credentials)
+};
+
+// `run` or `cancel`: the records it made or touched, or why nothing was done.
+struct JobsAnswer {
+  std::vector<protocol::JobRecord> records;
+  std::optional<protocol::Error> error;  // unknown_program, failed (queue full), shutting_down...
+};
+
 // Implemented by the supervisor. Every call happens on the loop thread and must not block.
 class ControlTarget {
  public:
@@ -118,6 +134,20 @@ class ControlTarget {
 
   // Re-reads the config file and, unless `dry_run`, applies the difference (the plan) at once.
   virtual ReloadOutcome reload(bool dry_run) = 0;
+
+  // --- Tasks (docs/tasks.md). Every change of a run is published on state_changes() (`job`). ---
+  // Queues one run of a task; the record (queued, or already running when a slot was free).
+  virtual JobsAnswer submit_run(const RunRequest& request) = 0;
+  // Queued, running and finished runs (of `task` only, unless empty): by task, then number.
+  virtual std::vector<protocol::JobRecord> jobs(const std::string& task) const = 0;
+  // One run by id ("migrate#12"), kept in history or active; nullopt when unknown.
+  virtual std::optional<protocol::JobRecord> job(const std::string& id) const = 0;
+  // `target` is a run id or a task name (all its queued and running runs): queued runs are
+  // removed, running ones get the stop sequence; each ends with the outcome `cancelled`.
+  virtual JobsAnswer cancel(const std::string& target) = 0;
+  // The next `count` fires of each scheduled task (of `task` only, unless empty).
+  virtual std::vector<protocol::TaskSchedule> schedules(const std::string& task,
+                                                        int count) const = 0;
 
   // Begins the graceful shutdown and returns at once.
   virtual void shutdown() = 0;

@@ -57,6 +57,12 @@ class Supervisor final : public ControlTarget {
   std::vector<InstanceReload> reload_instances(const std::vector<std::string>& names) override;
   StateChangeHub& state_changes() override { return hub_; }
   ReloadOutcome reload(bool dry_run) override;
+  // Tasks (supervisor_jobs.cpp).
+  JobsAnswer submit_run(const RunRequest& request) override;
+  std::vector<protocol::JobRecord> jobs(const std::string& task) const override;
+  std::optional<protocol::JobRecord> job(const std::string& id) const override;
+  JobsAnswer cancel(const std::string& target) override;
+  std::vector<protocol::TaskSchedule> schedules(const std::string& task, int count) const override;
   void shutdown() override { shutdown("gardienctl shutdown"); }
   bool shutting_down() const override { return mode_ != DaemonMode::running; }
 

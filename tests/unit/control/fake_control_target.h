@@ -216,6 +216,23 @@ class FakeControlTarget : public ControlTarget {
   }
   bool shutting_down() const override { return shutting_down_; }
 
+  // Tasks: none yet (the job verbs' tests give the fake its runs).
+  JobsAnswer submit_run(const RunRequest& request) override {
+    calls.push_back("run " + request.task);
+    return {{}, protocol::Error{protocol::ErrorCode::unknown_program, "no task", nullptr}};
+  }
+  std::vector<protocol::JobRecord> jobs(const std::string&) const override { return {}; }
+  std::optional<protocol::JobRecord> job(const std::string&) const override {
+    return std::nullopt;
+  }
+  JobsAnswer cancel(const std::string& target) override {
+    calls.push_back("cancel " + target);
+    return {{}, protocol::Error{protocol::ErrorCode::unknown_program, "no task", nullptr}};
+  }
+  std::vector<protocol::TaskSchedule> schedules(const std::string&, int) const override {
+    return {};
+  }
+
   std::vector<std::string> calls;
   mutable std::size_t instances_calls = 0;  // snapshots taken: what a verb cost
   std::string refuse;                       // an instance name whose actions are refused
