@@ -16,8 +16,13 @@ std::int64_t wall_clock_ms() {
 }
 
 namespace {
+// A run's settings: the task's, with the run's arguments after its command. A shell command
+// (`command = "..."`, /bin/sh -c SCRIPT) gets the task's name as $0, so the arguments are "$@".
 ProgramConfig run_config(const TaskConfig& task, const std::vector<std::string>& args) {
   ProgramConfig config = task.process;
+  const auto& c = config.command;
+  if (!args.empty() && c.size() == 3 && c[0] == "/bin/sh" && c[1] == "-c")
+    config.command.push_back(task.name());
   config.command.insert(config.command.end(), args.begin(), args.end());
   return config;
 }

@@ -336,14 +336,15 @@ std::vector<protocol::InstanceResult> Supervisor::signal(int signo,
 void Supervisor::keep_run_record(const std::filesystem::path& path) {
   run_record_ = std::make_unique<RunRecord>(loop_, path, [this] {
     std::vector<RecordedTree> trees;
-    for (const Entry& e : instances_) {
-      const Program& inst = *e.program;
+    auto record = [&](const Program& inst) {
       const Cgroup* cgroup = inst.cgroup();
       bool in_cgroup = cgroup && cgroup->populated();
-      if (inst.pgid() == 0 && !in_cgroup) continue;
+      if (inst.pgid() == 0 && !in_cgroup) return;
       trees.push_back({inst.name(), inst.pgid(), in_cgroup ? cgroup->path().string() : "",
                        inst.config().stop_signal, inst.config().stop_timeout});
-    }
+    };
+    for (const Entry& e : instances_) record(*e.program);
+    for (const TaskRun* run : jobs_->active()) record(run->program());  // task runs' trees too
     return trees;
   });
 }
