@@ -201,17 +201,36 @@ class LogStream final : public PendingCall {
   bool done_ = false;
 };
 
+// A finished run leaves `status` but keeps its ring while its task's history keeps it: its id
+// ("migrate#12") names that ring when no instance has the name.
+bool names_a_finished_run(const OutputHub& hub, const std::vector<protocol::InstanceStatus>& all,
+                          const std::string& name) {
+  if (name.find('#') == std::string::npos || !hub.ring(name)) return false;
+  return std::none_of(all.begin(), all.end(),
+                      [&](const protocol::InstanceStatus& s) { return s.name == name; });
+}
+
 void logs(EventLoop& loop, OutputHub& hub, const OutputVerbs& verbs,
           const protocol::Request& request, Responder& responder) {
   LogsArgs args;
   if (auto error = read_args(request.args, args)) return responder.fail(std::move(*error));
   std::vector<std::string> names;
+  std::vector<protocol::InstanceStatus> all = verbs.instances();
   if (args.names.empty()) {
-    for (const protocol::InstanceStatus& s : verbs.instances()) names.push_back(s.name);
+    for (const protocol::InstanceStatus& s : all) names.push_back(s.name);
   } else {
-    auto selected = select_instances(verbs.instances(), args.names);
-    if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
-    names = std::get<std::vector<std::string>>(std::move(selected));
+    std::vector<std::string> selectors, finished_runs;
+    for (const std::string& name : args.names)
+      (names_a_finished_run(hub, all, name) ? finished_runs : selectors).push_back(name);
+    if (!selectors.empty()) {
+      auto selected = select_instances(all, selectors);
+      if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
+      names = std::get<std::vector<std::string>>(std::move(selected));
+    }
+    for (std::string& run : finished_runs) {
+      if (std::find(names.begin(), names.end(), run) == names.end())
+        names.push_back(std::move(run));
+    }
   }
   std::size_t width = hub.prefix_stdout().style().name_width;
   auto stream = std::make_unique<LogStream>(loop, hub, responder, std::move(names), args, width);

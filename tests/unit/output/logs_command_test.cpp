@@ -130,6 +130,29 @@ TEST_F(LogsCommand, RefusesBadArgumentsAndUnknownNames) {
   EXPECT_EQ(r.error->code, protocol::ErrorCode::unknown_program);
 }
 
+// A finished run is no longer an instance, but its ring stays in the hub under its id.
+TEST_F(LogsCommand, AFinishedRunsIdNamesItsRing) {
+  auto run = ring("migrate#12");
+  auto a = ring("a");
+  auto t = WallClock::now();
+  run->append(t, Stream::out, "migrated");
+  a->append(t + std::chrono::milliseconds(1), Stream::out, "a1");
+  Recorder r = call({{"names", {"migrate#12"}}});
+  ASSERT_TRUE(r.result) << r.error->message;
+  EXPECT_EQ(texts(*r.result), (std::vector<std::string>{"migrate#12:migrated"}));
+  r = call({{"names", {"a", "migrate#12", "migrate#12"}}});
+  ASSERT_TRUE(r.result) << r.error->message;
+  EXPECT_EQ(texts(*r.result), (std::vector<std::string>{"migrate#12:migrated", "a:a1"}));
+
+  // An id without a ring is unknown like any name; `#` alone does not make a glob or a run.
+  r = call({{"names", {"migrate#13"}}});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, protocol::ErrorCode::unknown_program);
+  auto plain = ring("plain");  // a ring without '#' and without an instance: still unknown
+  r = call({{"names", {"plain"}}});
+  ASSERT_TRUE(r.error);
+}
+
 TEST_F(LogsCommand, FollowStreamsNewLinesAcrossRingsAndStopsWhenTheClientGoes) {
   auto a = ring("a");
   a->append(WallClock::now(), Stream::out, "old");
