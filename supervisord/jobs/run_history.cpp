@@ -138,12 +138,34 @@ bool RunHistory::apply_line(std::string_view line) {
   return true;
 }
 
+namespace {
+
+// A record's line, never longer than the loader reads: huge arguments or info are cut (the run
+// itself is what the history is for).
+std::string fitted_line(std::string_view kind, const JobRecord& record) {
+  std::string line = line_of(kind, protocol::to_json(record));
+  if (line.size() <= RunHistory::kMaxLine) return line;
+  JobRecord cut = record;
+  std::size_t bytes = 0;
+  for (const std::string& arg : cut.args) bytes += arg.size();
+  std::string note = "(";  // built piece by piece: GCC 12 warns wrongly on a chain of + here
+  note += std::to_string(record.args.size());
+  note += " arguments, ";
+  note += std::to_string(bytes);
+  note += " bytes, not kept)";
+  cut.args = {std::move(note)};
+  if (cut.info.size() > 1024) cut.info.resize(1024);
+  return line_of(kind, protocol::to_json(cut));
+}
+
+}  // namespace
+
 std::string RunHistory::started_line(const JobRecord& record) {
-  return line_of("started", protocol::to_json(record));
+  return fitted_line("started", record);
 }
 
 std::string RunHistory::ended_line(const JobRecord& record) {
-  return line_of("ended", protocol::to_json(record));
+  return fitted_line("ended", record);
 }
 
 std::string RunHistory::text() const {

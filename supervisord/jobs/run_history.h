@@ -64,6 +64,7 @@ class RunHistory {
   // Everything kept, as the lines of a compacted file (each ending in '\n').
   std::string text() const;
 
+  // One line each, at most kMaxLine with its '\n': huge arguments or info are cut to fit.
   static std::string started_line(const protocol::JobRecord& record);
   static std::string ended_line(const protocol::JobRecord& record);
 

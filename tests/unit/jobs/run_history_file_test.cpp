@@ -296,7 +296,7 @@ TEST(RunHistoryFile, OverLongLinesAreSkippedWithoutBeingKept) {
   JobRecord huge = finished(running("t", 2));
   huge.info = std::string(RunHistory::kMaxLine, 'x');
   write(dir / "task-runs.jsonl", RunHistory::ended_line(finished(running("t", 1))) +
-                                     RunHistory::ended_line(huge) +
+                                     "{\"ended\":" + protocol::to_json(huge).dump() + "}\n" +
                                      std::string(3 * RunHistory::kMaxLine, '{') + "\n" +
                                      RunHistory::ended_line(finished(running("t", 3))));
   LoadedHistory loaded = RunHistoryFile::load(dir / "task-runs.jsonl", {{"t", 10}});
@@ -304,6 +304,18 @@ TEST(RunHistoryFile, OverLongLinesAreSkippedWithoutBeingKept) {
   ASSERT_EQ(loaded.warnings.size(), 1u);
   EXPECT_NE(loaded.warnings[0].find("2 line(s) longer than 64 KiB"), std::string::npos)
       << loaded.warnings[0];
+}
+
+TEST(RunHistoryFile, ARunWithHugeArgumentsIsKeptWithTheArgumentsCut) {
+  JobRecord r = finished(running("t", 1));
+  r.args.assign(1000, std::string(100, 'a'));
+  std::string line = RunHistory::ended_line(r);
+  EXPECT_LE(line.size(), RunHistory::kMaxLine);
+  RunHistory history({{"t", 10}});
+  ASSERT_TRUE(history.apply_line(line.substr(0, line.size() - 1)));
+  const JobRecord& kept = history.finished().at("t").at(0);
+  EXPECT_EQ(kept.args, (std::vector<std::string>{"(1000 arguments, 100000 bytes, not kept)"}));
+  EXPECT_EQ(kept.outcome, JobOutcome::succeeded);
 }
 
 TEST(RunHistoryFile, PiecesOfAnySizeReadLikeTheWhole) {
