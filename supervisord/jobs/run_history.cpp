@@ -29,6 +29,12 @@ std::optional<JobRecord> record_in(const json& value) {
 
 }  // namespace
 
+HistoryKeep history_keep(const std::vector<TaskConfig>& tasks) {
+  HistoryKeep keep;
+  for (const TaskConfig& task : tasks) keep[task.name()] = task.history;
+  return keep;
+}
+
 RunHistory::RunHistory(HistoryKeep keep) : keep_(std::move(keep)) {}
 
 int RunHistory::keep_of(std::string_view task) const {

@@ -14,12 +14,14 @@
 #include <string_view>
 #include <vector>
 
+#include "common/config.h"
 #include "common/protocol.h"
 
 namespace gardien {
 
 // Finished runs kept per task (its `history`); a task missing from it keeps nothing.
 using HistoryKeep = std::map<std::string, int, std::less<>>;
+HistoryKeep history_keep(const std::vector<TaskConfig>& tasks);
 
 // What a daemon starts from.
 struct LoadedHistory {

@@ -200,6 +200,7 @@ bool RunHistoryFile::compact() {
     rewrite_soon_.arm(options_.limits.retry);
     return false;
   }
+  // Written at once on the loop, like a program log file: at most what is kept, to the cache.
   std::string text = history_.text();
   if (int err = replace_file(path_, text, options_.sync)) {
     next_compaction_ = size() + options_.compact_above / 4;

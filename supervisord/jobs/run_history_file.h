@@ -34,17 +34,23 @@ class RunHistoryFile {
   static LoadedHistory load(const std::string& path, const HistoryKeep& keep);
 
   // Creates `state_dir` (mode 0700, with its parents) if missing, takes it (one daemon per
-  // state directory), loads its file, records the lost runs and opens the file for appending.
+  // state directory: destroy the previous object before making another on the same one), loads
+  // its file, records the lost runs and opens the file for appending. Meant for the daemon's
+  // start, before the loop runs: it reads the whole file.
   RunHistoryFile(EventLoop& loop, std::string state_dir, HistoryKeep keep, Options options);
   RunHistoryFile(EventLoop& loop, std::string state_dir, HistoryKeep keep)
       : RunHistoryFile(loop, std::move(state_dir), std::move(keep), Options{}) {}
   RunHistoryFile(const RunHistoryFile&) = delete;
   RunHistoryFile& operator=(const RunHistoryFile&) = delete;
 
-  // What the daemon starts from (empty without a state directory).
+  // What the daemon starts from (empty without a state directory); its warnings and lost runs
+  // are already in the daemon's log.
   const LoadedHistory& loaded() const noexcept { return loaded_; }
 
+  // A run's first attempt was spawned. A queued run has no line until it starts or ends: one
+  // dropped from the queue (a shutdown, a cancel) is recorded by ended() alone.
   void started(const protocol::JobRecord& record);
+  // A run finished (outcome set). The destructor writes what is still queued.
   void ended(const protocol::JobRecord& record);
   // After a reload: what each task keeps from now on (and in the next compaction).
   void set_keep(HistoryKeep keep) { history_.set_keep(std::move(keep)); }

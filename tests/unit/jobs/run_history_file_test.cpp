@@ -236,6 +236,14 @@ TEST(RunHistoryFile, CompactionKeepsTheNewestRunsOfEachTaskAndTheRunningOnes) {
   EXPECT_FALSE(std::filesystem::exists(dir / "task-runs.jsonl.new"));
 }
 
+TEST(RunHistoryFile, EachTaskKeepsItsHistorySetting) {
+  TaskConfig a, b;
+  a.process.name = "a";
+  b.process.name = "b";
+  b.history = 0;
+  EXPECT_EQ(history_keep({a, b}), (HistoryKeep{{"a", 20}, {"b", 0}}));
+}
+
 TEST(RunHistoryFile, TasksOutsideTheKeptOnesAreDropped) {
   TempDir dir;
   write(dir / "task-runs.jsonl", RunHistory::ended_line(finished(running("gone", 4))) +
