@@ -125,33 +125,28 @@ class Fields {
     integer(key, value);
     if (ok()) out = value;
   }
-  void state(const char* key, InstanceState& out) {
-    std::string name;
-    string(key, name);
-    if (!ok()) return;
-    auto s = parse_state(name);
-    if (!s) return fail(std::string("field \"") + key + "\" is not a state: " + quote(name));
-    out = *s;
+  // A name from one of the protocol's lists, read back with `parse`; `what` names the list.
+  template <typename Enum>
+  void named(const char* key, Enum& out, std::optional<Enum> (*parse)(std::string_view) noexcept,
+             const char* what, bool required = true) {
+    const json* v = find(key, required);
+    if (!v) return;
+    if (!v->is_string()) return wrong(key, "a string");
+    const auto& name = v->get_ref<const std::string&>();
+    auto value = parse(name);
+    if (!value)
+      return fail(std::string("field \"") + key + "\" is not " + what + ": " + quote(name));
+    out = *value;
   }
   // Absent or null: nullopt.
-  void optional_outcome(const char* key, std::optional<RunOutcome>& out) {
+  template <typename Enum>
+  void optional_named(const char* key, std::optional<Enum>& out,
+                      std::optional<Enum> (*parse)(std::string_view) noexcept, const char* what) {
     auto it = j_.find(key);
     if (!ok() || it == j_.end() || it->is_null()) return;
-    std::string name;
-    string(key, name);
-    if (!ok()) return;
-    out = parse_outcome(name);
-    if (!out) fail(std::string("field \"") + key + "\" is not a run outcome: " + quote(name));
-  }
-  // Absent: unchanged.
-  void health(const char* key, Health& out) {
-    if (!ok() || !j_.contains(key)) return;
-    std::string name;
-    string(key, name);
-    if (!ok()) return;
-    auto h = parse_health(name);
-    if (!h) return fail(std::string("field \"") + key + "\" is not a health: " + quote(name));
-    out = *h;
+    Enum value{};
+    named(key, value, parse, what);
+    if (ok()) out = value;
   }
   void strings(const char* key, std::vector<std::string>& out, bool required = true) {
     const json* v = find(key, required);
@@ -160,6 +155,16 @@ class Fields {
     for (const json& item : *v) {
       if (!item.is_string()) return wrong(key, "an array of strings");
       out.push_back(item.get<std::string>());
+    }
+  }
+  void integers(const char* key, std::vector<std::int64_t>& out) {
+    const json* v = find(key, true);
+    if (!v) return;
+    if (!v->is_array()) return wrong(key, "an array of integers");
+    for (const json& item : *v) {
+      auto i = as_int64(item);
+      if (!i) return wrong(key, "an array of integers");
+      out.push_back(*i);
     }
   }
   const json* array(const char* key, bool required = true) {
@@ -228,11 +233,15 @@ std::optional<Enum> value_in(const std::array<std::pair<Enum, std::string_view>,
 }
 }  // namespace
 
-std::string_view kind_name(InstanceKind kind) noexcept { return name_in(kInstanceKinds, kind); }
+std::string_view kind_name(InstanceKind kind) noexcept {
+  return name_in(kInstanceKinds, kind);
+}
 std::optional<InstanceKind> parse_kind(std::string_view name) noexcept {
   return value_in(kInstanceKinds, name);
 }
-std::string_view job_state_name(JobState state) noexcept { return name_in(kJobStates, state); }
+std::string_view job_state_name(JobState state) noexcept {
+  return name_in(kJobStates, state);
+}
 std::optional<JobState> parse_job_state(std::string_view name) noexcept {
   return value_in(kJobStates, name);
 }
@@ -548,6 +557,8 @@ json to_json(const InstanceStatus& s) {
   j["exit_code"] = s.exit_code ? json(*s.exit_code) : json(nullptr);
   j["signal"] = s.signal ? json(*s.signal) : json(nullptr);
   j["reloading"] = s.reloading;
+  if (s.kind != InstanceKind::program) j["kind"] = kind_name(s.kind);  // old clients see programs
+  if (s.next_fire_ms) j["next_fire_ms"] = *s.next_fire_ms;
   return j;
 }
 
@@ -556,7 +567,7 @@ std::optional<InstanceStatus> instance_status_from_json(const json& j, std::stri
   Fields f(j, error, "an instance status");
   f.string("name", s.name);
   f.string("program", s.program);
-  f.state("state", s.state);
+  f.named("state", s.state, parse_state, "a state");
   f.optional_integer("pid", s.pid);
   std::optional<std::int64_t> uptime_ms;
   f.optional_integer("uptime_ms", uptime_ms);
@@ -565,15 +576,18 @@ std::optional<InstanceStatus> instance_status_from_json(const json& j, std::stri
   f.string("info", s.info);
   f.boolean("wanted", s.wanted);
   f.optional_integer("processes", s.processes);
-  f.optional_outcome("last_run", s.last_run);  // absent from older daemons
+  f.optional_named("last_run", s.last_run, parse_outcome,
+                   "a run outcome");  // absent from older daemons
   f.boolean("ready", s.ready, false);
-  f.health("health", s.health);
+  f.named("health", s.health, parse_health, "a health", false);
   f.integer("health_failures", s.health_failures, false);
   f.integer("health_threshold", s.health_threshold, false);
   f.string("status_text", s.status_text, false);
   f.optional_integer("exit_code", s.exit_code);
   f.optional_integer("signal", s.signal);
   f.boolean("reloading", s.reloading, false);
+  f.named("kind", s.kind, parse_kind, "an instance kind", false);
+  f.optional_integer("next_fire_ms", s.next_fire_ms);
   if (!f.ok()) return std::nullopt;
   return s;
 }
@@ -590,7 +604,7 @@ std::optional<InstanceResult> instance_result_from_json(const json& j, std::stri
   InstanceResult r;
   Fields f(j, error, "an instance result");
   f.string("name", r.name);
-  f.state("state", r.state);
+  f.named("state", r.state, parse_state, "a state");
   f.optional_integer("pid", r.pid);
   f.boolean("ok", r.ok);
   f.string("info", r.info);
@@ -628,6 +642,73 @@ std::optional<ReloadPlan> reload_plan_from_json(const json& j, std::string& erro
   }
   if (!f.ok()) return std::nullopt;
   return plan;
+}
+
+namespace {
+template <typename Value>
+json or_null(const std::optional<Value>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+}  // namespace
+
+json to_json(const JobRecord& r) {
+  return {{"id", r.id},
+          {"task", r.task},
+          {"number", r.number},
+          {"state", job_state_name(r.state)},
+          {"source", job_source_name(r.source)},
+          {"uid", or_null(r.uid)},
+          {"args", r.args},
+          {"queued_ms", r.queued_ms},
+          {"started_ms", or_null(r.started_ms)},
+          {"ended_ms", or_null(r.ended_ms)},
+          {"attempts", r.attempts},
+          {"pid", or_null(r.pid)},
+          {"outcome", r.outcome ? json(job_outcome_name(*r.outcome)) : json(nullptr)},
+          {"exit_code", or_null(r.exit_code)},
+          {"signal", or_null(r.signal)},
+          {"info", r.info}};
+}
+
+std::optional<JobRecord> job_record_from_json(const json& j, std::string& error) {
+  JobRecord r;
+  Fields f(j, error, "a job record");
+  f.string("id", r.id);
+  f.string("task", r.task);
+  f.integer("number", r.number);
+  f.named("state", r.state, parse_job_state, "a job state");
+  f.named("source", r.source, parse_job_source, "a job source");
+  f.optional_integer("uid", r.uid);
+  f.strings("args", r.args, false);
+  f.integer("queued_ms", r.queued_ms);
+  f.optional_integer("started_ms", r.started_ms);
+  f.optional_integer("ended_ms", r.ended_ms);
+  f.integer("attempts", r.attempts);
+  f.optional_integer("pid", r.pid);
+  f.optional_named("outcome", r.outcome, parse_job_outcome, "a job outcome");
+  f.optional_integer("exit_code", r.exit_code);
+  f.optional_integer("signal", r.signal);
+  f.string("info", r.info, false);
+  if (!f.ok()) return std::nullopt;
+  return r;
+}
+
+json to_json(const TaskSchedule& s) {
+  return {{"task", s.task},
+          {"schedule", s.schedule},
+          {"time_zone", s.time_zone},
+          {"next_ms", s.next_ms}};
+}
+
+std::optional<TaskSchedule> task_schedule_from_json(const json& j, std::string& error) {
+  TaskSchedule s;
+  Fields f(j, error, "a task schedule");
+  f.string("task", s.task);
+  f.string("schedule", s.schedule);
+  f.string("time_zone", s.time_zone);
+  f.integers("next_ms", s.next_ms);
+  if (!f.ok()) return std::nullopt;
+  return s;
 }
 
 }  // namespace gardien::protocol

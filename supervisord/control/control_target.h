@@ -28,7 +28,7 @@ struct StateChange {
   Notice notice = Notice::none;
   // Not an instance's transition: a task run was queued, started or finished (`status` is then
   // empty). Listeners that follow instances skip these.
-  std::optional<protocol::JobRecord> job;
+  std::optional<protocol::JobRecord> job = std::nullopt;
 };
 
 // Listeners of state changes. Listeners may subscribe or unsubscribe (their own subscription

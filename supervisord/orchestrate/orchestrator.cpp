@@ -51,6 +51,13 @@ int exit_code(const InstanceFacts& f) {
   return exit_code_of(status);
 }
 
+// What a name's dependencies are read from: a program's settings, or a task's shared ones.
+const ProgramConfig* settings_of(const Config& config, std::string_view name) {
+  if (const ProgramConfig* program = config.find(name)) return program;
+  const TaskConfig* task = config.find_task(name);
+  return task ? &task->process : nullptr;
+}
+
 bool ended(State s) {
   return s == State::exited || s == State::fatal;
 }
@@ -151,7 +158,7 @@ std::vector<std::string> closure(const std::vector<InstanceFacts>& instances,
     auto it = by_name.find(name);
     if (it == by_name.end() || !visiting.insert(name).second) return;  // a cycle or done
     out.push_back(name);
-    const ProgramConfig* program = config.find(it->second->program);
+    const ProgramConfig* program = settings_of(config, it->second->program);
     if (!program) return;
     for (const std::string& dep : program->depends_on) {
       DependencyCondition condition = program->condition_on(dep);
@@ -169,11 +176,14 @@ std::vector<std::string> closure(const std::vector<InstanceFacts>& instances,
 // its program has a process left (whatever the condition); one waiting to restart stops at once.
 bool may_stop(const InstanceFacts& f, const ByProgram& index, const Config& config) {
   if (f.state == State::backoff) return true;
-  return std::none_of(config.programs.begin(), config.programs.end(), [&](const ProgramConfig& q) {
+  auto needs_it = [&](const ProgramConfig& q) {
     const auto& deps = q.depends_on;
     return std::find(deps.begin(), deps.end(), f.program) != deps.end() &&
            index.any_process(q.name);
-  });
+  };
+  return std::none_of(config.programs.begin(), config.programs.end(), needs_it) &&
+         std::none_of(config.tasks.begin(), config.tasks.end(),
+                      [&](const TaskConfig& t) { return needs_it(t.process); });
 }
 
 void decide_starts(const std::vector<InstanceFacts>& instances, const Config& config,
@@ -182,7 +192,7 @@ void decide_starts(const std::vector<InstanceFacts>& instances, const Config& co
   std::size_t budget = daemon.start_budget;
   for (const InstanceFacts& f : instances) {
     if (!f.start_requested) continue;
-    const ProgramConfig* program = config.find(f.program);
+    const ProgramConfig* program = settings_of(config, f.program);
     if (program && !dependencies_met(index, *program)) {
       d.waiting.push_back({f.name, waiting_text(index, *program)});
       continue;
@@ -287,7 +297,7 @@ std::vector<std::string> start_closure(const std::vector<InstanceFacts>& instanc
 
 std::string waiting_for(const std::vector<InstanceFacts>& instances, const Config& config,
                         const InstanceFacts& instance) {
-  const ProgramConfig* program = config.find(instance.program);
+  const ProgramConfig* program = settings_of(config, instance.program);
   if (!program) return {};
   ByProgram index(instances);
   if (dependencies_met(index, *program)) return {};

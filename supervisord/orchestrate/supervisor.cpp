@@ -39,6 +39,7 @@ Supervisor::Supervisor(EventLoop& loop, Config config, std::filesystem::path con
       instances_.push_back(make_entry(p, name));
     }
   }
+  make_job_runner();
 }
 
 bool Supervisor::add_instance(const ProgramConfig& config, const std::string& name) {
@@ -111,6 +112,9 @@ int Supervisor::run() {
   std::vector<std::string> autostart;
   for (const Entry& e : instances_) {
     if (e.program->config().autostart) autostart.push_back(e.program->name());
+  }
+  for (const TaskConfig& t : config_.tasks) {
+    if (t.run == TaskRunWhen::on_start) autostart.push_back(t.name());
   }
   request_start(autostart);
   StopChain chain = longest_stop_chain(config_);
@@ -187,6 +191,7 @@ std::vector<protocol::InstanceStatus> Supervisor::instances() const {
     auto it = waiting.find(e->program->name());
     out.push_back(status_of(*e->program, now, it == waiting.end() ? std::string() : it->second));
   }
+  add_task_statuses(out);
   return out;
 }
 
@@ -256,7 +261,7 @@ std::vector<protocol::InstanceResult> Supervisor::start(const std::vector<std::s
   for (std::size_t i = 0; i < names.size(); ++i) {
     Program* p = instance(names[i]);
     if (!p) {
-      out.push_back(no_such_instance(names[i]));
+      out.push_back(task_result(names[i], false).value_or(no_such_instance(names[i])));
     } else if (shutting_down()) {
       out.push_back(result_of(*p, false, "gardien is shutting down"));
     } else {
@@ -271,7 +276,7 @@ std::vector<protocol::InstanceResult> Supervisor::stop(const std::vector<std::st
   for (const std::string& name : names) {
     Entry* e = entry(name);
     if (!e) {
-      out.push_back(no_such_instance(name));
+      out.push_back(task_result(name, true).value_or(no_such_instance(name)));
       continue;
     }
     Program& p = *e->program;
@@ -302,7 +307,7 @@ std::vector<protocol::InstanceResult> Supervisor::restart(const std::vector<std:
   for (const std::string& name : names) {
     Program* p = instance(name);
     if (!p) {
-      out.push_back(no_such_instance(name));
+      out.push_back(task_result(name, false).value_or(no_such_instance(name)));
     } else {
       out.push_back(shutting_down() ? result_of(*p, false, "gardien is shutting down")
                                     : result_of(*p, true, ""));
@@ -317,7 +322,7 @@ std::vector<protocol::InstanceResult> Supervisor::signal(int signo,
   for (const std::string& name : names) {
     Program* p = instance(name);
     if (!p) {
-      out.push_back(no_such_instance(name));
+      out.push_back(task_result(name, false).value_or(no_such_instance(name)));
       continue;
     }
     bool to_group = p->config().kill_mode != KillMode::process;
@@ -331,14 +336,15 @@ std::vector<protocol::InstanceResult> Supervisor::signal(int signo,
 void Supervisor::keep_run_record(const std::filesystem::path& path) {
   run_record_ = std::make_unique<RunRecord>(loop_, path, [this] {
     std::vector<RecordedTree> trees;
-    for (const Entry& e : instances_) {
-      const Program& inst = *e.program;
+    auto record = [&](const Program& inst) {
       const Cgroup* cgroup = inst.cgroup();
       bool in_cgroup = cgroup && cgroup->populated();
-      if (inst.pgid() == 0 && !in_cgroup) continue;
+      if (inst.pgid() == 0 && !in_cgroup) return;
       trees.push_back({inst.name(), inst.pgid(), in_cgroup ? cgroup->path().string() : "",
                        inst.config().stop_signal, inst.config().stop_timeout});
-    }
+    };
+    for (const Entry& e : instances_) record(*e.program);
+    for (const TaskRun* run : jobs_->active()) record(run->program());  // task runs' trees too
     return trees;
   });
 }

@@ -18,6 +18,7 @@
 #include "common/config.h"
 #include "supervisord/control/control_target.h"
 #include "supervisord/loop/event_loop.h"
+#include "supervisord/jobs/job_runner.h"
 #include "supervisord/orchestrate/container_init.h"
 #include "supervisord/orchestrate/orchestrator.h"
 #include "supervisord/process/cgroup.h"
@@ -162,6 +163,18 @@ class Supervisor final : public ControlTarget {
   void on_signal(int signo);
   void after_reaping();
   void update_output_names();
+  // --- Tasks (supervisor_jobs.cpp). ---
+  void make_job_runner();
+  // What the orchestrator reads of each task (a run on its way, how the latest ended).
+  void add_task_facts(std::vector<InstanceFacts>& facts) const;
+  // The status lines of tasks and their active runs, after the programs'.
+  void add_task_statuses(std::vector<protocol::InstanceStatus>& out) const;
+  // Applies the orchestrator's start/stop/kill to a task: false when `name` is no task.
+  bool start_task(const std::string& name);
+  bool stop_task(const std::string& name, bool forceful);
+  // start/stop/restart/signal of a name that is a task or a run, not an instance.
+  std::optional<protocol::InstanceResult> task_result(const std::string& name, bool stopping);
+  void on_job_change(const protocol::JobRecord& record);
   // Tells the init above (NOTIFY_SOCKET) how things stand: READY=1 once every autostart
   // instance is ready, and a one-line summary.
   void notify_upward();
@@ -210,6 +223,10 @@ class Supervisor final : public ControlTarget {
   bool evaluating_ = false;  // state changes an evaluation causes wait for the next turn
   OutputHub* output_ = nullptr;
   std::unique_ptr<RunRecord> run_record_;
+  // Tasks whose run the orchestrator is asked to start once their dependencies allow (on-start
+  // tasks at the daemon's start, a program's `completed` dependency).
+  std::set<std::string> tasks_requested_;
+  std::unique_ptr<JobRunner> jobs_;  // last: its runs' Programs use everything above
 };
 
 }  // namespace gardien

@@ -33,6 +33,7 @@ std::vector<InstanceFacts> Supervisor::snapshot() const {
     f.dropping = e.dropping;
     out.push_back(std::move(f));
   }
+  add_task_facts(out);
   return out;
 }
 
@@ -59,6 +60,7 @@ void Supervisor::request_start(const std::vector<std::string>& names) {
   if (names.empty()) return;
   for (const std::string& name : start_closure(snapshot(), config_, names)) {
     Entry* e = entry(name);
+    if (!e && config_.find_task(name)) tasks_requested_.insert(name);
     if (!e) continue;
     e->program->set_wanted(true);
     e->start_requested = true;
@@ -153,6 +155,7 @@ void Supervisor::notify_upward() {
 
 void Supervisor::apply(const OrchestratorDecision& d) {
   for (const std::string& name : d.request_start) {
+    if (config_.find_task(name)) tasks_requested_.insert(name);
     if (Entry* e = entry(name)) {
       e->restart_requested = false;
       e->start_requested = true;
@@ -161,15 +164,18 @@ void Supervisor::apply(const OrchestratorDecision& d) {
   }
   // Each call below may report state changes: those only ask for another evaluation.
   for (const std::string& name : d.start) {
+    if (start_task(name)) continue;
     if (Entry* e = entry(name)) {
       e->start_requested = false;
       e->program->start();
     }
   }
   for (const std::string& name : d.stop) {
+    if (stop_task(name, false)) continue;
     if (Program* p = instance(name)) p->stop();
   }
   for (const std::string& name : d.kill) {
+    if (stop_task(name, true)) continue;
     if (Program* p = instance(name)) p->kill();
   }
   for (const std::string& name : d.remove) remove_instance(name);
@@ -224,6 +230,7 @@ void Supervisor::on_state_change(Program& program, State before) {
 
 void Supervisor::after_reaping() {
   for (const Entry& e : instances_) e.program->recheck_group();
+  jobs_->recheck_groups();
   if (mode_ != DaemonMode::running || !removing_.empty()) evaluate_soon();
 }
 
@@ -251,6 +258,8 @@ void Supervisor::begin_shutdown(std::string_view why) {
     e.program->hold_restarts();
     e.program->set_wanted(false);  // stopped on purpose: `status` no longer counts them
   }
+  tasks_requested_.clear();
+  jobs_->begin_shutdown();
   shutdown_timer_.arm(config_.supervisor.shutdown_timeout);
   if (upward_) upward_->stopping(summary());
 }
@@ -260,6 +269,7 @@ void Supervisor::force_shutdown(std::string_view why) {
   if (mode_ == DaemonMode::running) begin_shutdown(why);
   mode_ = DaemonMode::forceful_shutdown;
   for (Entry& e : instances_) e.program->hold_restarts();
+  jobs_->kill_all();
   log::warn("shutdown forced: killing everything",
             {{"event", "shutdown"}, {"mode", "forceful"}, {"why", std::string(why)}});
   evaluate();

@@ -432,6 +432,200 @@ TEST(Protocol, InstanceResultAndReloadPlanRoundTrip) {
   EXPECT_TRUE(ReloadPlan{}.empty());
 }
 
+TEST(Protocol, InstanceStatusKindIsAbsentForProgramsAndReadBack) {
+  InstanceStatus program{"web", "web", InstanceState::running, 7, Duration(10), 0, "", true, {}};
+  std::string error;
+  json j = to_json(program);
+  EXPECT_FALSE(j.contains("kind")) << "older clients see only programs";
+  EXPECT_FALSE(j.contains("next_fire_ms"));
+
+  InstanceStatus task{"backup", "backup", InstanceState::stopped, {}, {}, 0, "", false, {}};
+  task.kind = InstanceKind::task;
+  task.next_fire_ms = 1'780'000'000'000;
+  j = to_json(task);
+  EXPECT_EQ(j.at("kind"), "task");
+  EXPECT_EQ(j.at("next_fire_ms"), 1'780'000'000'000);
+  EXPECT_EQ(instance_status_from_json(j, error), task) << error;
+
+  InstanceStatus run{"migrate#12", "migrate", InstanceState::running, 9, Duration(5), 0, "",
+                     true,         {}};
+  run.kind = InstanceKind::run;
+  EXPECT_EQ(instance_status_from_json(to_json(run), error), run) << error;
+
+  j["next_fire_ms"] = nullptr;
+  auto read = instance_status_from_json(j, error);
+  ASSERT_TRUE(read) << error;
+  EXPECT_EQ(read->next_fire_ms, std::nullopt);
+  j["kind"] = "daemon";
+  EXPECT_EQ(instance_status_from_json(j, error), std::nullopt);
+  EXPECT_NE(error.find("\"kind\" is not an instance kind: \"daemon\""), std::string::npos) << error;
+  error.clear();
+  j["kind"] = 2;
+  EXPECT_EQ(instance_status_from_json(j, error), std::nullopt);
+  error.clear();
+  j["kind"] = "task";
+  j["next_fire_ms"] = "soon";
+  EXPECT_EQ(instance_status_from_json(j, error), std::nullopt);
+  EXPECT_NE(error.find("next_fire_ms"), std::string::npos) << error;
+}
+
+TEST(Protocol, JobNamesRoundTrip) {
+  for (const auto& [value, name] : kJobStates) EXPECT_EQ(parse_job_state(name), value);
+  for (const auto& [value, name] : kJobOutcomes) EXPECT_EQ(parse_job_outcome(name), value);
+  for (const auto& [value, name] : kJobSources) EXPECT_EQ(parse_job_source(name), value);
+  for (const auto& [value, name] : kInstanceKinds) EXPECT_EQ(parse_kind(name), value);
+  EXPECT_EQ(job_outcome_name(JobOutcome::timed_out), "timed out");
+  EXPECT_EQ(parse_job_state("done"), std::nullopt);
+}
+
+namespace {
+JobRecord finished_run() {
+  JobRecord r;
+  r.id = "migrate#12";
+  r.task = "migrate";
+  r.number = 12;
+  r.state = JobState::finished;
+  r.source = JobSource::ctl;
+  r.uid = 1000;
+  r.args = {"--to", "v3 \xc3\xa9"};
+  r.queued_ms = 1'780'000'000'000;
+  r.started_ms = r.queued_ms + 5;
+  r.ended_ms = r.queued_ms + 2500;
+  r.attempts = 2;
+  r.outcome = JobOutcome::failed;
+  r.exit_code = 3;
+  r.info = "exit code 3; 2 attempts";
+  return r;
+}
+}  // namespace
+
+TEST(Protocol, JobRecordRoundTrips) {
+  std::string error;
+  JobRecord r = finished_run();
+  json j = to_json(r);
+  EXPECT_EQ(j, json::parse(R"({"id":"migrate#12","task":"migrate","number":12,"state":"finished",
+      "source":"ctl","uid":1000,"args":["--to","v3 é"],"queued_ms":1780000000000,
+      "started_ms":1780000000005,"ended_ms":1780000002500,"attempts":2,"pid":null,
+      "outcome":"failed","exit_code":3,"signal":null,"info":"exit code 3; 2 attempts"})"));
+  EXPECT_EQ(job_record_from_json(j, error), r) << error;
+
+  JobRecord queued;
+  queued.id = "backup#1";
+  queued.task = "backup";
+  queued.number = 1;
+  queued.source = JobSource::schedule;
+  queued.queued_ms = 5;
+  j = to_json(queued);
+  EXPECT_TRUE(j.at("outcome").is_null());
+  EXPECT_TRUE(j.at("uid").is_null());
+  EXPECT_EQ(job_record_from_json(j, error), queued) << error;
+
+  // Optional fields may be absent as well as null.
+  for (const char* key :
+       {"uid", "args", "started_ms", "ended_ms", "pid", "outcome", "exit_code", "signal", "info"})
+    j.erase(key);
+  EXPECT_EQ(job_record_from_json(j, error), queued) << error;
+
+  JobRecord killed = finished_run();
+  killed.exit_code.reset();
+  killed.signal = 9;
+  killed.outcome = JobOutcome::timed_out;
+  EXPECT_EQ(to_json(killed).at("signal"), 9);
+  EXPECT_EQ(to_json(killed).at("outcome"), "timed out");
+  EXPECT_EQ(job_record_from_json(to_json(killed), error), killed) << error;
+}
+
+TEST(Protocol, HostileJobRecordsAreRefusedByName) {
+  const json good = to_json(finished_run());
+  struct Case {
+    const char* key;
+    json value;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"state", "done", "\"state\" is not a job state: \"done\""},
+      {"state", nullptr, "\"state\" must be a string"},
+      {"source", "cron", "\"source\" is not a job source"},
+      {"outcome", "exploded", "\"outcome\" is not a job outcome"},
+      {"outcome", 1, "\"outcome\" must be a string"},
+      {"number", 1.5, "\"number\""},
+      {"number", "12", "\"number\""},
+      {"attempts", 1e12, "\"attempts\""},
+      {"attempts", 4'294'967'296LL, "\"attempts\" must be an integer in range"},
+      {"pid", -1'000'000'000'000LL, "\"pid\" must be an integer in range"},
+      {"exit_code", "3", "\"exit_code\""},
+      {"signal", json::array(), "\"signal\""},
+      {"uid", true, "\"uid\""},
+      {"queued_ms", 18'446'744'073'709'551'615ULL, "\"queued_ms\""},
+      {"args", "--to v3", "\"args\" must be an array of strings"},
+      {"args", json::array({"a", 1}), "\"args\" must be an array of strings"},
+      {"id", nullptr, "\"id\" must be a string"},
+      {"info", json::object(), "\"info\" must be a string"},
+  };
+  for (const Case& c : cases) {
+    json j = good;
+    j[c.key] = c.value;
+    std::string error;
+    EXPECT_EQ(job_record_from_json(j, error), std::nullopt) << c.key << " = " << c.value.dump();
+    EXPECT_NE(error.find(c.expected), std::string::npos) << error;
+  }
+  for (const char* key : {"id", "task", "number", "state", "source", "queued_ms", "attempts"}) {
+    json j = good;
+    j.erase(key);
+    std::string error;
+    EXPECT_EQ(job_record_from_json(j, error), std::nullopt) << key;
+    EXPECT_NE(error.find(std::string("missing field \"") + key + "\""), std::string::npos) << error;
+  }
+  std::string error;
+  EXPECT_EQ(job_record_from_json(json::array(), error), std::nullopt);
+  EXPECT_EQ(job_record_from_json(json(nullptr), error), std::nullopt);
+}
+
+TEST(Protocol, TaskScheduleRoundTripsAndRefusesHostileInput) {
+  TaskSchedule s{"backup", "*/15 * * * *", "Europe/Paris", {1'000, 2'000, 3'000}};
+  std::string error;
+  json j = to_json(s);
+  EXPECT_EQ(j, json::parse(R"({"task":"backup","schedule":"*/15 * * * *",
+                               "time_zone":"Europe/Paris","next_ms":[1000,2000,3000]})"));
+  EXPECT_EQ(task_schedule_from_json(j, error), s) << error;
+  TaskSchedule none{"idle", "@reboot", "UTC", {}};
+  EXPECT_EQ(task_schedule_from_json(to_json(none), error), none) << error;
+
+  for (json bad : {json(1), json::array({1, "2"}), json::array({1.5}), json(nullptr)}) {
+    json k = j;
+    k["next_ms"] = bad;
+    EXPECT_EQ(task_schedule_from_json(k, error), std::nullopt) << bad.dump();
+    EXPECT_NE(error.find("next_ms"), std::string::npos) << error;
+    error.clear();
+  }
+  json k = j;
+  k.erase("time_zone");
+  EXPECT_EQ(task_schedule_from_json(k, error), std::nullopt);
+  EXPECT_NE(error.find("missing field \"time_zone\""), std::string::npos) << error;
+}
+
+TEST(Protocol, RunWaitExitCodesFollowTimeout1) {
+  JobRecord r = finished_run();
+  EXPECT_EQ(exit_code_of(r), 3);
+  r.outcome = JobOutcome::succeeded;
+  r.exit_code = 0;
+  EXPECT_EQ(exit_code_of(r), 0);
+  r.outcome = JobOutcome::failed;
+  r.exit_code.reset();
+  r.signal = 9;
+  EXPECT_EQ(exit_code_of(r), 137);
+  r.outcome = JobOutcome::timed_out;
+  EXPECT_EQ(exit_code_of(r), 124);
+  r.outcome = JobOutcome::cancelled;
+  EXPECT_EQ(exit_code_of(r), 125);
+  r.outcome = JobOutcome::lost;
+  EXPECT_EQ(exit_code_of(r), 125);
+  r.outcome = JobOutcome::failed_to_start;
+  EXPECT_EQ(exit_code_of(r), 126);
+  r.outcome.reset();
+  EXPECT_EQ(exit_code_of(r), 125);
+}
+
 TEST(Protocol, QuoteEscapesAndCuts) {
   EXPECT_EQ(quote("web"), "\"web\"");
   EXPECT_EQ(quote("a\"b\n"), "\"a\\\"b\\n\"");

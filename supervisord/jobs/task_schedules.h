@@ -1,0 +1,63 @@
+// When each scheduled task fires next, on the wall clock of its time zone: one timer per task,
+// armed to its next fire (no polling). The monotonic timers drift from the wall clock when the
+// clock is set, so a timerfd that the kernel cancels on a clock change (TFD_TIMER_CANCEL_ON_SET)
+// tells when to re-arm them all.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/fd.h"
+#include "common/schedule.h"
+#include "supervisord/loop/event_loop.h"
+
+namespace gardien {
+
+class TaskSchedules {
+ public:
+  using Fire = std::function<void(const std::string& task)>;
+  TaskSchedules(EventLoop& loop, Fire fire);
+  ~TaskSchedules();
+  TaskSchedules(const TaskSchedules&) = delete;
+  TaskSchedules& operator=(const TaskSchedules&) = delete;
+
+  // The tasks' schedules (a reload's too): a task whose schedule and zone did not change keeps
+  // its next fire; @reboot and tasks without a schedule have none.
+  void set(const std::vector<TaskConfig>& tasks);
+  // Nothing fires any more (shutdown).
+  void stop();
+
+  std::optional<Instant> next_fire(const std::string& task) const;
+  // The next `count` fires from now, earliest first.
+  std::vector<Instant> next_fires(const std::string& task, int count) const;
+  // The zone's name as the task fires in it ("Europe/Paris").
+  std::string zone_name(const std::string& task) const;
+  std::vector<std::string> tasks() const;
+
+ private:
+  struct Entry {
+    std::string text;       // the schedule as written
+    std::string zone_text;  // as written; empty: local
+    Schedule schedule;
+    const date::time_zone* zone = nullptr;
+    Instant next{};
+    std::unique_ptr<Timer> timer;
+  };
+  void arm(Entry& e);
+  void on_timer(const std::string& task);
+  void watch_clock();
+  void on_clock_set();
+
+  EventLoop& loop_;
+  Fire fire_;
+  std::map<std::string, Entry> entries_;
+  Fd clock_watch_;
+  std::unique_ptr<FdEvent> clock_event_;
+};
+
+}  // namespace gardien
