@@ -36,7 +36,8 @@ void check_kept(const RunHistory& history) {
     auto keep = kKeep.find(task);
     check(keep != kKeep.end() && runs.size() <= static_cast<std::size_t>(keep->second),
           "only kept tasks, at most their history");
-    for (const auto& r : runs) {
+    for (const auto& [r, line] : runs) {
+      check(line == RunHistory::ended_line(r), "a kept line is the record's");
       check(r.task == task && r.number >= 1, "a kept record has its task and a number");
       check(r.id == task + "#" + std::to_string(r.number), "a kept record's id is task#number");
       check(r.outcome.has_value(), "a finished record says how it ended");

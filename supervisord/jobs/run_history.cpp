@@ -57,33 +57,37 @@ void RunHistory::note_number(const std::string& task, std::int64_t number) {
   last = std::max(last, number);
 }
 
-void RunHistory::started(const JobRecord& record) {
+std::string RunHistory::started(const JobRecord& record) {
+  std::string line = started_line(record);
   note_number(record.task, record.number);
-  if (!keep_.count(record.task)) return;
+  if (!keep_.count(record.task)) return line;
   RunKey key{record.task, record.number};
   if (!running_.count(key) && running_.size() >= kMaxRunning) {
     ++running_dropped_;
-    return;
+    return line;
   }
-  running_.insert_or_assign(std::move(key), record);
+  running_.insert_or_assign(std::move(key), Kept{record, line});
+  return line;
 }
 
-void RunHistory::ended(const JobRecord& record) {
+std::string RunHistory::ended(const JobRecord& record) {
+  std::string line = ended_line(record);
   note_number(record.task, record.number);
   running_.erase(RunKey{record.task, record.number});
   int keep = keep_of(record.task);
-  if (keep == 0) return;
+  if (keep == 0) return line;
   auto& runs = finished_[record.task];
   // Written twice (a run recorded lost, then again): the later line wins, in its place.
-  std::erase_if(runs, [&](const JobRecord& r) { return r.number == record.number; });
-  runs.push_back(record);
+  std::erase_if(runs, [&](const Kept& k) { return k.record.number == record.number; });
+  runs.push_back(Kept{record, line});
   while (runs.size() > static_cast<std::size_t>(keep)) runs.pop_front();
+  return line;
 }
 
 std::vector<JobRecord> RunHistory::end_running_as_lost(std::optional<std::int64_t> ended_ms) {
   std::vector<JobRecord> lost;
-  for (auto& [key, record] : running_) {
-    JobRecord r = std::move(record);
+  for (auto& [key, kept] : running_) {
+    JobRecord r = std::move(kept.record);
     r.state = protocol::JobState::finished;
     r.outcome = protocol::JobOutcome::lost;
     r.pid.reset();
@@ -179,9 +183,9 @@ std::string RunHistory::text() const {
   // First, so that numbering goes on for tasks that keep no finished run.
   if (!last_number_.empty()) out += line_of("numbers", numbers_to_keep());
   for (const auto& [task, runs] : finished_) {
-    for (const JobRecord& r : runs) out += ended_line(r);
+    for (const Kept& k : runs) out += k.line;
   }
-  for (const auto& [key, record] : running_) out += started_line(record);
+  for (const auto& [key, kept] : running_) out += kept.line;
   return out;
 }
 

@@ -41,6 +41,12 @@ class RunHistory {
   static constexpr std::size_t kMaxRunning = 4096;    // started and not ended, all tasks
   static constexpr std::string_view kLostInfo = "the daemon ended while it ran";
 
+  // A run and its line in the file, made once: a compaction only joins lines.
+  struct Kept {
+    protocol::JobRecord record;
+    std::string line;
+  };
+
   explicit RunHistory(HistoryKeep keep = {});
 
   // Changes what is kept; finished runs beyond a smaller `history` are forgotten.
@@ -48,14 +54,13 @@ class RunHistory {
 
   // One line of the file, without its '\n'. False when it is not a history line.
   bool apply_line(std::string_view line);
-  void started(const protocol::JobRecord& record);
-  void ended(const protocol::JobRecord& record);
+  // Each returns the run's line for the file.
+  std::string started(const protocol::JobRecord& record);
+  std::string ended(const protocol::JobRecord& record);
   // Ends every run started and not ended as `lost` at `ended_ms`, and returns them.
   std::vector<protocol::JobRecord> end_running_as_lost(std::optional<std::int64_t> ended_ms);
 
-  const std::map<std::string, std::deque<protocol::JobRecord>, std::less<>>& finished() const {
-    return finished_;
-  }
+  const std::map<std::string, std::deque<Kept>, std::less<>>& finished() const { return finished_; }
   const std::map<std::string, std::int64_t, std::less<>>& last_numbers() const {
     return last_number_;
   }
@@ -82,8 +87,8 @@ class RunHistory {
   nlohmann::json numbers_to_keep() const;
 
   HistoryKeep keep_;
-  std::map<std::string, std::deque<protocol::JobRecord>, std::less<>> finished_;
-  std::map<RunKey, protocol::JobRecord> running_;
+  std::map<std::string, std::deque<Kept>, std::less<>> finished_;
+  std::map<RunKey, Kept> running_;
   std::map<std::string, std::int64_t, std::less<>> last_number_;
   std::uint64_t running_dropped_ = 0;
 };

@@ -63,8 +63,9 @@ ReadResult read_history(const std::string& path, RunHistory& history) {
 LoadedHistory loaded_from(RunHistory& history, const ReadResult& read, const std::string& path) {
   LoadedHistory loaded;
   loaded.lost = history.end_running_as_lost(read.changed_ms);
-  for (const auto& [task, runs] : history.finished())
-    loaded.finished[task].assign(runs.begin(), runs.end());
+  for (const auto& [task, runs] : history.finished()) {
+    for (const RunHistory::Kept& k : runs) loaded.finished[task].push_back(k.record);
+  }
   for (const auto& [task, number] : history.last_numbers()) loaded.last_number[task] = number;
   loaded.warnings = describe(read.counts, history, path);
   if (read.kind == ReadResult::Kind::other)
@@ -178,13 +179,11 @@ std::uint64_t RunHistoryFile::size() const noexcept {
 }
 
 void RunHistoryFile::started(const protocol::JobRecord& record) {
-  history_.started(record);
-  append(RunHistory::started_line(record));
+  append(history_.started(record));
 }
 
 void RunHistoryFile::ended(const protocol::JobRecord& record) {
-  history_.ended(record);
-  append(RunHistory::ended_line(record));
+  append(history_.ended(record));
 }
 
 void RunHistoryFile::append(const std::string& line) {

@@ -321,7 +321,7 @@ TEST(RunHistoryFile, ARunWithHugeArgumentsIsKeptWithTheArgumentsCut) {
   EXPECT_LE(line.size(), RunHistory::kMaxLine);
   RunHistory history({{"t", 10}});
   ASSERT_TRUE(history.apply_line(line.substr(0, line.size() - 1)));
-  const JobRecord& kept = history.finished().at("t").at(0);
+  const JobRecord& kept = history.finished().at("t").at(0).record;
   EXPECT_EQ(kept.args, (std::vector<std::string>{"(1000 arguments, 100000 bytes, not kept)"}));
   EXPECT_EQ(kept.outcome, JobOutcome::succeeded);
 }
@@ -352,7 +352,7 @@ TEST(RunHistoryFile, ARecordNamingAnotherRunIsReadUnderItsTaskAndNumber) {
   r.id = "other#99";
   RunHistory history({{"t", 10}});
   ASSERT_TRUE(history.apply_line(RunHistory::ended_line(r)));
-  EXPECT_EQ(history.finished().at("t").at(0).id, "t#4");
+  EXPECT_EQ(history.finished().at("t").at(0).record.id, "t#4");
   r.number = 0;
   EXPECT_FALSE(history.apply_line(RunHistory::ended_line(r)));
   r.number = 5;
@@ -416,7 +416,7 @@ TEST(RunHistoryFile, AFullDiskIsReportedOnceAndNothingCrashes) {
   ASSERT_TRUE(run_until(loop, [&] { return !later.armed(); }));
   file.ended(finished(running("t", 201)));
   EXPECT_EQ(logged.count("No space left on device"), 1);
-  EXPECT_EQ(file.history().finished().at("t").back().number, 201);
+  EXPECT_EQ(file.history().finished().at("t").back().record.number, 201);
   EXPECT_TRUE(std::filesystem::is_symlink(dir / "task-runs.jsonl"));  // never renamed over
 }
 
