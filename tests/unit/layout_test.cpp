@@ -38,10 +38,6 @@ std::set<std::string> allowed_by(const fs::path& readme) {
   return out;
 }
 
-// Includes allowed besides a README's list, until that README names them: orchestrate/ applies
-// task runs (jobs/).
-const std::map<std::string, std::set<std::string>> kAlsoAllowed = {{"orchestrate", {"jobs"}}};
-
 TEST(Layout, EachFolderSaysWhatItOwnsAndIncludesOnlyWhatItMay) {
   static const std::regex include(R"re(#include "(common|supervisord/([a-z_]+))/)re");
   int folders = 0;
@@ -54,7 +50,6 @@ TEST(Layout, EachFolderSaysWhatItOwnsAndIncludesOnlyWhatItMay) {
     EXPECT_NE(read(readme).find("Owns"), std::string::npos) << readme;
     std::set<std::string> allowed = allowed_by(readme);
     ASSERT_FALSE(allowed.empty()) << readme << " has no `May include:` line";
-    if (kAlsoAllowed.count(name)) allowed.merge(std::set(kAlsoAllowed.at(name)));
     for (const auto& file : fs::recursive_directory_iterator(dir.path())) {
       std::string text = read(file.path());
       for (auto it = std::sregex_iterator(text.begin(), text.end(), include);
