@@ -86,8 +86,8 @@ TEST(GardienctlVerbs, EveryVerbIsComplete) {
     EXPECT_NE(v.request, nullptr);
     EXPECT_NE(v.render, nullptr);
     // A verb that streams needs a way to print what streams in; one that does not, none.
-    bool streams =
-        v.wait == Wait::states || v.wait == Wait::states_when_named || v.wait == Wait::new_lines;
+    bool streams = v.wait == Wait::states || v.wait == Wait::states_when_named ||
+                   v.wait == Wait::new_lines || v.wait == Wait::run_end;
     EXPECT_EQ(v.progress != nullptr, streams);
     EXPECT_EQ(find_verb(v.name), &v);
   }
