@@ -129,8 +129,9 @@ TEST_F(CommandsTest, UnknownVerbListsTheVerbs) {
   EXPECT_EQ(r.error->code, ErrorCode::unknown_command);
   EXPECT_NE(r.error->message.find("unknown command \"stats\""), std::string::npos)
       << r.error->message;
-  for (const char* verb : {"status", "start", "stop", "restart", "signal", "pid", "wait", "reload",
-                           "shutdown", "version", "logs", "reopen-logs"}) {
+  for (const char* verb :
+       {"status", "start", "stop", "restart", "signal", "pid", "wait", "reload", "shutdown",
+        "version", "run", "jobs", "cancel", "schedules", "logs", "reopen-logs"}) {
     EXPECT_NE(r.error->message.find(verb), std::string::npos) << verb;
   }
 }
