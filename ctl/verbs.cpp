@@ -385,7 +385,8 @@ std::optional<std::vector<protocol::JobRecord>> records_of(const json& result, c
 int render_run(const json& result, Printer& p) {
   std::string error;
   auto records = records_of(result, "job", error);
-  if (!records) return p.malformed(error);
+  if (!records || records->size() != 1)
+    return p.malformed(records ? "\"job\" is not one record" : error);
   const protocol::JobRecord& r = records->front();
   bool waited = p.invocation.args.value("wait", false);
   p.out << for_terminal(render_job_line(r), p.out_terminal) << '\n' << std::flush;
@@ -396,7 +397,7 @@ int render_run(const json& result, Printer& p) {
 
 void progress_run(const json& result, Printer& p) {
   std::string error;
-  if (auto records = records_of(result, "job", error))
+  if (auto records = records_of(result, "job", error); records && records->size() == 1)
     p.out << for_terminal(render_job_line(records->front()), p.out_terminal) << '\n' << std::flush;
 }
 
