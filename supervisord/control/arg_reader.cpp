@@ -114,8 +114,10 @@ std::int64_t ArgReader::integer(const char* key, std::int64_t min, std::int64_t 
                                 std::int64_t fallback) {
   const json* v = find(key);
   if (!v) return fallback;
+  // The parser reads a non-negative number as unsigned, which may not fit in int64.
   bool in_range = v->is_number_unsigned()
-                      ? v->get<std::uint64_t>() <= static_cast<std::uint64_t>(max) && min <= max
+                      ? max >= 0 && v->get<std::uint64_t>() <= static_cast<std::uint64_t>(max) &&
+                            v->get<std::int64_t>() >= min
                   : v->is_number_integer()
                       ? v->get<std::int64_t>() >= min && v->get<std::int64_t>() <= max
                       : false;

@@ -344,7 +344,7 @@ void act(Commands& commands, const protocol::Request& request, Responder& respon
   if (!args.ok()) return responder.fail(args.error());
   ControlTarget* target = commands.target_for(responder, goal != WaitGoal::stop);
   if (!target) return;
-  auto selected = select_instances(target->instances(), names);
+  auto selected = select_program_instances(target->instances(), names);
   if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
   const auto& instance_names = std::get<std::vector<std::string>>(selected);
 
@@ -377,7 +377,7 @@ void signal(Commands& commands, const protocol::Request& request, Responder& res
   if (!args.ok()) return responder.fail(args.error());
   ControlTarget* target = commands.target_for(responder);
   if (!target) return;
-  auto selected = select_instances(target->instances(), names);
+  auto selected = select_program_instances(target->instances(), names);
   if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
   std::string what = "could not be sent ";
   what += signal_name(*signo);
@@ -429,7 +429,7 @@ void wait(Commands& commands, const protocol::Request& request, Responder& respo
   ControlTarget* target = commands.target_for(responder);
   if (!target) return;
   std::vector<InstanceStatus> all = target->instances();
-  auto selected = select_instances(all, names);
+  auto selected = select_program_instances(all, names);
   if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
   auto operation = std::make_unique<WaitOperation>(
       commands.loop(), responder, for_ready ? WaitGoal::ready : WaitGoal::reach, *state);
@@ -447,7 +447,7 @@ void reload_instances(Commands& commands, const protocol::Request& request, Resp
   if (!args.ok()) return responder.fail(args.error());
   ControlTarget* target = commands.target_for(responder, true);
   if (!target) return;
-  auto selected = select_instances(target->instances(), names);
+  auto selected = select_program_instances(target->instances(), names);
   if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
   const auto& instance_names = std::get<std::vector<std::string>>(selected);
 

@@ -98,6 +98,10 @@ class LogStream final : public PendingCall {
     }
   }
 
+  // Following: the names the request's NAMEs select now, asked again on every look for rings,
+  // so that a task's next run (or an instance a reload added) is followed too.
+  void reselect(std::function<std::vector<std::string>()> names) { reselect_ = std::move(names); }
+
   // Sends what it can now; false when the answer is complete already.
   bool start() {
     if (follow_) find_rings();
@@ -164,6 +168,13 @@ class LogStream final : public PendingCall {
   // is new.
   void find_rings() {
     if (done_) return;
+    if (reselect_) {
+      for (std::string& name : reselect_()) {
+        bool known = std::any_of(sources_.begin(), sources_.end(),
+                                 [&](const Source& s) { return s.name == name; });
+        if (!known) sources_.emplace_back().name = std::move(name);
+      }
+    }
     for (Source& s : sources_) {
       std::shared_ptr<LogRing> ring = hub_.ring(s.name);
       if (!ring || (ring == s.ring && s.subscribed)) continue;
@@ -196,6 +207,7 @@ class LogStream final : public PendingCall {
   bool follow_;
   std::size_t name_width_;
   std::vector<Source> sources_;
+  std::function<std::vector<std::string>()> reselect_;  // null: the names are fixed
   Timer again_;  // a new line: pump on the next loop turn, once per batch of lines
   Timer poll_;
   bool done_ = false;
@@ -234,6 +246,22 @@ void logs(EventLoop& loop, OutputHub& hub, const OutputVerbs& verbs,
   }
   std::size_t width = hub.prefix_stdout().style().name_width;
   auto stream = std::make_unique<LogStream>(loop, hub, responder, std::move(names), args, width);
+  if (args.follow) {
+    stream->reselect([&verbs, selectors = args.names] {
+      std::vector<protocol::InstanceStatus> now = verbs.instances();
+      std::vector<std::string> names;
+      if (selectors.empty()) {
+        for (const protocol::InstanceStatus& s : now) names.push_back(s.name);
+      }
+      // One NAME at a time: one that matches nothing now (a run that has ended) hides no other.
+      for (const std::string& selector : selectors) {
+        auto selected = select_instances(now, {selector});
+        if (auto* found = std::get_if<std::vector<std::string>>(&selected))
+          names.insert(names.end(), found->begin(), found->end());
+      }
+      return names;
+    });
+  }
   if (stream->start()) responder.keep(std::move(stream));
 }
 

@@ -129,8 +129,9 @@ TEST_F(CommandsTest, UnknownVerbListsTheVerbs) {
   EXPECT_EQ(r.error->code, ErrorCode::unknown_command);
   EXPECT_NE(r.error->message.find("unknown command \"stats\""), std::string::npos)
       << r.error->message;
-  for (const char* verb : {"status", "start", "stop", "restart", "signal", "pid", "wait", "reload",
-                           "shutdown", "version", "logs", "reopen-logs"}) {
+  for (const char* verb :
+       {"status", "start", "stop", "restart", "signal", "pid", "wait", "reload", "shutdown",
+        "version", "run", "jobs", "cancel", "schedules", "logs", "reopen-logs"}) {
     EXPECT_NE(r.error->message.find(verb), std::string::npos) << verb;
   }
 }
@@ -837,7 +838,7 @@ TEST_F(JobCommandsTest, JobsListsByTaskOrById) {
   EXPECT_NE(typo.error->message.find("unknown task \"migrat\" (did you mean \"migrate\"?)"),
             std::string::npos)
       << typo.error->message;
-  EXPECT_EQ(typo.error->details.at("unknown"), json({"migrat"}));
+  EXPECT_EQ(typo.error->details.at("unknown"), json::array({"migrat"}));
   auto& program = call("jobs", {{"task", "web"}});
   ASSERT_TRUE(program.error) << "a program is not a task";
   EXPECT_EQ(program.error->code, ErrorCode::unknown_program);
@@ -900,7 +901,9 @@ TEST_F(JobCommandsTest, SchedulesListTheNextFires) {
   ASSERT_TRUE(none.result);
   EXPECT_TRUE(none.result->at("schedules").empty());
 
-  for (json count : {json(0), json(101), json(-1), json(2.5), json("3")}) {
+  // As a client's line reads: the parser makes non-negative numbers unsigned.
+  for (json count : {json::parse("0"), json::parse("101"), json::parse("-1"),
+                     json::parse("18446744073709551615"), json(2.5), json("3")}) {
     auto& bad = call("schedules", {{"count", count}});
     ASSERT_TRUE(bad.error) << count.dump();
     EXPECT_EQ(bad.error->code, ErrorCode::bad_request);
@@ -943,4 +946,26 @@ TEST_F(JobCommandsTest, RunsAreInstancesForStatusAndOtherWaitsIgnoreJobChanges) 
   EXPECT_EQ(names_in(by_task.result->at("instances")),
             (std::vector<std::string>{"migrate", "migrate#1"}))
       << "a task's runs are listed under it";
+}
+
+TEST_F(JobCommandsTest, ProgramVerbsPassOverTasksAndRefuseThemByName) {
+  call("run", {{"task", "migrate"}});
+  target.calls.clear();
+  auto& all = call("stop", {{"names", {"all"}}, {"wait", false}});
+  ASSERT_TRUE(all.result) << all.error->message;
+  EXPECT_EQ(names_in(all.result->at("instances")),
+            (std::vector<std::string>{"db", "web.0", "web.1", "web.2", "worker.0", "worker.1"}));
+  for (const char* verb : {"start", "stop", "restart", "wait", "reload"}) {
+    json args = {{"names", {"migrate#1"}}};
+    if (std::string(verb) == "wait") args["for"] = "stopped";
+    auto& r = call(verb, args);
+    ASSERT_TRUE(r.error) << verb;
+    EXPECT_EQ(r.error->code, ErrorCode::unknown_program) << verb;
+    EXPECT_NE(r.error->message.find("is a run of the task \"migrate\""), std::string::npos)
+        << r.error->message;
+  }
+  auto& signal = call("signal", {{"signal", "HUP"}, {"names", {"migrate"}}});
+  ASSERT_TRUE(signal.error);
+  EXPECT_NE(signal.error->message.find("\"migrate\" is a task"), std::string::npos);
+  EXPECT_EQ(target.calls, (std::vector<std::string>{"stop"})) << "only the programs were stopped";
 }
