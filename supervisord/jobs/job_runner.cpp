@@ -154,16 +154,16 @@ void JobRunner::on_ended(TaskRun& run) {
   queue_.finished(owned->task());
   JobRecord record = owned->record();
   done_.push_back(std::move(owned));  // its Program is on the stack: destroyed on the next pump
-  log::info("task run ended",
-            {{"event", "job_end"},
-             {"job", record.id},
-             {"outcome", std::string(protocol::job_outcome_name(*record.outcome))},
-             {"info", record.info}});
   remember(record);
   pump_soon();
 }
 
 void JobRunner::remember(const JobRecord& record) {
+  log::info("task run ended",
+            {{"event", "job_end"},
+             {"job", record.id},
+             {"outcome", std::string(protocol::job_outcome_name(*record.outcome))},
+             {"info", record.info}});
   TaskState& st = state_[record.task];
   st.last_in_life = record;
   st.history.push_back(record);
