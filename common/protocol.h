@@ -228,9 +228,12 @@ struct ReloadPlan {
   std::vector<std::string> unchanged;  // left running, same pids
   // [supervisor] changes, one line each: "log-level: info -> debug", or what needs a restart.
   std::vector<std::string> supervisor;
+  // [task.NAME] changes, one line each: "add task backup", "change task migrate (from its next
+  // run)", "remove task old (its queued runs are cancelled, running ones finish)".
+  std::vector<std::string> tasks;
   bool empty() const {
     return added.empty() && removed.empty() && changed.empty() && scaled.empty() &&
-           supervisor.empty();
+           supervisor.empty() && tasks.empty();
   }
   bool operator==(const ReloadPlan&) const = default;
 };
