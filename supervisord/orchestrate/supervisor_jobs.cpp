@@ -1,8 +1,6 @@
 // The Supervisor's tasks: the task verbs go to the JobRunner; tasks take part in orchestration
 // as facts (a run on its way, how the latest ended), so a program's `completed` dependency on a
 // task and an on-start task's own dependencies are decided with everything else.
-#include <date/date.h>
-
 #include "supervisord/loop/log.h"
 #include "supervisord/orchestrate/supervisor.h"
 #include "supervisord/output/output_hub.h"
@@ -96,10 +94,6 @@ InstanceFacts task_facts(const TaskConfig& task, const TaskActivity& activity) {
   return f;
 }
 
-std::string format_wall(std::int64_t ms) {
-  using namespace std::chrono;
-  return date::format("%F %T UTC", time_point_cast<seconds>(system_clock::time_point(milliseconds(ms))));
-}
 
 }  // namespace
 
@@ -135,8 +129,7 @@ void Supervisor::add_task_statuses(std::vector<protocol::InstanceStatus>& out) c
     if (auto next = jobs_->next_fire(t.name())) {
       std::int64_t ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(next->time_since_epoch()).count();
-      s.next_fire_ms = ms;
-      info.push_back("next " + format_wall(ms));
+      s.next_fire_ms = ms;  // gardienctl shows it in the local time of its reader
     }
     if (tasks_requested_.count(t.name()) && mode_ == DaemonMode::running) {
       std::vector<InstanceFacts> all = snapshot();
