@@ -94,7 +94,6 @@ InstanceFacts task_facts(const TaskConfig& task, const TaskActivity& activity) {
   return f;
 }
 
-
 }  // namespace
 
 void Supervisor::add_task_facts(std::vector<InstanceFacts>& facts) const {
