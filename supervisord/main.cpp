@@ -1,5 +1,6 @@
 // gardien: argv, mode choice, exit code.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -172,6 +173,11 @@ int run_mode(const std::string& config_path, std::vector<std::string>& command,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A parent may start us with signals blocked (a test process, a shell's child): then SIGTERM
+  // would never reach the loop and no shutdown could begin.
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   ensure_standard_fds();
   gardien::record_start_directory();
   gardien::raise_fd_limit();

@@ -46,6 +46,16 @@ TEST_F(Supervise, StubbornProgramAndItsGrandchildAreGoneAfterStopTimeout) {
   EXPECT_TRUE(daemon.wait_state("stubborn", "stopped", 1s));
 }
 
+TEST_F(Supervise, ADaemonStartedWithSignalsBlockedStillStopsOnSigterm) {
+  sigset_t all, before;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &before);  // inherited by the daemon through exec
+  start(program("sleeper", {"/bin/sleep", "30"}, "start-seconds = \"0\"\n"));
+  ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  ASSERT_TRUE(daemon.wait_state("sleeper", "running", 5s)) << daemon.log();
+  EXPECT_EQ(shutdown(), 0) << daemon.log();
+}
+
 TEST_F(Supervise, ProgramThatExitsOnSigtermStopsAtOnce) {
   start(program("probe", {helper("probe"), probe_report("probe")},
                 "stop-timeout = \"60s\"\nstart-seconds = \"100ms\"\n"));
