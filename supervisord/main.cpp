@@ -214,6 +214,9 @@ int main(int argc, char** argv) {
   std::string check_path, check_option;
   check->add_option("FILE", check_path, "TOML config file");
   check->add_option("-c,--config", check_option, "TOML config file (the same as FILE)");
+  bool check_verbose = false;
+  check->add_flag("-v,--verbose", check_verbose,
+                  "Also print each scheduled task's zone and next fire times");
   app.failure_message(prefixed_failure_message);
   check->failure_message(prefixed_failure_message);
 
@@ -228,7 +231,8 @@ int main(int argc, char** argv) {
       std::cerr << "gardien check: give one config file: gardien check FILE\n";
       return kExitUsage;
     }
-    return gardien::run_check(check_path.empty() ? check_option : check_path, std::cout, std::cerr);
+    return gardien::run_check(check_path.empty() ? check_option : check_path, std::cout, std::cerr,
+                              check_verbose);
   }
   std::optional<gardien::LogLevel> log_level;
   std::optional<gardien::LogFormat> log_format;

@@ -137,6 +137,8 @@ depends-on = { db = "started", log = "ready", migrate = "completed" }
             "gardien.toml: warning: program.web.depends-on: web depends on db, which has no "
             "`ready` check: it counts as ready after start-seconds (2s); add `ready = ...` to db "
             "(docs/readiness.md)\n"
+            "gardien.toml: warning: program.api.depends-on: api waits for the program migrate to "
+            "complete: one-shot work is a task's; make it [task.migrate] (docs/config.md, Tasks)\n"
             "ok: 6 programs\n");
 }
 

@@ -473,7 +473,7 @@ frobnicate = true
 )",
                 {"test.toml:2:1: supervisor.colour: unknown key; expected one of \"socket\", "
                  "\"socket-mode\", \"socket-group\", \"socket-readers\", \"log-level\", "
-                 "\"log-format\", \"shutdown-timeout\" or \"include\"",
+                 "\"log-format\", \"shutdown-timeout\", \"max-concurrent-jobs\", \"max-queued-jobs\", \"state-dir\" or \"include\"",
                  "test.toml:5:1: program.web.frobnicate: unknown key; see docs/config.md for the "
                  "keys of this table"});
 }
@@ -1457,7 +1457,7 @@ command = "true"
               "main.toml:3:10; rename one of them");
     EXPECT_EQ(got[5],
               "conf.d/b.toml:1:1: supervisor: [supervisor] is only allowed in the main config "
-              "file \"main.toml\"; an included file may define [program.*] tables and include "
+              "file \"main.toml\"; an included file may define [program.*] and [task.*] tables and include "
               "only");
     EXPECT_EQ(got[6].rfind("conf.d/c.toml:2:13: invalid TOML: ", 0), 0u) << got[6];
   });
