@@ -59,8 +59,10 @@ std::optional<std::string> task_condition_problem(const std::string& dep, const 
                "\"on-start\"");
   }
   if (!entry.condition || *entry.condition == DependencyCondition::completed) return std::nullopt;
-  return cat(quote(dep), " is a task: a dependant waits for its run to complete, never for it to "
-             "be ", quote(to_string(*entry.condition)), "; write { ", dep, " = \"completed\" }");
+  return cat(quote(dep),
+             " is a task: a dependant waits for its run to complete, never for it to "
+             "be ",
+             quote(to_string(*entry.condition)), "; write { ", dep, " = \"completed\" }");
 }
 
 // Each dependency exists and, when it is a task, has a condition a task can meet.

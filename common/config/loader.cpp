@@ -79,8 +79,8 @@ void TableReader::report_unknown_keys(std::string_view hint, bool list_keys) {
       message += "; expected one of ";
       message += quote_list(known_);
     }
-    loader_.unknown_key(loader_.place(file_, key.source()), child(name), std::move(message),
-                        path_, known_);
+    loader_.unknown_key(loader_.place(file_, key.source()), child(name), std::move(message), path_,
+                        known_);
   }
 }
 
@@ -142,11 +142,10 @@ void Loader::read_programs_and_tasks(Config& config) {
     bool task_later = std::tie(other.place.file, other.place.line, other.place.column) <
                       std::tie(task.place.file, task.place.line, task.place.column);
     const TableEntry& later = task_later ? task : other;
-    std::string message =
-        cat(task_later ? "task " : "program ", quote(later.name), " has the name of the ",
-            task_later ? "program" : "task", " defined at ",
-            describe_place(task_later ? other.place : task.place),
-            "; programs and tasks share one namespace: rename one of them");
+    std::string message = cat(task_later ? "task " : "program ", quote(later.name),
+                              " has the name of the ", task_later ? "program" : "task",
+                              " defined at ", describe_place(task_later ? other.place : task.place),
+                              "; programs and tasks share one namespace: rename one of them");
     error(later.place, cat(task_later ? "task." : "program.", later.name), std::move(message));
     DependentPlaces unused;
     read_task(task, unused);

@@ -81,7 +81,7 @@ struct TableEntry {
 // One depends-on element: where it is, and the condition written for it.
 struct DependencyPlace {
   Place place;
-  bool plain = true;  // a name in the array form: no condition written
+  bool plain = true;                             // a name in the array form: no condition written
   std::optional<DependencyCondition> condition;  // the table form's, when it is valid
 };
 
@@ -157,9 +157,7 @@ class Loader {
   void unknown_key(Place at, std::string key_path, std::string message, std::string_view table,
                    const std::vector<std::string_view>& known);
   // Table path ("program.web.ready") -> its keys, for each table that had an unknown key.
-  const std::map<std::string, std::vector<std::string>>& known_keys() const {
-    return known_keys_;
-  }
+  const std::map<std::string, std::vector<std::string>>& known_keys() const { return known_keys_; }
 
   // Values (values.cpp); each reports its own error and returns nullopt on one.
   std::optional<std::string> expand(const std::string& text, const Field& f, int depth = 0);

@@ -33,7 +33,8 @@ void Loader::check_name(const TableEntry& entry, std::string_view table) {
               ": use letters, digits, '_' and '-' (at most 64 characters)"));
   } else if (entry.name == kReservedName) {
     error(entry.place, path,
-          cat("the ", table, " name \"all\" is reserved (gardienctl's `all` names every program); "
+          cat("the ", table,
+              " name \"all\" is reserved (gardienctl's `all` names every program); "
               "pick another name"));
   }
 }

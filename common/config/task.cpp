@@ -1,7 +1,7 @@
 // A [task.NAME] table: the keys shared with programs (process_keys.cpp), then a task's own:
 // when it runs, its schedule, its limits and its history.
-#include "common/schedule.h"
 #include "common/config/process_keys.h"
+#include "common/schedule.h"
 
 namespace gardien::config_loader {
 
@@ -94,8 +94,7 @@ void TaskReader::schedule(const std::optional<Field>& run) {
   schedule_kind_ = parsed.schedule->kind;
   if (schedule_kind_ != ScheduleKind::reboot) return;
   if (run && t_.run == TaskRunWhen::on_demand) {
-    l_.error(*v,
-             "@reboot means run = \"on-start\", but run is \"on-demand\"; remove one of them");
+    l_.error(*v, "@reboot means run = \"on-start\", but run is \"on-demand\"; remove one of them");
     return;
   }
   t_.run = TaskRunWhen::on_start;

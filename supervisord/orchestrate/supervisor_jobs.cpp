@@ -41,8 +41,7 @@ void Supervisor::on_job_change(const JobRecord& record) {
   if (run_record_) run_record_->mark_changed();
   if (history_ && record.state == protocol::JobState::finished) history_->ended(record);
   // Once its first attempt has a process: a run recorded as started and never ended was lost.
-  if (history_ && record.state == protocol::JobState::running && record.attempts == 1 &&
-      record.pid)
+  if (history_ && record.state == protocol::JobState::running && record.attempts == 1 && record.pid)
     history_->started(record);
   StateChange change;
   change.job = record;
@@ -52,14 +51,19 @@ void Supervisor::on_job_change(const JobRecord& record) {
 
 JobsAnswer Supervisor::submit_run(const RunRequest& request) {
   if (shutting_down())
-    return {{}, protocol::Error{protocol::ErrorCode::shutting_down,
-                                "gardien is shutting down: no new runs", nullptr}};
+    return {{},
+            protocol::Error{protocol::ErrorCode::shutting_down,
+                            "gardien is shutting down: no new runs", nullptr}};
   return jobs_->submit(request.task, request.args, protocol::JobSource::ctl, request.uid);
 }
 
-std::vector<JobRecord> Supervisor::jobs(const std::string& task) const { return jobs_->list(task); }
+std::vector<JobRecord> Supervisor::jobs(const std::string& task) const {
+  return jobs_->list(task);
+}
 
-std::optional<JobRecord> Supervisor::job(const std::string& id) const { return jobs_->find(id); }
+std::optional<JobRecord> Supervisor::job(const std::string& id) const {
+  return jobs_->find(id);
+}
 
 JobsAnswer Supervisor::cancel(const std::string& target) {
   return jobs_->cancel(target, "cancelled by an operator");
@@ -187,8 +191,9 @@ std::optional<protocol::InstanceResult> Supervisor::task_result(const std::strin
   JobsAnswer answer = jobs_->cancel(name, "cancelled by an operator");
   r.ok = !answer.error;
   r.info = answer.error ? answer.error->message
-           : answer.records.empty() ? "nothing to cancel"
-                                    : "cancelled " + std::to_string(answer.records.size()) + " runs";
+           : answer.records.empty()
+               ? "nothing to cancel"
+               : "cancelled " + std::to_string(answer.records.size()) + " runs";
   return r;
 }
 

@@ -249,9 +249,7 @@ time-zone = "Europe/Paris"
             std::string::npos)
       << got.output;
   std::size_t fires = 0;
-  for (std::size_t at = 0; (at = got.output.find(" 03:30:00 +0", at)) !=
-                           std::string::npos;
-       ++at)
+  for (std::size_t at = 0; (at = got.output.find(" 03:30:00 +0", at)) != std::string::npos; ++at)
     ++fires;
   EXPECT_EQ(fires, 3u) << got.output;
   RunResult bad = run({GARDIEN_BIN, "check", "gardien.toml"}, dir.path);

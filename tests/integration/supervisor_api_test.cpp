@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "harness.h"
+#include "supervisor_script.h"
 #include "supervisord/control/instance_selector.h"
 #include "supervisord/loop/log.h"
-#include "supervisor_script.h"
 
 namespace gardien {
 namespace {

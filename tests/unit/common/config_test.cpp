@@ -473,7 +473,8 @@ frobnicate = true
 )",
                 {"test.toml:2:1: supervisor.colour: unknown key; expected one of \"socket\", "
                  "\"socket-mode\", \"socket-group\", \"socket-readers\", \"log-level\", "
-                 "\"log-format\", \"shutdown-timeout\", \"max-concurrent-jobs\", \"max-queued-jobs\", \"state-dir\" or \"include\"",
+                 "\"log-format\", \"shutdown-timeout\", \"max-concurrent-jobs\", "
+                 "\"max-queued-jobs\", \"state-dir\" or \"include\"",
                  "test.toml:5:1: program.web.frobnicate: unknown key; see docs/config.md for the "
                  "keys of this table"});
 }
@@ -1457,7 +1458,8 @@ command = "true"
               "main.toml:3:10; rename one of them");
     EXPECT_EQ(got[5],
               "conf.d/b.toml:1:1: supervisor: [supervisor] is only allowed in the main config "
-              "file \"main.toml\"; an included file may define [program.*] and [task.*] tables and include "
+              "file \"main.toml\"; an included file may define [program.*] and [task.*] tables and "
+              "include "
               "only");
     EXPECT_EQ(got[6].rfind("conf.d/c.toml:2:13: invalid TOML: ", 0), 0u) << got[6];
   });
@@ -1726,8 +1728,10 @@ command = "true"
   };
   EXPECT_TRUE(has("test.toml:3:12: task.a.schedule: schedule \"*/0 * * * *\": minute step 0"))
       << ::testing::PrintToString(got);
-  EXPECT_TRUE(has("task.a.restart: restart applies only to programs")) << ::testing::PrintToString(got);
-  EXPECT_TRUE(has("task.a.time-zone: unknown time zone \"Mars/Olympus\"")) << ::testing::PrintToString(got);
+  EXPECT_TRUE(has("task.a.restart: restart applies only to programs"))
+      << ::testing::PrintToString(got);
+  EXPECT_TRUE(has("task.a.time-zone: unknown time zone \"Mars/Olympus\""))
+      << ::testing::PrintToString(got);
   EXPECT_TRUE(has("program \"a\" has the name of the task")) << ::testing::PrintToString(got);
 }
 
