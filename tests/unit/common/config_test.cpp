@@ -1634,6 +1634,84 @@ TEST(ConfigFuzzRegression, ManyDependencyCyclesAreCappedAndCounted) {
 namespace gardien {
 namespace {
 
+TEST(ConfigTaskTest, TaskKeysAndCrossChecks) {
+  Config c = expect_ok(R"([task.migrate]
+command = "true"
+run = "on-start"
+[task.report]
+command = "true"
+schedule = "*/15 * * * *"
+time-zone = "Europe/Paris"
+concurrency = "queue"
+timeout = "10s"
+retries = 2
+deadline = "1m"
+history = 5
+max-output = "64KiB"
+max-concurrent = 3
+args = false
+[supervisor]
+max-concurrent-jobs = 4
+max-queued-jobs = 0
+state-dir = "/var/lib/gardien"
+[program.web]
+command = "true"
+depends-on = { migrate = "completed", report = "completed" }
+[program.api]
+command = "true"
+depends-on = ["migrate"]
+)");
+  ASSERT_EQ(c.tasks.size(), 2u);
+  const TaskConfig& migrate = *c.find_task("migrate");
+  EXPECT_EQ(migrate.run, TaskRunWhen::on_start);
+  EXPECT_EQ(migrate.history, 20);
+  EXPECT_EQ(migrate.max_concurrent, 1);
+  EXPECT_TRUE(migrate.args);
+  EXPECT_EQ(migrate.process.restart, RestartPolicy::never);
+  EXPECT_EQ(migrate.process.start_seconds, 0s);
+  EXPECT_FALSE(migrate.process.autostart);
+  EXPECT_EQ(migrate.process.log_buffer_size, 1u << 20);
+  const TaskConfig& report = *c.find_task("report");
+  EXPECT_EQ(report.schedule, "*/15 * * * *");
+  EXPECT_EQ(report.time_zone, "Europe/Paris");
+  EXPECT_EQ(report.concurrency, ScheduleConcurrency::queue);
+  EXPECT_EQ(report.timeout, 10s);
+  EXPECT_EQ(report.retries, 2);
+  EXPECT_EQ(report.deadline, 60s);
+  EXPECT_EQ(report.history, 5);
+  EXPECT_EQ(report.process.log_buffer_size, 64u * 1024);
+  EXPECT_EQ(report.max_concurrent, 3);
+  EXPECT_FALSE(report.args);
+  EXPECT_EQ(c.supervisor.max_concurrent_jobs, 4);
+  EXPECT_EQ(c.supervisor.max_queued_jobs, 0);
+  EXPECT_EQ(c.supervisor.state_dir, "/var/lib/gardien");
+  // A plain name of an on-start task means completed.
+  EXPECT_EQ(c.find("api")->condition_on("migrate"), DependencyCondition::completed);
+  EXPECT_EQ(c.find("web")->condition_on("report"), DependencyCondition::completed);
+}
+
+TEST(ConfigTaskTest, TaskErrorsNameTheirPlace) {
+  expect_errors(R"([program.web]
+command = "true"
+depends-on = { report = "ready" }
+[task.report]
+command = "true"
+schedule = "*/0 * * * *"
+start-retries = 2
+[task.web]
+command = "true"
+)",
+                {"test.toml:3:16: program.web.depends-on.report: \"report\" is a task: a "
+                 "dependant waits for its run to complete, never for it to be \"ready\"; write "
+                 "{ report = \"completed\" }",
+                 "test.toml:6:12: task.report.schedule: schedule \"*/0 * * * *\": minute step 0: "
+                 "a step is 1 or more (docs/schedules.md)",
+                 "test.toml:7:1: task.report.start-retries: start-retries applies only to "
+                 "programs; for attempts after a failure, use retries",
+                 "test.toml:8:7: task.web: task \"web\" has the name of the program defined at "
+                 "test.toml:1:10; programs and tasks share one namespace: rename one of them"});
+}
+
 TEST(TaskConfigTest, DefaultsAndTheSettingsARunNeeds) {
   LoadResult r = load(R"([task.migrate]
 command = ["/srv/migrate"]
