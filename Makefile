@@ -162,7 +162,7 @@ fuzz: fuzz-deps $(FUZZ_BUILD)/CMakeCache.txt
 # Adds the inputs of the last runs that reach new code to the committed corpus (then commit it).
 fuzz-merge: fuzz-deps $(FUZZ_BUILD)/CMakeCache.txt
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
-	for t in config protocol notify schedule; do \
+	for t in config protocol notify schedule history; do \
 	  $(FUZZ_BUILD)/fuzz/$${t}_fuzz -merge=1 fuzz/corpus/$$t $(FUZZ_BUILD)/corpus/$$t || exit 1; \
 	done
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <ctime>
 
 #include "common/line_prefix.h"
 #include "ctl/cli.h"
@@ -111,20 +112,10 @@ std::string render_info(const protocol::InstanceStatus& s) {
   return s.info.empty() ? text : s.info + "; " + text;
 }
 
-std::string render_status_table(const std::vector<protocol::InstanceStatus>& instances) {
-  // PROCS only when the daemon counted them (`status --processes`): counting walks /proc.
-  bool procs = std::any_of(instances.begin(), instances.end(),
-                           [](const auto& s) { return s.processes.has_value(); });
-  std::vector<std::vector<std::string>> rows;
-  rows.push_back({"NAME", "STATE", "PID"});
-  if (procs) rows.back().push_back("PROCS");
-  rows.back().insert(rows.back().end(), {"UPTIME", "RESTARTS", "INFO"});
-  for (const auto& s : instances) {
-    std::vector<std::string> row = {s.name, render_state(s), s.pid ? std::to_string(*s.pid) : "-"};
-    if (procs) row.push_back(s.processes ? std::to_string(*s.processes) : "-");
-    row.insert(row.end(), {render_uptime(s.uptime), std::to_string(s.restarts), render_info(s)});
-    rows.push_back(std::move(row));
-  }
+namespace {
+
+// Rows as aligned columns, two spaces apart, without trailing spaces.
+std::string render_table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> width(rows.front().size());
   for (const auto& row : rows) {
     for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
@@ -143,10 +134,44 @@ std::string render_status_table(const std::vector<protocol::InstanceStatus>& ins
   return out;
 }
 
+std::string status_name_cell(const protocol::InstanceStatus& s) {
+  return s.kind == protocol::InstanceKind::run ? "  " + s.name : s.name;
+}
+
+std::string status_info_cell(const protocol::InstanceStatus& s, std::int64_t now_ms) {
+  std::string info = render_info(s);
+  if (s.kind != protocol::InstanceKind::task || !s.next_fire_ms) return info;
+  std::string next = "next " + render_local_time(*s.next_fire_ms, now_ms, false);
+  return info.empty() ? next : info + "; " + next;
+}
+
+}  // namespace
+
+std::string render_status_table(const std::vector<protocol::InstanceStatus>& instances,
+                                std::int64_t now_ms) {
+  // PROCS only when the daemon counted them (`status --processes`): counting walks /proc.
+  bool procs = std::any_of(instances.begin(), instances.end(),
+                           [](const auto& s) { return s.processes.has_value(); });
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"NAME", "STATE", "PID"});
+  if (procs) rows.back().push_back("PROCS");
+  rows.back().insert(rows.back().end(), {"UPTIME", "RESTARTS", "INFO"});
+  for (const auto& s : instances) {
+    std::vector<std::string> row = {status_name_cell(s), render_state(s),
+                                    s.pid ? std::to_string(*s.pid) : "-"};
+    if (procs) row.push_back(s.processes ? std::to_string(*s.processes) : "-");
+    row.insert(row.end(),
+               {render_uptime(s.uptime), std::to_string(s.restarts), status_info_cell(s, now_ms)});
+    rows.push_back(std::move(row));
+  }
+  return render_table(rows);
+}
+
 int status_exit_code(const std::vector<protocol::InstanceStatus>& instances) {
   bool all_up =
       std::all_of(instances.begin(), instances.end(), [](const protocol::InstanceStatus& s) {
-        return !s.wanted || s.state == InstanceState::running;
+        return s.kind != protocol::InstanceKind::program || !s.wanted ||
+               s.state == InstanceState::running;
       });
   return all_up ? kExitOk : kExitNotRunning;
 }
@@ -291,6 +316,104 @@ std::string render_reopened(const nlohmann::json& result) {
   auto files = it->get<std::int64_t>();
   if (files == 0) return "no log files to reopen";
   return "reopened " + std::to_string(files) + (files == 1 ? " log file" : " log files");
+}
+
+std::string render_local_time(std::int64_t ms, std::int64_t now_ms, bool seconds) {
+  auto local = [](std::int64_t at) {
+    std::time_t t = static_cast<std::time_t>(at / 1000);
+    std::tm tm{};
+    ::localtime_r(&t, &tm);
+    return tm;
+  };
+  std::tm at = local(ms);
+  std::tm now = local(now_ms);
+  const char* clock = seconds || at.tm_sec != 0 ? "%H:%M:%S" : "%H:%M";
+  std::string format;
+  if (at.tm_year != now.tm_year) {
+    format = "%Y-%m-%d ";
+  } else if (at.tm_yday != now.tm_yday) {
+    format = "%b %d ";
+  }
+  format += clock;
+  char text[64];
+  std::size_t n = std::strftime(text, sizeof text, format.c_str(), &at);
+  return std::string(text, n);
+}
+
+namespace {
+
+// Whole seconds past 10s; tenths below (a run of /bin/true takes milliseconds).
+std::string render_run_duration(std::int64_t ms) {
+  if (ms < 0) ms = 0;
+  if (ms >= 10'000) return format_duration(std::chrono::seconds(ms / 1000));
+  if (ms >= 1000) return std::to_string(ms / 1000) + "." + std::to_string(ms / 100 % 10) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+std::string job_outcome_cell(const protocol::JobRecord& r) {
+  std::string text;
+  if (r.outcome) {
+    text = protocol::job_outcome_name(*r.outcome);
+    if (!r.info.empty() && r.info != text) text += ": " + r.info;
+    return text;
+  }
+  if (r.pid) text = "pid " + std::to_string(*r.pid);
+  if (!r.info.empty()) text += (text.empty() ? "" : "; ") + r.info;
+  return text.empty() ? "-" : text;
+}
+
+std::string job_source_cell(const protocol::JobRecord& r) {
+  if (r.source == protocol::JobSource::ctl && r.uid) return "uid " + std::to_string(*r.uid);
+  return std::string(protocol::job_source_name(r.source));
+}
+
+}  // namespace
+
+std::string render_jobs_table(const std::vector<protocol::JobRecord>& records,
+                              std::int64_t now_ms) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"ID", "STATE", "OUTCOME", "QUEUED", "STARTED", "DURATION", "ATTEMPTS", "BY"});
+  for (const protocol::JobRecord& r : records) {
+    std::string started = r.started_ms ? render_local_time(*r.started_ms, now_ms) : "-";
+    std::string duration = "-";
+    if (r.started_ms) duration = render_run_duration(r.ended_ms.value_or(now_ms) - *r.started_ms);
+    rows.push_back({r.id, std::string(protocol::job_state_name(r.state)), job_outcome_cell(r),
+                    render_local_time(r.queued_ms, now_ms), std::move(started), std::move(duration),
+                    std::to_string(r.attempts), job_source_cell(r)});
+  }
+  return render_table(rows);
+}
+
+std::string render_job_line(const protocol::JobRecord& r) {
+  std::string line = r.id;
+  line += ' ';
+  if (!r.outcome) {
+    line += protocol::job_state_name(r.state);
+    if (r.pid) line += " (pid " + std::to_string(*r.pid) + ")";
+    return line;
+  }
+  line += protocol::job_outcome_name(*r.outcome);
+  std::string why = r.info;
+  if (why.empty() && r.signal) why = "signal " + std::to_string(*r.signal);
+  if (why.empty() && r.exit_code && *r.outcome != protocol::JobOutcome::succeeded)
+    why = "exit code " + std::to_string(*r.exit_code);
+  if (!why.empty()) line += ": " + why;
+  return line;
+}
+
+std::string render_schedules_table(const std::vector<protocol::TaskSchedule>& schedules,
+                                   std::int64_t now_ms) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"TASK", "SCHEDULE", "ZONE", "NEXT FIRES"});
+  for (const protocol::TaskSchedule& s : schedules) {
+    std::string fires;
+    for (std::int64_t ms : s.next_ms) {
+      if (!fires.empty()) fires += ", ";
+      fires += render_local_time(ms, now_ms, false);
+    }
+    rows.push_back({s.task, s.schedule, s.time_zone, fires.empty() ? "-" : fires});
+  }
+  return render_table(rows);
 }
 
 int exit_code_for_error(const std::string& verb, const protocol::Response& response) {

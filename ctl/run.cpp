@@ -54,6 +54,8 @@ bool waits(const VerbSpec& spec, const Invocation& inv) {
       return inv.args.contains("names") && inv.args.value("wait", true);
     case Wait::new_lines:
       return inv.args.value("follow", false);
+    case Wait::run_end:
+      return inv.args.value("wait", false);
     case Wait::nothing:
     case Wait::daemon_exit:
       break;

@@ -114,6 +114,38 @@ void logs_arguments(CLI::App& sub, Options& o) {
   sub.add_flag("-t,--timestamps", o.timestamps, "Print each line's time (RFC 3339) first");
 }
 
+void run_arguments(CLI::App& sub, Options& o) {
+  sub.add_option("TASK", o.task, "The task to run")->required();
+  sub.add_option("ARGS", o.run_args, "Appended to the task's command; write them after --");
+  sub.add_flag("--wait", o.wait,
+               "Follow the run until it ends and exit with its exit code (124: it timed out)");
+  timeout(sub, o, "With --wait: give up waiting after this long (exit 1); the run goes on");
+}
+
+void task_optional(CLI::App& sub, Options& o) {
+  sub.add_option("TASK", o.task, "Only this task (default: all)");
+}
+
+void cancel_arguments(CLI::App& sub, Options& o) {
+  sub.add_option("ID|TASK", o.task,
+                 "A run (migrate#12), or a task: all its queued and running runs")
+      ->required();
+}
+
+void schedules_arguments(CLI::App& sub, Options& o) {
+  task_optional(sub, o);
+  sub.add_option("-n,--count", o.count, "How many fires of each task (1 to 100, default 5)")
+      ->type_name("N")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            bool digits = !value.empty() && value.size() <= 3 &&
+                          value.find_first_not_of("0123456789") == std::string::npos;
+            if (digits && std::stoi(value) >= 1 && std::stoi(value) <= 100) return {};
+            return "not a number of fires: " + value + " (1 to 100)";
+          },
+          ""));
+}
+
 // ---- Requests ----
 
 using RequestError = std::optional<std::string>;
@@ -199,7 +231,39 @@ RequestError logs_request(const Options& o, Invocation& inv) {
   return std::nullopt;
 }
 
+RequestError run_request(const Options& o, Invocation& inv) {
+  if (inv.timeout && !o.wait)
+    return std::string("--timeout is for --wait (without it, run answers at once)");
+  inv.args["task"] = o.task;
+  if (!o.run_args.empty()) inv.args["args"] = o.run_args;
+  if (o.wait) inv.args["wait"] = true;
+  add_timeout(inv);
+  return std::nullopt;
+}
+
+RequestError task_request(const Options& o, Invocation& inv) {
+  if (!o.task.empty()) inv.args["task"] = o.task;
+  return std::nullopt;
+}
+
+RequestError cancel_request(const Options& o, Invocation& inv) {
+  inv.args["target"] = o.task;
+  return std::nullopt;
+}
+
+RequestError schedules_request(const Options& o, Invocation& inv) {
+  task_request(o, inv);
+  if (o.count > 0) inv.args["count"] = o.count;
+  return std::nullopt;
+}
+
 // ---- Answers ----
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 const json* instances_of(const json& result) {
   if (!result.is_object()) return nullptr;
@@ -217,7 +281,7 @@ int render_status(const json& result, Printer& p) {
     if (!s) return p.malformed(error);
     instances.push_back(std::move(*s));
   }
-  p.out << for_terminal(render_status_table(instances), p.out_terminal);
+  p.out << for_terminal(render_status_table(instances, now_ms()), p.out_terminal);
   return status_exit_code(instances);
 }
 
@@ -297,6 +361,78 @@ void progress_logs(const json& result, Printer& p) {
 
 int render_reopen_logs(const json& result, Printer& p) {
   p.out << render_reopened(result) << '\n';
+  return kExitOk;
+}
+
+// The records of `key` in `result` (one object, or an array of them), or the reader's error.
+std::optional<std::vector<protocol::JobRecord>> records_of(const json& result, const char* key,
+                                                           std::string& error) {
+  auto it = result.is_object() ? result.find(key) : result.end();
+  if (it == result.end()) {
+    error = std::string("no \"") + key + "\"";
+    return std::nullopt;
+  }
+  std::vector<protocol::JobRecord> records;
+  for (const json& item : it->is_array() ? *it : json::array({*it})) {
+    auto r = protocol::job_record_from_json(item, error);
+    if (!r) return std::nullopt;
+    records.push_back(std::move(*r));
+  }
+  return records;
+}
+
+// `run`: the id at once ("migrate#12 queued"); with --wait, how it ended, and its exit code.
+int render_run(const json& result, Printer& p) {
+  std::string error;
+  auto records = records_of(result, "job", error);
+  if (!records || records->size() != 1)
+    return p.malformed(records ? "\"job\" is not one record" : error);
+  const protocol::JobRecord& r = records->front();
+  bool waited = p.invocation.args.value("wait", false);
+  p.out << for_terminal(render_job_line(r), p.out_terminal) << '\n' << std::flush;
+  if (!waited) return kExitOk;
+  if (r.state != protocol::JobState::finished) return p.malformed(r.id + " has not finished");
+  return protocol::exit_code_of(r);
+}
+
+void progress_run(const json& result, Printer& p) {
+  std::string error;
+  if (auto records = records_of(result, "job", error); records && records->size() == 1)
+    p.out << for_terminal(render_job_line(records->front()), p.out_terminal) << '\n' << std::flush;
+}
+
+int render_jobs(const json& result, Printer& p) {
+  std::string error;
+  auto records = records_of(result, "jobs", error);
+  if (!records) return p.malformed(error);
+  p.out << for_terminal(render_jobs_table(*records, now_ms()), p.out_terminal);
+  return kExitOk;
+}
+
+int render_cancel(const json& result, Printer& p) {
+  std::string error;
+  auto records = records_of(result, "jobs", error);
+  if (!records) return p.malformed(error);
+  for (const protocol::JobRecord& r : *records) {
+    // A running run answers before its stop sequence has ended.
+    std::string line =
+        r.state == protocol::JobState::finished ? render_job_line(r) : r.id + " stopping";
+    p.out << for_terminal(line, p.out_terminal) << '\n';
+  }
+  return kExitOk;
+}
+
+int render_schedules(const json& result, Printer& p) {
+  auto it = result.is_object() ? result.find("schedules") : result.end();
+  if (it == result.end() || !it->is_array()) return p.malformed("no \"schedules\" list");
+  std::vector<protocol::TaskSchedule> schedules;
+  std::string error;
+  for (const json& item : *it) {
+    auto s = protocol::task_schedule_from_json(item, error);
+    if (!s) return p.malformed(error);
+    schedules.push_back(std::move(*s));
+  }
+  p.out << for_terminal(render_schedules_table(schedules, now_ms()), p.out_terminal);
   return kExitOk;
 }
 
@@ -392,6 +528,38 @@ constexpr std::array kVerbs = {
              .arguments = no_arguments,
              .request = no_request_args,
              .render = render_version},
+    VerbSpec{.name = "run",
+             .help = "Queue a run of a task and print its id; with --wait, follow it and exit "
+                     "with its exit code",
+             .wait = Wait::run_end,
+             .on_interrupt = "interrupted; the run goes on in the daemon (gardienctl cancel "
+                             "stops it)",
+             .arguments = run_arguments,
+             .request = run_request,
+             .render = render_run,
+             .progress = progress_run,
+             .on_timeout = "the run goes on in the daemon (gardienctl jobs shows where it is)"},
+    VerbSpec{.name = "jobs",
+             .help = "List the queued, running and finished runs of tasks",
+             .wait = Wait::nothing,
+             .on_interrupt = kInterrupted,
+             .arguments = task_optional,
+             .request = task_request,
+             .render = render_jobs},
+    VerbSpec{.name = "cancel",
+             .help = "Remove queued runs and stop running ones, of one run or a whole task",
+             .wait = Wait::nothing,
+             .on_interrupt = kInterrupted,
+             .arguments = cancel_arguments,
+             .request = cancel_request,
+             .render = render_cancel},
+    VerbSpec{.name = "schedules",
+             .help = "List the next fires of scheduled tasks",
+             .wait = Wait::nothing,
+             .on_interrupt = kInterrupted,
+             .arguments = schedules_arguments,
+             .request = schedules_request,
+             .render = render_schedules},
     VerbSpec{.name = "logs",
              .help = "Print recent output of instances",
              .wait = Wait::new_lines,

@@ -34,6 +34,10 @@ struct Options {
   std::string stream;
   bool timestamps = false;
   bool processes = false;
+  std::string task;                   // run, jobs, cancel (ID|TASK), schedules
+  std::vector<std::string> run_args;  // run: after --
+  bool wait = false;                  // run --wait
+  int count = -1;                     // schedules -n
 };
 
 // What a verb waits for once its request is sent (when the invocation lets it wait).
@@ -43,6 +47,7 @@ enum class Wait {
   states_when_named,  // with NAMEs as `states`; without, one answer (`reload`)
   new_lines,          // with -f, program output until Ctrl-C or the daemon's exit
   daemon_exit,  // after the answer, the end of the connection: the daemon is gone (not --no-wait)
+  run_end,      // with --wait, the run it queued until it has finished (its id streams first)
 };
 
 // Where a verb's human output goes. With --json both streams discard: the daemon's lines are

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs each libFuzzer target for SECONDS (docs/fuzzing.md). Usage: fuzz/run.sh BUILD_DIR SECONDS
-# [TARGET...] (targets: config protocol notify schedule). New inputs go to
+# [TARGET...] (targets: config protocol notify schedule history). New inputs go to
 # BUILD_DIR/corpus/TARGET (the committed fuzz/corpus/TARGET is only read); crashes, timeouts,
 # leaks and OOMs to BUILD_DIR/artifacts/TARGET.
 # Exits non-zero when any target fails, after printing the failing input's path. FUZZ_FLAGS adds
@@ -11,9 +11,9 @@ build=$(realpath "${1:?usage: fuzz/run.sh BUILD_DIR SECONDS [TARGET...]}")
 seconds=${2:?usage: fuzz/run.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config protocol notify schedule)
+[ ${#targets[@]} -gt 0 ] || targets=(config protocol notify schedule history)
 
-declare -A max_len=([config]=16384 [protocol]=8192 [notify]=4096 [schedule]=1024)
+declare -A max_len=([config]=16384 [protocol]=8192 [notify]=4096 [schedule]=1024 [history]=16384)
 failed=()
 for target in "${targets[@]}"; do
   binary=$build/fuzz/${target}_fuzz

@@ -115,6 +115,7 @@ int supervise(const std::string& config_path, const std::string& socket_option,
   std::filesystem::path record = control->path() + ".pids";
   stop_leftovers_of_predecessor(record);
   supervisor.keep_run_record(record);
+  supervisor.keep_task_history(control->path() + ".state");
   leave_start_directory();
   int code = supervisor.run();
   // The programs' last lines and the daemon's own log get a bounded time to reach their targets.

@@ -7,7 +7,9 @@
 #include <unordered_map>
 
 #include "common/signals.h"
+#include "supervisord/control/arg_reader.h"
 #include "supervisord/control/instance_selector.h"
+#include "supervisord/control/job_commands.h"
 
 namespace gardien {
 
@@ -20,160 +22,6 @@ using protocol::InstanceStatus;
 using protocol::kReadyGoal;
 
 namespace {
-
-// A wait longer than this is a mistake (and would overflow timers): 30 days.
-constexpr std::int64_t kMaxTimeoutMs = 30LL * 24 * 3600 * 1000;
-
-Error bad_request(std::string message) {
-  return Error{ErrorCode::bad_request, std::move(message), nullptr};
-}
-
-// Reads a request's args, refusing unknown keys and wrong types with a message naming the key.
-class ArgReader {
- public:
-  ArgReader(const protocol::Request& request, std::initializer_list<std::string_view> allowed)
-      : cmd_(request.cmd), args_(request.args) {
-    for (const auto& [key, value] : args_.items()) {
-      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-      std::string message = "unknown argument ";
-      message += protocol::quote(key);
-      message += " for ";
-      message += cmd_;
-      if (allowed.size() == 0) {
-        message += " (it takes none)";
-      } else {
-        message += " (arguments: ";
-        bool first = true;
-        for (std::string_view a : allowed) {
-          if (!first) message += ", ";
-          message += a;
-          first = false;
-        }
-        message += ")";
-      }
-      fail(std::move(message));
-      break;
-    }
-  }
-
-  bool ok() const { return !error_; }
-  Error error() const { return *error_; }
-
-  std::vector<std::string> names(bool required) {
-    std::vector<std::string> out;
-    const json* v = find("names");
-    if (!v) {
-      if (required)
-        fail(cmd_ +
-             " needs at least one NAME in \"names\" (a program, an instance, a glob or all)");
-      return out;
-    }
-    if (!v->is_array()) {
-      wrong("names", "an array of strings");
-      return out;
-    }
-    for (const json& item : *v) {
-      if (!item.is_string() || item.get_ref<const std::string&>().empty()) {
-        wrong("names", "an array of non-empty strings");
-        return {};
-      }
-      out.push_back(item.get<std::string>());
-    }
-    if (required && out.empty())
-      fail(cmd_ + " needs at least one NAME in \"names\" (a program, an instance, a glob or all)");
-    return out;
-  }
-
-  std::optional<std::string> string(const char* key, bool required) {
-    const json* v = find(key);
-    if (!v) {
-      if (required) fail(cmd_ + " needs the argument \"" + key + "\"");
-      return std::nullopt;
-    }
-    if (!v->is_string()) {
-      wrong(key, "a string");
-      return std::nullopt;
-    }
-    return v->get<std::string>();
-  }
-
-  bool boolean(const char* key, bool fallback) {
-    const json* v = find(key);
-    if (!v) return fallback;
-    if (!v->is_boolean()) {
-      wrong(key, "true or false");
-      return fallback;
-    }
-    return v->get<bool>();
-  }
-
-  // "timeout_ms": a whole number of milliseconds; absent means no timeout.
-  std::optional<Duration> timeout() {
-    const json* v = find("timeout_ms");
-    if (!v) return std::nullopt;
-    bool in_range = v->is_number_unsigned()
-                        ? v->get<std::uint64_t>() <= std::uint64_t(kMaxTimeoutMs)
-                    : v->is_number_integer()
-                        ? v->get<std::int64_t>() >= 0 && v->get<std::int64_t>() <= kMaxTimeoutMs
-                        : false;
-    if (!in_range) {
-      wrong("timeout_ms", "a whole number of milliseconds between 0 and 30 days");
-      return std::nullopt;
-    }
-    return Duration(v->get<std::int64_t>());
-  }
-
-  // "signal": a name ("HUP", "SIGHUP") or a number.
-  std::optional<int> signal() {
-    const json* v = find("signal");
-    if (!v) {
-      fail(cmd_ + " needs the argument \"signal\" (a name like \"HUP\" or a number)");
-      return std::nullopt;
-    }
-    std::optional<int> signo;
-    if (v->is_string()) {
-      signo = parse_signal(v->get<std::string>());
-    } else if (v->is_number_integer()) {
-      signo = v->is_number_unsigned()
-                  ? signal_from_number(static_cast<long long>(
-                        std::min<std::uint64_t>(v->get<std::uint64_t>(), 1u << 20)))
-                  : signal_from_number(v->get<std::int64_t>());
-    } else {
-      wrong("signal", "a signal name or number");
-      return std::nullopt;
-    }
-    if (!signo) {
-      std::string message = "unknown signal ";
-      message += protocol::quote(v->is_string() ? v->get<std::string>() : v->dump());
-      message += " (a name like HUP or SIGHUP, or a number)";
-      fail(std::move(message));
-    }
-    return signo;
-  }
-
- private:
-  const json* find(const char* key) {
-    if (!ok()) return nullptr;
-    auto it = args_.find(key);
-    return it == args_.end() ? nullptr : &*it;
-  }
-  void wrong(const char* key, const char* expected) {
-    std::string message = "argument \"";
-    message += key;
-    message += "\" of ";
-    message += cmd_;
-    message += " must be ";
-    message += expected;
-    fail(std::move(message));
-  }
-  void fail(std::string message) {
-    if (!error_) error_ = bad_request(std::move(message));
-  }
-
-  std::string cmd_;
-  const json& args_;
-  std::optional<Error> error_;
-};
 
 json instances_json(const std::vector<InstanceResult>& results) {
   json list = json::array();
@@ -496,7 +344,7 @@ void act(Commands& commands, const protocol::Request& request, Responder& respon
   if (!args.ok()) return responder.fail(args.error());
   ControlTarget* target = commands.target_for(responder, goal != WaitGoal::stop);
   if (!target) return;
-  auto selected = select_instances(target->instances(), names);
+  auto selected = select_program_instances(target->instances(), names);
   if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
   const auto& instance_names = std::get<std::vector<std::string>>(selected);
 
@@ -529,7 +377,7 @@ void signal(Commands& commands, const protocol::Request& request, Responder& res
   if (!args.ok()) return responder.fail(args.error());
   ControlTarget* target = commands.target_for(responder);
   if (!target) return;
-  auto selected = select_instances(target->instances(), names);
+  auto selected = select_program_instances(target->instances(), names);
   if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
   std::string what = "could not be sent ";
   what += signal_name(*signo);
@@ -581,7 +429,7 @@ void wait(Commands& commands, const protocol::Request& request, Responder& respo
   ControlTarget* target = commands.target_for(responder);
   if (!target) return;
   std::vector<InstanceStatus> all = target->instances();
-  auto selected = select_instances(all, names);
+  auto selected = select_program_instances(all, names);
   if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
   auto operation = std::make_unique<WaitOperation>(
       commands.loop(), responder, for_ready ? WaitGoal::ready : WaitGoal::reach, *state);
@@ -599,7 +447,7 @@ void reload_instances(Commands& commands, const protocol::Request& request, Resp
   if (!args.ok()) return responder.fail(args.error());
   ControlTarget* target = commands.target_for(responder, true);
   if (!target) return;
-  auto selected = select_instances(target->instances(), names);
+  auto selected = select_program_instances(target->instances(), names);
   if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
   const auto& instance_names = std::get<std::vector<std::string>>(selected);
 
@@ -724,6 +572,15 @@ Commands::Commands(EventLoop& loop, ControlTarget* target) : loop_(loop), target
       {"shutdown", false, "shutdown: stop every program and exit", bind(&handlers::shutdown)},
       {"version", true, "version: the daemon's and the protocol's versions",
        bind(&handlers::version)},
+      {"run", false,
+       "run TASK [ARGS...]: queue a run of a task; with \"wait\", follow it until it ends",
+       bind(&job_verbs::run)},
+      {"jobs", true, "jobs [TASK]: the queued, running and finished runs of tasks",
+       bind(&job_verbs::jobs)},
+      {"cancel", false, "cancel ID|TASK: remove queued runs, stop running ones",
+       bind(&job_verbs::cancel)},
+      {"schedules", true, "schedules [TASK]: the next fires of scheduled tasks",
+       bind(&job_verbs::schedules)},
       {"logs", true, "logs NAME...: recent output of instances", bind(&handlers::not_yet)},
       {"reopen-logs", false, "reopen-logs: reopen the log files (after an external rotation)",
        bind(&handlers::not_yet)},

@@ -4,9 +4,12 @@
 // through ControlTarget.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +55,9 @@ class Responder {
   // Calls `fn` once, from the loop, when the client has read its backlog; a later call
   // replaces it. Forgotten with the request.
   virtual void when_drained(std::function<void()> fn) { (void)fn; }
+  // Who sent the request (the socket's peer credentials), for verbs that record it; nullopt
+  // when no peer is known.
+  virtual std::optional<uid_t> peer_uid() const { return std::nullopt; }
 };
 
 struct Verb {

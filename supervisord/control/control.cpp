@@ -223,6 +223,7 @@ class ControlServer::Session final : public Responder {
   }
 
   uid_t uid() const { return peer_.uid; }
+  std::optional<uid_t> peer_uid() const override { return peer_.uid; }
 
   // Idle means: no request in progress and not lingering, or (read-only, short of slots) a call
   // in progress. Writes that make no progress for the same time end the connection in every

@@ -21,6 +21,19 @@ bool matches(const std::string& name, const protocol::InstanceStatus& instance) 
   return name == instance.name || name == instance.program;
 }
 
+// What `name`, which selects the task or run `row`, is instead, and its verbs.
+std::string not_a_program(const std::string& name, const protocol::InstanceStatus& row) {
+  std::string message = protocol::quote(name);
+  if (row.kind == protocol::InstanceKind::run && name == row.name) {
+    message += " is a run of the task " + protocol::quote(row.program);
+    message += ", not a program: gardienctl cancel " + name + " ends it";
+  } else {
+    message += " is a task, not a program: gardienctl run " + row.program +
+               " queues a run, gardienctl cancel " + row.program + " ends its runs";
+  }
+  return message;
+}
+
 }  // namespace
 
 std::variant<std::vector<std::string>, protocol::Error> select_instances(
@@ -72,6 +85,23 @@ std::variant<std::vector<std::string>, protocol::Error> select_instances(
     if (selected[i]) out.push_back(instances[i].name);
   }
   return out;
+}
+
+std::variant<std::vector<std::string>, protocol::Error> select_program_instances(
+    const std::vector<protocol::InstanceStatus>& instances, const std::vector<std::string>& names) {
+  std::vector<protocol::InstanceStatus> programs;
+  for (const protocol::InstanceStatus& s : instances) {
+    if (s.kind == protocol::InstanceKind::program) {
+      programs.push_back(s);
+      continue;
+    }
+    for (const std::string& name : names) {
+      if (is_glob(name) || (name != s.name && name != s.program)) continue;
+      return protocol::Error{
+          protocol::ErrorCode::unknown_program, not_a_program(name, s), {{"unknown", {name}}}};
+    }
+  }
+  return select_instances(programs, names);
 }
 
 }  // namespace gardien

@@ -40,6 +40,17 @@ JobRunner::JobRunner(EventLoop& loop, Reaper& reaper, const Config& config, Call
 
 JobRunner::~JobRunner() = default;
 
+void JobRunner::restore(const LoadedHistory& loaded) {
+  for (const auto& [task, number] : loaded.last_number) {
+    TaskState& st = state_[task];
+    st.last_number = std::max(st.last_number, number);
+  }
+  for (const auto& [task, runs] : loaded.finished) {
+    TaskState& st = state_[task];
+    st.history.insert(st.history.begin(), runs.begin(), runs.end());
+  }
+}
+
 void JobRunner::set_config(const Config& config) {
   tasks_ = config.tasks;
   queue_.set_limits(limits_of(config.supervisor));
@@ -83,8 +94,8 @@ JobsAnswer JobRunner::submit(const std::string& task, std::vector<std::string> a
   record.uid = uid;
   record.args = std::move(args);
   record.queued_ms = wall_clock_ms();
-  auto priority = source == protocol::JobSource::start ? JobQueue::Priority::start
-                                                       : JobQueue::Priority::normal;
+  auto priority =
+      source == protocol::JobSource::start ? JobQueue::Priority::start : JobQueue::Priority::normal;
   if (!queue_.push(record.id, task, priority, beside_active))
     return refusal(ErrorCode::failed,
                    "the job queue is full: " + std::to_string(queue_.limits().max_queued) +
@@ -103,7 +114,8 @@ void JobRunner::pump_soon() {
 void JobRunner::pump() {
   done_.clear();
   if (shutting_down_) return;
-  for (JobQueue::Waiting& w : queue_.admit([this](const std::string& t) { return task_limit(t); })) {
+  for (JobQueue::Waiting& w :
+       queue_.admit([this](const std::string& t) { return task_limit(t); })) {
     auto it = queued_.find(w.id);
     if (it == queued_.end()) continue;
     JobRecord record = std::move(it->second);
@@ -142,15 +154,16 @@ void JobRunner::on_ended(TaskRun& run) {
   queue_.finished(owned->task());
   JobRecord record = owned->record();
   done_.push_back(std::move(owned));  // its Program is on the stack: destroyed on the next pump
-  log::info("task run ended", {{"event", "job_end"},
-                               {"job", record.id},
-                               {"outcome", std::string(protocol::job_outcome_name(*record.outcome))},
-                               {"info", record.info}});
   remember(record);
   pump_soon();
 }
 
 void JobRunner::remember(const JobRecord& record) {
+  log::info("task run ended",
+            {{"event", "job_end"},
+             {"job", record.id},
+             {"outcome", std::string(protocol::job_outcome_name(*record.outcome))},
+             {"info", record.info}});
   TaskState& st = state_[record.task];
   st.last_in_life = record;
   st.history.push_back(record);
@@ -189,9 +202,8 @@ JobsAnswer JobRunner::cancel(const std::string& target, const std::string& why) 
     if (!task_config(target) && !state_.count(target)) {
       if (find(target))
         return refusal(ErrorCode::failed, target + " has finished already: nothing to cancel");
-      return refusal(ErrorCode::unknown_program,
-                     "no task or run named " + protocol::quote(target) +
-                         " (a run is TASK#N, see gardienctl jobs)");
+      return refusal(ErrorCode::unknown_program, "no task or run named " + protocol::quote(target) +
+                                                     " (a run is TASK#N, see gardienctl jobs)");
     }
     queued_ids = queue_.waiting(target);
     for (auto& [id, run] : runs_) {
@@ -224,13 +236,11 @@ void JobRunner::fire(const std::string& task) {
   JobsAnswer answer = submit(task, {}, protocol::JobSource::schedule, std::nullopt,
                              config->concurrency == ScheduleConcurrency::allow);
   if (answer.error)
-    log::warn("scheduled run refused", {{"event", "schedule_refused"},
-                                        {"task", task},
-                                        {"error", answer.error->message}});
+    log::warn("scheduled run refused",
+              {{"event", "schedule_refused"}, {"task", task}, {"error", answer.error->message}});
 }
 
-std::vector<protocol::TaskSchedule> JobRunner::schedules(const std::string& task,
-                                                         int count) const {
+std::vector<protocol::TaskSchedule> JobRunner::schedules(const std::string& task, int count) const {
   std::vector<protocol::TaskSchedule> out;
   for (const std::string& name : schedules_.tasks()) {
     if (!task.empty() && name != task) continue;

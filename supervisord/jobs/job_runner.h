@@ -17,8 +17,9 @@
 #include "common/protocol.h"
 #include "supervisord/control/control_target.h"
 #include "supervisord/jobs/job_queue.h"
-#include "supervisord/jobs/task_schedules.h"
+#include "supervisord/jobs/run_history.h"
 #include "supervisord/jobs/task_run.h"
+#include "supervisord/jobs/task_schedules.h"
 #include "supervisord/loop/event_loop.h"
 #include "supervisord/process/reaper.h"
 
@@ -49,6 +50,11 @@ class JobRunner {
   ~JobRunner();
   JobRunner(const JobRunner&) = delete;
   JobRunner& operator=(const JobRunner&) = delete;
+
+  // At start, before any submission: the finished runs and run numbers read back from the state
+  // directory (RunHistoryFile::loaded()). They are listed like this life's runs, numbering goes
+  // on after them, and they never count as a task's latest run of this life.
+  void restore(const LoadedHistory& loaded);
 
   // A reload: running runs keep their settings; the next ones take the new. Queued runs of a
   // task that is gone are cancelled; its running runs finish (docs/tasks.md).

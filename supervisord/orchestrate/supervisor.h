@@ -19,6 +19,7 @@
 #include "supervisord/control/control_target.h"
 #include "supervisord/loop/event_loop.h"
 #include "supervisord/jobs/job_runner.h"
+#include "supervisord/jobs/run_history_file.h"
 #include "supervisord/orchestrate/container_init.h"
 #include "supervisord/orchestrate/orchestrator.h"
 #include "supervisord/process/cgroup.h"
@@ -94,6 +95,11 @@ class Supervisor final : public ControlTarget {
   // foreground. run() then returns the program's exit code (128+N for signal N, 127/126 when
   // it could not be executed). Call before run().
   void forward_signals_to(std::string_view program, bool to_group);
+
+  // Keeps finished task runs and run numbers in `[supervisor] state-dir`, else in `default_dir`,
+  // across restarts (docs/tasks.md "History"). Call before run(); only a config with tasks
+  // creates the directory.
+  void keep_task_history(const std::string& default_dir);
 
   // Keeps `path` up to date with what runs, for the next daemon should this one be killed
   // (run_record.h). Call before run().
@@ -175,6 +181,8 @@ class Supervisor final : public ControlTarget {
   // start/stop/restart/signal of a name that is a task or a run, not an instance.
   std::optional<protocol::InstanceResult> task_result(const std::string& name, bool stopping);
   void on_job_change(const protocol::JobRecord& record);
+  // Opens the history file once the config has tasks (at start, or a reload that adds some).
+  void open_task_history();
   // Tells the init above (NOTIFY_SOCKET) how things stand: READY=1 once every autostart
   // instance is ready, and a one-line summary.
   void notify_upward();
@@ -226,6 +234,8 @@ class Supervisor final : public ControlTarget {
   // Tasks whose run the orchestrator is asked to start once their dependencies allow (on-start
   // tasks at the daemon's start, a program's `completed` dependency).
   std::set<std::string> tasks_requested_;
+  std::string history_dir_;  // keep_task_history's default
+  std::unique_ptr<RunHistoryFile> history_;
   std::unique_ptr<JobRunner> jobs_;  // last: its runs' Programs use everything above
 };
 

@@ -25,8 +25,27 @@ void Supervisor::make_job_runner() {
   jobs_ = std::make_unique<JobRunner>(loop_, reaper_, config_, std::move(cb));
 }
 
+void Supervisor::keep_task_history(const std::string& default_dir) {
+  history_dir_ = default_dir;
+  open_task_history();
+}
+
+void Supervisor::open_task_history() {
+  if (history_) return history_->set_keep(history_keep(config_.tasks));
+  if (config_.tasks.empty() || history_dir_.empty()) return;
+  const std::string& dir =
+      config_.supervisor.state_dir.empty() ? history_dir_ : config_.supervisor.state_dir;
+  history_ = std::make_unique<RunHistoryFile>(loop_, dir, history_keep(config_.tasks));
+  jobs_->restore(history_->loaded());
+}
+
 void Supervisor::on_job_change(const JobRecord& record) {
   if (run_record_) run_record_->mark_changed();
+  if (history_ && record.state == protocol::JobState::finished) history_->ended(record);
+  // Once its first attempt has a process: a run recorded as started and never ended was lost.
+  if (history_ && record.state == protocol::JobState::running && record.attempts == 1 &&
+      record.pid)
+    history_->started(record);
   StateChange change;
   change.job = record;
   hub_.publish(change);

@@ -50,6 +50,7 @@ void Supervisor::apply(const Config& next, const protocol::ReloadPlan& plan) {
   log::configure(log_level_override_.value_or(config_.supervisor.log_level),
                  log_format_override_.value_or(config_.supervisor.log_format));
   jobs_->set_config(config_);
+  open_task_history();
 
   for (const std::string& name : plan.removed) {
     for (Program* p : instances_of(name)) drop(*entry(p->name()));

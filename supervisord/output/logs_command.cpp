@@ -98,6 +98,10 @@ class LogStream final : public PendingCall {
     }
   }
 
+  // Following: the names the request's NAMEs select now, asked again on every look for rings,
+  // so that a task's next run (or an instance a reload added) is followed too.
+  void reselect(std::function<std::vector<std::string>()> names) { reselect_ = std::move(names); }
+
   // Sends what it can now; false when the answer is complete already.
   bool start() {
     if (follow_) find_rings();
@@ -164,6 +168,13 @@ class LogStream final : public PendingCall {
   // is new.
   void find_rings() {
     if (done_) return;
+    if (reselect_) {
+      for (std::string& name : reselect_()) {
+        bool known = std::any_of(sources_.begin(), sources_.end(),
+                                 [&](const Source& s) { return s.name == name; });
+        if (!known) sources_.emplace_back().name = std::move(name);
+      }
+    }
     for (Source& s : sources_) {
       std::shared_ptr<LogRing> ring = hub_.ring(s.name);
       if (!ring || (ring == s.ring && s.subscribed)) continue;
@@ -196,25 +207,61 @@ class LogStream final : public PendingCall {
   bool follow_;
   std::size_t name_width_;
   std::vector<Source> sources_;
+  std::function<std::vector<std::string>()> reselect_;  // null: the names are fixed
   Timer again_;  // a new line: pump on the next loop turn, once per batch of lines
   Timer poll_;
   bool done_ = false;
 };
+
+// A finished run leaves `status` but keeps its ring while its task's history keeps it: its id
+// ("migrate#12") names that ring when no instance has the name.
+bool names_a_finished_run(const OutputHub& hub, const std::vector<protocol::InstanceStatus>& all,
+                          const std::string& name) {
+  if (name.find('#') == std::string::npos || !hub.ring(name)) return false;
+  return std::none_of(all.begin(), all.end(),
+                      [&](const protocol::InstanceStatus& s) { return s.name == name; });
+}
 
 void logs(EventLoop& loop, OutputHub& hub, const OutputVerbs& verbs,
           const protocol::Request& request, Responder& responder) {
   LogsArgs args;
   if (auto error = read_args(request.args, args)) return responder.fail(std::move(*error));
   std::vector<std::string> names;
+  std::vector<protocol::InstanceStatus> all = verbs.instances();
   if (args.names.empty()) {
-    for (const protocol::InstanceStatus& s : verbs.instances()) names.push_back(s.name);
+    for (const protocol::InstanceStatus& s : all) names.push_back(s.name);
   } else {
-    auto selected = select_instances(verbs.instances(), args.names);
-    if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
-    names = std::get<std::vector<std::string>>(std::move(selected));
+    std::vector<std::string> selectors, finished_runs;
+    for (const std::string& name : args.names)
+      (names_a_finished_run(hub, all, name) ? finished_runs : selectors).push_back(name);
+    if (!selectors.empty()) {
+      auto selected = select_instances(all, selectors);
+      if (auto* error = std::get_if<Error>(&selected)) return responder.fail(std::move(*error));
+      names = std::get<std::vector<std::string>>(std::move(selected));
+    }
+    for (std::string& run : finished_runs) {
+      if (std::find(names.begin(), names.end(), run) == names.end())
+        names.push_back(std::move(run));
+    }
   }
   std::size_t width = hub.prefix_stdout().style().name_width;
   auto stream = std::make_unique<LogStream>(loop, hub, responder, std::move(names), args, width);
+  if (args.follow) {
+    stream->reselect([&verbs, selectors = args.names] {
+      std::vector<protocol::InstanceStatus> now = verbs.instances();
+      std::vector<std::string> names;
+      if (selectors.empty()) {
+        for (const protocol::InstanceStatus& s : now) names.push_back(s.name);
+      }
+      // One NAME at a time: one that matches nothing now (a run that has ended) hides no other.
+      for (const std::string& selector : selectors) {
+        auto selected = select_instances(now, {selector});
+        if (auto* found = std::get_if<std::vector<std::string>>(&selected))
+          names.insert(names.end(), found->begin(), found->end());
+      }
+      return names;
+    });
+  }
   if (stream->start()) responder.keep(std::move(stream));
 }
 

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/fd.h"
+#include "common/replace_file.h"
 #include "common/signals.h"
 #include "supervisord/loop/log.h"
 #include "supervisord/process/cgroup.h"
@@ -113,23 +114,8 @@ void RunRecord::mark_changed() {
 void RunRecord::write() {
   content_.trees = snapshot_();
   std::string text = to_text(content_);
-  std::filesystem::path temp = path_;
-  temp += ".new";
-  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  bool ok = static_cast<bool>(fd);
-  for (std::size_t done = 0; ok && done < text.size();) {
-    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<std::size_t>(n);
-  }
-  int error = ok ? 0 : errno;
-  fd.reset();
-  if (ok && ::rename(temp.c_str(), path_.c_str()) != 0) {
-    ok = false;
-    error = errno;
-  }
-  if (!ok) ::unlink(temp.c_str());
+  int error = replace_file(path_.string(), text);
+  bool ok = error == 0;
   if (!ok && !std::exchange(failing_, true)) {
     log::warn("cannot record what runs: a daemon killed now would leave its programs running",
               {{"event", "run_record"}, {"path", path_.string()}, {"error", std::strerror(error)}});

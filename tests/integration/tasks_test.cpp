@@ -53,8 +53,9 @@ class Tasks : public DaemonTest {
 TEST_F(Tasks, RunWaitExitsWithTheRunsExitCodeLikeTimeout) {
   start_with(task("ok", "exit 0") + task("three", "exit 3") +
              task("slow", "exec sleep 30", "timeout = \"200ms\"\nstop-timeout = \"1s\"") +
-             task("killed", "kill -9 $$"));
-  EXPECT_EQ(daemon.ctl({"run", "ok", "--wait"}).status, 0) << daemon.log();
+             task("killed", "kill -9 $$$$"));  // $$ is a literal $ in the config
+  auto ok = daemon.ctl({"run", "ok", "--wait"});
+  EXPECT_EQ(ok.status, 0) << ok.output << daemon.log();
   EXPECT_EQ(daemon.ctl({"run", "three", "--wait"}).status, 3) << daemon.log();
   EXPECT_EQ(daemon.ctl({"run", "slow", "--wait"}).status, 124) << daemon.log();
   EXPECT_EQ(daemon.ctl({"run", "killed", "--wait"}).status, 137) << daemon.log();
@@ -203,6 +204,27 @@ TEST_F(Tasks, ArgumentsAreAppendedUnlessTheTaskRefusesThem) {
   auto refused = daemon.ctl({"run", "fixed", "--", "x"});
   EXPECT_NE(refused.status, 0);
   EXPECT_NE(refused.output.find("args = false"), std::string::npos) << refused.output;
+}
+
+TEST_F(Tasks, HistoryAndNumbersSurviveARestartAndARunningRunIsLost) {
+  std::string config = task("ok", "exit 0") + task("slow", "exec sleep 30");
+  start_with(config);
+  ASSERT_EQ(daemon.ctl({"run", "ok", "--wait"}).status, 0) << daemon.log();
+  ASSERT_EQ(daemon.ctl({"run", "slow"}).status, 0);
+  ASSERT_TRUE(poll_until([&] { return status_pid(job("slow#1")) > 0; }, 5s));
+  daemon.signal(SIGKILL);  // slow#1 was running: the next daemon reports it lost
+  ASSERT_TRUE(daemon.wait_exit(5s));
+  Daemon next(dir);
+  next.write_config(config);
+  next.start();
+  ASSERT_TRUE(next.wait_ready()) << next.log();
+  Json j = Json::parse(next.ctl({"jobs", "--json"}).output, nullptr, false);
+  std::map<std::string, Json> runs;
+  for (const Json& r : j["result"]["jobs"]) runs[r.value("id", "")] = r;
+  EXPECT_EQ(runs["ok#1"].value("outcome", ""), "succeeded") << j.dump();
+  EXPECT_EQ(runs["slow#1"].value("outcome", ""), "lost") << j.dump();
+  auto again = next.ctl({"run", "ok"});
+  EXPECT_NE(again.output.find("ok#2"), std::string::npos) << again.output;
 }
 
 }  // namespace

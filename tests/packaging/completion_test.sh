@@ -51,8 +51,10 @@ case $shell in
   fish) fish -n "$src/etc/gardienctl.fish-completion" ;;
 esac
 
-expect "gardienctl " "logs pid reload reopen-logs restart shutdown signal start status stop version wait"
+expect "gardienctl " "cancel jobs logs pid reload reopen-logs restart run schedules shutdown signal start status stop version wait"
 expect "gardienctl st" "start status stop"
+expect "gardienctl run x --w" "--wait"
+expect "gardienctl schedules --co" "--config --count"
 expect "gardienctl wait web --for " "backoff exited fatal ready running starting stopped stopping"
 expect "gardienctl signal " "ALRM CONT HUP INT KILL QUIT STOP TERM TSTP USR1 USR2 WINCH"
 expect "gardienctl logs --st" "--stream"
@@ -83,6 +85,9 @@ done
 expect "gardienctl --socket $sock restart " "all db web web.0 web.1"
 expect "gardienctl --socket $sock signal HUP w" "web web.0 web.1"
 expect "gardienctl status --socket $sock " "all db web web.0 web.1"
+# Tasks are not programs: a daemon without tasks offers none.
+expect "gardienctl --socket $sock run " ""
+expect "gardienctl --socket $sock jobs " ""
 
 ((failures == 0)) || exit 1
 echo "ok: $shell completion"

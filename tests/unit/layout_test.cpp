@@ -32,8 +32,8 @@ std::set<std::string> allowed_by(const fs::path& readme) {
   if (at == std::string::npos) return out;
   std::string line = text.substr(at, text.find('\n', at) - at);
   static const std::regex folder(R"(([a-z_]+)/)");
-  for (auto it = std::sregex_iterator(line.begin(), line.end(), folder); it != std::sregex_iterator();
-       ++it)
+  for (auto it = std::sregex_iterator(line.begin(), line.end(), folder);
+       it != std::sregex_iterator(); ++it)
     out.insert((*it)[1]);
   return out;
 }
@@ -62,6 +62,14 @@ TEST(Layout, EachFolderSaysWhatItOwnsAndIncludesOnlyWhatItMay) {
     }
   }
   EXPECT_GE(folders, 5);
+}
+
+// The layers run one way: task runs sit below what runs as a whole and above one process.
+TEST(Layout, JobsSitBetweenOrchestrateAndProcess) {
+  std::set<std::string> jobs = allowed_by(kDaemon / "jobs" / "README.md");
+  EXPECT_EQ(jobs, (std::set<std::string>{"common", "loop", "control", "output", "process"}));
+  for (const char* lower : {"loop", "control", "output", "process", "readiness"})
+    EXPECT_FALSE(allowed_by(kDaemon / lower / "README.md").count("jobs")) << lower;
 }
 
 }  // namespace

@@ -42,6 +42,7 @@ class RecordingResponder : public Responder {
   }
   void linger() override { lingering = true; }
   bool answered() const override { return done(); }
+  std::optional<uid_t> peer_uid() const override { return uid; }
 
   bool done() const { return result.has_value() || error.has_value(); }
   // The client went away: the server destroys what the handler kept.
@@ -53,6 +54,7 @@ class RecordingResponder : public Responder {
   std::unique_ptr<PendingCall> kept;
   std::vector<std::unique_ptr<PendingCall>> retired;
   bool lingering = false;
+  std::optional<uid_t> uid = 1000;  // the peer's credentials
 
  private:
   void retire() {
@@ -127,8 +129,9 @@ TEST_F(CommandsTest, UnknownVerbListsTheVerbs) {
   EXPECT_EQ(r.error->code, ErrorCode::unknown_command);
   EXPECT_NE(r.error->message.find("unknown command \"stats\""), std::string::npos)
       << r.error->message;
-  for (const char* verb : {"status", "start", "stop", "restart", "signal", "pid", "wait", "reload",
-                           "shutdown", "version", "logs", "reopen-logs"}) {
+  for (const char* verb :
+       {"status", "start", "stop", "restart", "signal", "pid", "wait", "reload", "shutdown",
+        "version", "run", "jobs", "cancel", "schedules", "logs", "reopen-logs"}) {
     EXPECT_NE(r.error->message.find(verb), std::string::npos) << verb;
   }
 }
@@ -662,4 +665,307 @@ TEST_F(CommandsTest, AThrowingHandlerBecomesAnInternalError) {
   commands.add({"version", true, "version: replaced",
                 [](const protocol::Request&, Responder& out) { out.reply("replaced"); }});
   EXPECT_EQ(*call("version").result, "replaced");
+}
+
+// ---- Tasks: run, jobs, cancel, schedules ----
+
+namespace {
+
+using protocol::JobOutcome;
+
+class JobCommandsTest : public CommandsTest {
+ protected:
+  JobCommandsTest() {
+    target.add_task("migrate");
+    target.add_task("backup", "*/15 * * * *");
+  }
+  static std::vector<std::string> ids_in(const json& list) {
+    std::vector<std::string> out;
+    for (const json& item : list) out.push_back(item.at("id").get<std::string>());
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_F(JobCommandsTest, RunQueuesOneRunAndAnswersItsRecord) {
+  auto& r = call("run", {{"task", "migrate"}, {"args", {"--to", "v3"}}});
+  ASSERT_TRUE(r.result) << r.error->message;
+  const json& job = r.result->at("job");
+  EXPECT_EQ(job.at("id"), "migrate#1");
+  EXPECT_EQ(job.at("state"), "running");
+  EXPECT_EQ(job.at("source"), "ctl");
+  EXPECT_EQ(job.at("uid"), 1000) << "the submitter is the peer";
+  EXPECT_EQ(job.at("args"), json({"--to", "v3"}));
+  EXPECT_TRUE(r.lines.empty()) << "without wait, one answer";
+  EXPECT_EQ(target.calls, (std::vector<std::string>{"run migrate"}));
+}
+
+TEST_F(JobCommandsTest, RunWaitSendsTheIdThenFollowsTheRunToItsEnd) {
+  target.runs_at_once = false;
+  auto& r = call("run", {{"task", "migrate"}, {"wait", true}});
+  ASSERT_EQ(r.lines.size(), 1u);
+  EXPECT_EQ(r.lines[0].at("job").at("id"), "migrate#1");
+  EXPECT_EQ(r.lines[0].at("job").at("state"), "queued");
+  ASSERT_FALSE(r.done());
+  ASSERT_TRUE(r.kept);
+
+  call("run", {{"task", "migrate"}});  // another run of the same task: not the one followed
+  target.start_run("migrate#2");
+  target.finish_run("migrate#2", JobOutcome::succeeded);
+  target.start_run("migrate#1");
+  EXPECT_FALSE(r.done());
+  target.finish_run("migrate#1", JobOutcome::failed, 3);
+  ASSERT_TRUE(r.result);
+  const json& job = r.result->at("job");
+  EXPECT_EQ(job.at("id"), "migrate#1");
+  EXPECT_EQ(job.at("state"), "finished");
+  EXPECT_EQ(job.at("outcome"), "failed");
+  EXPECT_EQ(job.at("exit_code"), 3);
+  EXPECT_EQ(r.lines.size(), 1u);
+}
+
+TEST_F(JobCommandsTest, RunWaitThatEndsInsideTheSubmissionAnswersAtOnce) {
+  auto subscription = target.state_changes().subscribe([this](const StateChange& change) {
+    if (change.job && change.job->state == protocol::JobState::running)
+      target.finish_run(change.job->id, JobOutcome::failed_to_start, std::nullopt);
+  });
+  auto& r = call("run", {{"task", "migrate"}, {"wait", true}});
+  ASSERT_TRUE(r.result);
+  EXPECT_EQ(r.result->at("job").at("outcome"), "failed to start");
+  EXPECT_FALSE(r.kept);
+}
+
+TEST_F(JobCommandsTest, RunWaitTimeoutAnswersTheRecordAndTheRunGoesOn) {
+  target.runs_at_once = false;
+  auto& r = call("run", {{"task", "migrate"}, {"wait", true}, {"timeout_ms", 20}});
+  target.start_run("migrate#1");
+  ASSERT_TRUE(run_until([&] { return r.done(); }));
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::timeout);
+  EXPECT_NE(r.error->message.find("migrate#1 (running); the run goes on"), std::string::npos)
+      << r.error->message;
+  EXPECT_EQ(r.error->details.at("job").at("state"), "running");
+  EXPECT_EQ(target.calls, (std::vector<std::string>{"run migrate"})) << "nothing cancelled";
+  target.finish_run("migrate#1", JobOutcome::succeeded);  // reaches no one
+  EXPECT_EQ(r.error->code, ErrorCode::timeout);
+}
+
+TEST_F(JobCommandsTest, RunWaitStopsFollowingWhenTheClientLeaves) {
+  target.runs_at_once = false;
+  auto& r = call("run", {{"task", "migrate"}, {"wait", true}});
+  ASSERT_TRUE(r.kept);
+  r.disconnect();
+  target.start_run("migrate#1");
+  target.finish_run("migrate#1", JobOutcome::succeeded);
+  EXPECT_FALSE(r.done());
+}
+
+TEST_F(JobCommandsTest, RunRefusalsSayWhy) {
+  struct Case {
+    json args;
+    ErrorCode code;
+    const char* message;
+  };
+  const Case cases[] = {
+      {json::object(), ErrorCode::bad_request, "run needs the argument \"task\""},
+      {{{"task", 3}}, ErrorCode::bad_request, "argument \"task\" of run must be a string"},
+      {{{"task", "migrate"}, {"args", "--to v3"}},
+       ErrorCode::bad_request,
+       "argument \"args\" of run must be an array of strings"},
+      {{{"task", "migrate"}, {"args", {"a", 1}}},
+       ErrorCode::bad_request,
+       "argument \"args\" of run must be an array of strings"},
+      {{{"task", "migrate"}, {"timeout_ms", 100}},
+       ErrorCode::bad_request,
+       "\"timeout_ms\" of run is for waiting"},
+      {{{"task", "migrate"}, {"wait", "yes"}}, ErrorCode::bad_request, "\"wait\""},
+      {{{"task", "migrate"}, {"priority", 1}}, ErrorCode::bad_request, "unknown argument"},
+      {{{"task", "migrat"}}, ErrorCode::unknown_program, "unknown task \"migrat\""},
+      {{{"task", "web"}}, ErrorCode::unknown_program, "unknown task \"web\""},
+  };
+  for (const Case& c : cases) {
+    auto& r = call("run", c.args);
+    ASSERT_TRUE(r.error) << c.args.dump();
+    EXPECT_EQ(r.error->code, c.code) << c.args.dump();
+    EXPECT_NE(r.error->message.find(c.message), std::string::npos) << r.error->message;
+  }
+  target.queue_full = true;
+  auto& full = call("run", {{"task", "migrate"}});
+  ASSERT_TRUE(full.error);
+  EXPECT_EQ(full.error->code, ErrorCode::failed);
+  EXPECT_NE(full.error->message.find("queue is full"), std::string::npos);
+  target.queue_full = false;
+
+  target.shutting_down_ = true;
+  auto& late = call("run", {{"task", "migrate"}});
+  ASSERT_TRUE(late.error);
+  EXPECT_EQ(late.error->code, ErrorCode::shutting_down);
+}
+
+TEST_F(JobCommandsTest, RunWithoutPeerCredentialsIsRefused) {
+  RecordingResponder r;
+  r.uid = std::nullopt;
+  commands.dispatch({1, "run", {{"task", "migrate"}}}, Access::control, r);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::internal);
+  EXPECT_TRUE(target.calls.empty());
+}
+
+TEST_F(JobCommandsTest, JobsListsByTaskOrById) {
+  call("run", {{"task", "migrate"}});
+  call("run", {{"task", "backup"}});
+  target.finish_run("migrate#1", JobOutcome::succeeded);
+  call("run", {{"task", "migrate"}});
+
+  auto& all = call("jobs", json::object(), Access::read);
+  ASSERT_TRUE(all.result) << all.error->message;
+  EXPECT_EQ(ids_in(all.result->at("jobs")),
+            (std::vector<std::string>{"migrate#1", "backup#1", "migrate#2"}))
+      << "in the target's order";
+  auto& one_task = call("jobs", {{"task", "migrate"}}, Access::read);
+  ASSERT_TRUE(one_task.result);
+  EXPECT_EQ(ids_in(one_task.result->at("jobs")),
+            (std::vector<std::string>{"migrate#1", "migrate#2"}));
+  EXPECT_EQ(one_task.result->at("jobs")[0].at("outcome"), "succeeded");
+  auto& by_id = call("jobs", {{"id", "backup#1"}}, Access::read);
+  ASSERT_TRUE(by_id.result);
+  EXPECT_EQ(ids_in(by_id.result->at("jobs")), (std::vector<std::string>{"backup#1"}));
+
+  auto& typo = call("jobs", {{"task", "migrat"}});
+  ASSERT_TRUE(typo.error);
+  EXPECT_EQ(typo.error->code, ErrorCode::unknown_program);
+  EXPECT_NE(typo.error->message.find("unknown task \"migrat\" (did you mean \"migrate\"?)"),
+            std::string::npos)
+      << typo.error->message;
+  EXPECT_EQ(typo.error->details.at("unknown"), json::array({"migrat"}));
+  auto& program = call("jobs", {{"task", "web"}});
+  ASSERT_TRUE(program.error) << "a program is not a task";
+  EXPECT_EQ(program.error->code, ErrorCode::unknown_program);
+  auto& gone = call("jobs", {{"id", "migrate#9"}});
+  ASSERT_TRUE(gone.error);
+  EXPECT_EQ(gone.error->code, ErrorCode::unknown_program);
+  EXPECT_NE(gone.error->message.find("unknown run \"migrate#9\""), std::string::npos);
+  auto& mismatch = call("jobs", {{"id", "backup#1"}, {"task", "migrate"}});
+  ASSERT_TRUE(mismatch.error);
+  auto& bad = call("jobs", {{"task", 1}});
+  ASSERT_TRUE(bad.error);
+  EXPECT_EQ(bad.error->code, ErrorCode::bad_request);
+}
+
+TEST_F(JobCommandsTest, CancelEndsRunsByIdOrTask) {
+  target.runs_at_once = false;
+  call("run", {{"task", "migrate"}});
+  call("run", {{"task", "migrate"}});
+  call("run", {{"task", "backup"}});
+  target.start_run("migrate#1");
+
+  auto& one = call("cancel", {{"target", "backup#1"}});
+  ASSERT_TRUE(one.result) << one.error->message;
+  EXPECT_EQ(ids_in(one.result->at("jobs")), (std::vector<std::string>{"backup#1"}));
+  EXPECT_EQ(one.result->at("jobs")[0].at("outcome"), "cancelled");
+
+  auto& task = call("cancel", {{"target", "migrate"}});
+  ASSERT_TRUE(task.result) << task.error->message;
+  EXPECT_EQ(ids_in(task.result->at("jobs")), (std::vector<std::string>{"migrate#1", "migrate#2"}));
+
+  auto& again = call("cancel", {{"target", "migrate#1"}});
+  ASSERT_TRUE(again.error);
+  EXPECT_EQ(again.error->code, ErrorCode::failed);
+  auto& unknown = call("cancel", {{"target", "nope#3"}});
+  ASSERT_TRUE(unknown.error);
+  EXPECT_EQ(unknown.error->code, ErrorCode::unknown_program);
+  for (json args : {json::object(), json{{"target", ""}}, json{{"target", 5}}}) {
+    auto& bad = call("cancel", args);
+    ASSERT_TRUE(bad.error) << args.dump();
+    EXPECT_EQ(bad.error->code, ErrorCode::bad_request) << args.dump();
+  }
+  target.shutting_down_ = true;
+  EXPECT_FALSE(call("cancel", {{"target", "migrate"}}).error->code == ErrorCode::shutting_down)
+      << "a cancel only ends work: it is taken during a shutdown";
+}
+
+TEST_F(JobCommandsTest, SchedulesListTheNextFires) {
+  auto& r = call("schedules", json::object(), Access::read);
+  ASSERT_TRUE(r.result) << r.error->message;
+  const json& list = r.result->at("schedules");
+  ASSERT_EQ(list.size(), 1u) << "only tasks with a schedule";
+  EXPECT_EQ(list[0].at("task"), "backup");
+  EXPECT_EQ(list[0].at("schedule"), "*/15 * * * *");
+  EXPECT_EQ(list[0].at("next_ms").size(), 5u) << "five by default";
+
+  auto& two = call("schedules", {{"task", "backup"}, {"count", 2}});
+  ASSERT_TRUE(two.result);
+  EXPECT_EQ(two.result->at("schedules")[0].at("next_ms").size(), 2u);
+  auto& none = call("schedules", {{"task", "migrate"}});
+  ASSERT_TRUE(none.result);
+  EXPECT_TRUE(none.result->at("schedules").empty());
+
+  // As a client's line reads: the parser makes non-negative numbers unsigned.
+  for (json count : {json::parse("0"), json::parse("101"), json::parse("-1"),
+                     json::parse("18446744073709551615"), json(2.5), json("3")}) {
+    auto& bad = call("schedules", {{"count", count}});
+    ASSERT_TRUE(bad.error) << count.dump();
+    EXPECT_EQ(bad.error->code, ErrorCode::bad_request);
+    EXPECT_NE(
+        bad.error->message.find("\"count\" of schedules must be a whole number from 1 to 100"),
+        std::string::npos)
+        << bad.error->message;
+  }
+  auto& unknown = call("schedules", {{"task", "bakup"}});
+  ASSERT_TRUE(unknown.error);
+  EXPECT_EQ(unknown.error->code, ErrorCode::unknown_program);
+}
+
+TEST_F(JobCommandsTest, ReadersMayListRunsButNeverRunOrCancel) {
+  call("run", {{"task", "migrate"}});
+  target.calls.clear();
+  EXPECT_TRUE(call("jobs", json::object(), Access::read).result);
+  EXPECT_TRUE(call("schedules", json::object(), Access::read).result);
+  for (const char* verb : {"run", "cancel"}) {
+    auto& r = call(verb, {{"task", "migrate"}, {"target", "migrate"}}, Access::read);
+    ASSERT_TRUE(r.error) << verb;
+    EXPECT_EQ(r.error->code, ErrorCode::permission_denied) << verb;
+  }
+  EXPECT_TRUE(target.calls.empty());
+}
+
+TEST_F(JobCommandsTest, RunsAreInstancesForStatusAndOtherWaitsIgnoreJobChanges) {
+  target.runs_at_once = false;
+  auto& waiting = call("wait", {{"names", {"db"}}, {"for", "stopped"}});
+  call("run", {{"task", "migrate"}});
+  target.start_run("migrate#1");
+  EXPECT_FALSE(waiting.done()) << "a job's change is not db's";
+
+  auto& by_id = call("status", {{"names", {"migrate#1"}}});
+  ASSERT_TRUE(by_id.result) << by_id.error->message;
+  ASSERT_EQ(by_id.result->at("instances").size(), 1u);
+  EXPECT_EQ(by_id.result->at("instances")[0].at("kind"), "run");
+  auto& by_task = call("status", {{"names", {"migrate"}}});
+  ASSERT_TRUE(by_task.result);
+  EXPECT_EQ(names_in(by_task.result->at("instances")),
+            (std::vector<std::string>{"migrate", "migrate#1"}))
+      << "a task's runs are listed under it";
+}
+
+TEST_F(JobCommandsTest, ProgramVerbsPassOverTasksAndRefuseThemByName) {
+  call("run", {{"task", "migrate"}});
+  target.calls.clear();
+  auto& all = call("stop", {{"names", {"all"}}, {"wait", false}});
+  ASSERT_TRUE(all.result) << all.error->message;
+  EXPECT_EQ(names_in(all.result->at("instances")),
+            (std::vector<std::string>{"db", "web.0", "web.1", "web.2", "worker.0", "worker.1"}));
+  for (const char* verb : {"start", "stop", "restart", "wait", "reload"}) {
+    json args = {{"names", {"migrate#1"}}};
+    if (std::string(verb) == "wait") args["for"] = "stopped";
+    auto& r = call(verb, args);
+    ASSERT_TRUE(r.error) << verb;
+    EXPECT_EQ(r.error->code, ErrorCode::unknown_program) << verb;
+    EXPECT_NE(r.error->message.find("is a run of the task \"migrate\""), std::string::npos)
+        << r.error->message;
+  }
+  auto& signal = call("signal", {{"signal", "HUP"}, {"names", {"migrate"}}});
+  ASSERT_TRUE(signal.error);
+  EXPECT_NE(signal.error->message.find("\"migrate\" is a task"), std::string::npos);
+  EXPECT_EQ(target.calls, (std::vector<std::string>{"stop"})) << "only the programs were stopped";
 }

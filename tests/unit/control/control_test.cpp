@@ -18,8 +18,8 @@
 #include <fstream>
 
 #include "common/socket_path.h"
-#include "ctl/client.h"
 #include "control/fake_control_target.h"
+#include "ctl/client.h"
 #include "loop/pump_until.h"
 #include "supervisord/loop/log.h"
 

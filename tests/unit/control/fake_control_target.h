@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -37,9 +38,7 @@ class FakeControlTarget : public ControlTarget {
       }
       instances_.push_back(s);
     }
-    std::sort(instances_.begin(), instances_.end(), [](const auto& a, const auto& b) {
-      return a.program < b.program || (a.program == b.program && a.name < b.name);
-    });
+    sort_instances();
   }
 
   protocol::InstanceStatus* find(const std::string& name) {
@@ -216,22 +215,123 @@ class FakeControlTarget : public ControlTarget {
   }
   bool shutting_down() const override { return shutting_down_; }
 
-  // Tasks: none yet (the job verbs' tests give the fake its runs).
+  // ---- Tasks: runs in memory; a test moves them on (start_run, finish_run) ----
+
+  // A task: its `status` row (kind task) and, with a schedule, fires every 15 minutes.
+  void add_task(const std::string& name, const std::string& schedule = {}) {
+    protocol::InstanceStatus s;
+    s.name = s.program = name;
+    s.kind = protocol::InstanceKind::task;
+    if (!schedule.empty()) {
+      s.next_fire_ms = kFirstFireMs;
+      schedules_.push_back({name, schedule});
+    }
+    instances_.push_back(s);
+    sort_instances();
+  }
+
   JobsAnswer submit_run(const RunRequest& request) override {
     calls.push_back("run " + request.task);
-    return {{}, protocol::Error{protocol::ErrorCode::unknown_program, "no task", nullptr}};
+    protocol::InstanceStatus* task = find(request.task);
+    if (!task || task->kind != protocol::InstanceKind::task)
+      return {{},
+              protocol::Error{protocol::ErrorCode::unknown_program,
+                              "unknown task " + protocol::quote(request.task), nullptr}};
+    if (queue_full)
+      return {{}, protocol::Error{protocol::ErrorCode::failed, "the job queue is full", nullptr}};
+    protocol::JobRecord r;
+    r.number = ++numbers_[request.task];
+    r.id = request.task + "#" + std::to_string(r.number);
+    r.task = request.task;
+    r.uid = request.uid;
+    r.args = request.args;
+    r.queued_ms = kFirstFireMs + r.number * 1000;
+    records_.push_back(r);
+    publish_job(r);
+    if (runs_at_once) start_run(r.id);
+    return {{*job(r.id)}, std::nullopt};
   }
-  std::vector<protocol::JobRecord> jobs(const std::string&) const override { return {}; }
-  std::optional<protocol::JobRecord> job(const std::string&) const override {
+
+  // A queued run starts: it gets a `status` row (kind run) under its task.
+  void start_run(const std::string& id) {
+    protocol::JobRecord* r = record(id);
+    r->state = protocol::JobState::running;
+    r->started_ms = r->queued_ms + 5;
+    r->attempts = 1;
+    r->pid = next_pid_++;
+    protocol::InstanceStatus s;
+    s.name = id;
+    s.program = r->task;
+    s.kind = protocol::InstanceKind::run;
+    s.state = State::running;
+    s.pid = r->pid;
+    s.wanted = true;
+    instances_.push_back(s);
+    sort_instances();
+    publish_job(*r);
+  }
+
+  // A run ends with `outcome` (exit code or signal as given); its `status` row goes.
+  void finish_run(const std::string& id, protocol::JobOutcome outcome,
+                  std::optional<int> exit_code = 0, std::optional<int> signal = std::nullopt) {
+    protocol::JobRecord* r = record(id);
+    r->state = protocol::JobState::finished;
+    r->ended_ms = r->queued_ms + 2000;
+    r->pid.reset();
+    r->outcome = outcome;
+    r->exit_code = exit_code;
+    r->signal = signal;
+    std::erase_if(instances_, [&](const auto& s) { return s.name == id; });
+    publish_job(*r);
+  }
+
+  std::vector<protocol::JobRecord> jobs(const std::string& task) const override {
+    std::vector<protocol::JobRecord> out;
+    for (const auto& r : records_) {
+      if (task.empty() || r.task == task) out.push_back(r);
+    }
+    return out;
+  }
+  std::optional<protocol::JobRecord> job(const std::string& id) const override {
+    for (const auto& r : records_) {
+      if (r.id == id) return r;
+    }
     return std::nullopt;
   }
   JobsAnswer cancel(const std::string& target) override {
     calls.push_back("cancel " + target);
-    return {{}, protocol::Error{protocol::ErrorCode::unknown_program, "no task", nullptr}};
+    JobsAnswer answer;
+    bool known = false;
+    for (const auto& r : records_) {
+      if (r.id != target && r.task != target) continue;
+      known = true;
+      if (r.state == protocol::JobState::finished) continue;
+      std::string id = r.id;
+      finish_run(id, protocol::JobOutcome::cancelled, std::nullopt);
+      answer.records.push_back(*job(id));
+    }
+    if (!known && !find(target))
+      answer.error = protocol::Error{protocol::ErrorCode::unknown_program,
+                                     "unknown task or run " + protocol::quote(target), nullptr};
+    else if (answer.records.empty())
+      answer.error =
+          protocol::Error{protocol::ErrorCode::failed,
+                          protocol::quote(target) + " has no queued or running run", nullptr};
+    return answer;
   }
-  std::vector<protocol::TaskSchedule> schedules(const std::string&, int) const override {
-    return {};
+  std::vector<protocol::TaskSchedule> schedules(const std::string& task, int count) const override {
+    std::vector<protocol::TaskSchedule> out;
+    for (const auto& [name, schedule] : schedules_) {
+      if (!task.empty() && name != task) continue;
+      protocol::TaskSchedule s{name, schedule, "Europe/Paris", {}};
+      for (int i = 0; i < count; ++i) s.next_ms.push_back(kFirstFireMs + i * 15 * 60 * 1000);
+      out.push_back(s);
+    }
+    return out;
   }
+
+  // 2026-06-01T10:15:00Z: the first fire of every fake schedule.
+  static constexpr std::int64_t kFirstFireMs = 1'780'308'900'000;
 
   std::vector<std::string> calls;
   mutable std::size_t instances_calls = 0;  // snapshots taken: what a verb cost
@@ -245,8 +345,29 @@ class FakeControlTarget : public ControlTarget {
   ReloadOutcome reload_outcome;
   std::function<void()> on_shutdown;
   bool shutting_down_ = false;
+  bool queue_full = false;   // submit_run is refused
+  bool runs_at_once = true;  // a submitted run starts inside submit_run (a free slot)
 
  private:
+  protocol::JobRecord* record(const std::string& id) {
+    for (auto& r : records_) {
+      if (r.id == id) return &r;
+    }
+    return nullptr;
+  }
+
+  void publish_job(const protocol::JobRecord& r) {
+    StateChange change;
+    change.job = r;
+    hub_.publish(change);
+  }
+
+  void sort_instances() {
+    std::sort(instances_.begin(), instances_.end(), [](const auto& a, const auto& b) {
+      return a.program < b.program || (a.program == b.program && a.name < b.name);
+    });
+  }
+
   protocol::InstanceResult result(const std::string& name) {
     protocol::InstanceStatus* s = find(name);
     return {name, s->state, s->pid, true, {}};
@@ -263,6 +384,9 @@ class FakeControlTarget : public ControlTarget {
   std::vector<protocol::InstanceStatus> instances_;
   std::vector<std::unique_ptr<Timer>> timers_;
   pid_t next_pid_ = 4242;
+  std::vector<protocol::JobRecord> records_;
+  std::map<std::string, std::int64_t> numbers_;
+  std::vector<std::pair<std::string, std::string>> schedules_;  // task, schedule
 };
 
 }  // namespace gardien::testing

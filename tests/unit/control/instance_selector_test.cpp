@@ -106,3 +106,41 @@ TEST(InstanceSelector, AHostileNameIsQuotedInTheMessage) {
   EXPECT_NE(error.message.find(protocol::quote(hostile)), std::string::npos) << error.message;
   EXPECT_EQ(error.details.at("unknown")[0], hostile);
 }
+
+// Tasks and their runs are listed and selected like programs, but the verbs that act on
+// programs' instances pass over them and say what a named one is.
+TEST(InstanceSelector, TasksAndRunsAreSelectableButNotPrograms) {
+  std::vector<protocol::InstanceStatus> all = instances();
+  protocol::InstanceStatus task;
+  task.name = task.program = "migrate";
+  task.kind = protocol::InstanceKind::task;
+  protocol::InstanceStatus run = task;
+  run.name = "migrate#12";
+  run.kind = protocol::InstanceKind::run;
+  all.push_back(task);
+  all.push_back(run);
+
+  auto of = [](const auto& result) { return std::get<Names>(result); };
+  EXPECT_EQ(of(select_instances(all, {"migrate#12"})), (Names{"migrate#12"}));
+  EXPECT_EQ(of(select_instances(all, {"migrate"})), (Names{"migrate", "migrate#12"}));
+  EXPECT_EQ(of(select_instances(all, {"mig*"})), (Names{"migrate", "migrate#12"}));
+
+  EXPECT_EQ(of(select_program_instances(all, {"all"})),
+            (Names{"db", "web.0", "web.1", "web.2", "worker.0", "worker.1"}));
+  EXPECT_EQ(of(select_program_instances(all, {"*"})),
+            (Names{"db", "web.0", "web.1", "web.2", "worker.0", "worker.1"}))
+      << "a glob passes over tasks";
+  auto named = select_program_instances(all, {"db", "migrate"});
+  ASSERT_TRUE(std::holds_alternative<protocol::Error>(named));
+  const auto& error = std::get<protocol::Error>(named);
+  EXPECT_EQ(error.code, protocol::ErrorCode::unknown_program);
+  EXPECT_EQ(error.message,
+            "\"migrate\" is a task, not a program: gardienctl run migrate queues a run, "
+            "gardienctl cancel migrate ends its runs");
+  EXPECT_EQ(error.details.at("unknown"), nlohmann::json::array({"migrate"}));
+  auto by_id = select_program_instances(all, {"migrate#12"});
+  ASSERT_TRUE(std::holds_alternative<protocol::Error>(by_id));
+  EXPECT_EQ(std::get<protocol::Error>(by_id).message,
+            "\"migrate#12\" is a run of the task \"migrate\", not a program: gardienctl cancel "
+            "migrate#12 ends it");
+}

@@ -658,3 +658,256 @@ TEST_F(GardienctlTest, ReopenLogsSaysHowManyFiles) {
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(json::parse(r.out).at("result"), json({{"files", 3}})) << r.out;
 }
+
+// ---- Tasks: run, jobs, cancel, schedules; tasks and runs in status ----
+
+namespace {
+
+// 2026-06-01T10:15:00Z.
+constexpr std::int64_t kJune1 = 1'780'308'900'000;
+
+// Local times read the same on every machine.
+class InUtc {
+ public:
+  InUtc() {
+    if (const char* tz = std::getenv("TZ")) saved_ = tz;
+    ::setenv("TZ", "UTC", 1);
+    ::tzset();
+  }
+  ~InUtc() {
+    if (saved_) {
+      ::setenv("TZ", saved_->c_str(), 1);
+    } else {
+      ::unsetenv("TZ");
+    }
+    ::tzset();
+  }
+
+ private:
+  std::optional<std::string> saved_;
+};
+
+protocol::JobRecord finished_run() {
+  protocol::JobRecord r;
+  r.id = "migrate#12";
+  r.task = "migrate";
+  r.number = 12;
+  r.state = protocol::JobState::finished;
+  r.uid = 1000;
+  r.queued_ms = kJune1;
+  r.started_ms = kJune1 + 250;
+  r.ended_ms = kJune1 + 2'750;
+  r.attempts = 2;
+  r.outcome = protocol::JobOutcome::failed;
+  r.exit_code = 3;
+  r.info = "exit code 3; 2 attempts";
+  return r;
+}
+
+}  // namespace
+
+TEST(GardienctlRender, LocalTimesAreAsCompactAsTheDayAllows) {
+  InUtc utc;
+  EXPECT_EQ(render_local_time(kJune1 + 3'000, kJune1), "10:15:03");
+  EXPECT_EQ(render_local_time(kJune1, kJune1, false), "10:15") << "a fire on the minute";
+  EXPECT_EQ(render_local_time(kJune1 + 1'000, kJune1, false), "10:15:01");
+  EXPECT_EQ(render_local_time(kJune1 + 86'400'000, kJune1), "Jun 02 10:15:00");
+  EXPECT_EQ(render_local_time(kJune1 + 366LL * 86'400'000, kJune1, false), "2027-06-02 10:15");
+}
+
+TEST(GardienctlRender, StatusShowsTasksWithTheirNextFireAndRunsUnderThem) {
+  InUtc utc;
+  protocol::InstanceStatus task{"migrate", "migrate", State::running, {}, {}, 0, "", false, {}};
+  task.kind = protocol::InstanceKind::task;
+  task.next_fire_ms = kJune1 + 60'000;
+  protocol::InstanceStatus run{"migrate#12", "migrate", State::running, 77, Duration(4'000), 0, "",
+                               true,         {}};
+  run.kind = protocol::InstanceKind::run;
+  protocol::InstanceStatus db{"db", "db", State::running, 812, Duration(3'000), 0, "", true, {}};
+  EXPECT_EQ(render_status_table({db, task, run}, kJune1),
+            "NAME          STATE    PID  UPTIME  RESTARTS  INFO\n"
+            "db            running  812  3s      0\n"
+            "migrate       running  -    -       0         next 10:16\n"
+            "  migrate#12  running  77   4s      0\n");
+
+  // Tasks and runs never make status exit 3, whatever their state.
+  task.state = State::stopped;
+  task.wanted = true;
+  run.state = State::stopping;
+  EXPECT_EQ(status_exit_code({db, task, run}), kExitOk);
+  db.state = State::backoff;
+  EXPECT_EQ(status_exit_code({db, task, run}), kExitNotRunning);
+}
+
+TEST(GardienctlRender, JobsTableAndJobLines) {
+  InUtc utc;
+  protocol::JobRecord done = finished_run();
+  protocol::JobRecord running;
+  running.id = "backup#3";
+  running.task = "backup";
+  running.state = protocol::JobState::running;
+  running.source = protocol::JobSource::schedule;
+  running.queued_ms = kJune1 + 60'000;
+  running.started_ms = kJune1 + 60'000;
+  running.attempts = 1;
+  running.pid = 4321;
+  protocol::JobRecord queued;
+  queued.id = "backup#4";
+  queued.task = "backup";
+  queued.source = protocol::JobSource::start;
+  queued.queued_ms = kJune1 - 86'400'000;
+  EXPECT_EQ(render_jobs_table({done, running, queued}, kJune1 + 75'000),
+            "ID          STATE     OUTCOME                          QUEUED           STARTED   "
+            "DURATION  ATTEMPTS  BY\n"
+            "migrate#12  finished  failed: exit code 3; 2 attempts  10:15:00         10:15:00  "
+            "2.5s      2         uid 1000\n"
+            "backup#3    running   pid 4321                         10:16:00         10:16:00  "
+            "15s       1         schedule\n"
+            "backup#4    queued    -                                May 31 10:15:00  -         "
+            "-         0         start\n");
+  EXPECT_EQ(render_jobs_table({}, kJune1),
+            "ID  STATE  OUTCOME  QUEUED  STARTED  DURATION  ATTEMPTS  BY\n");
+
+  EXPECT_EQ(render_job_line(done), "migrate#12 failed: exit code 3; 2 attempts");
+  EXPECT_EQ(render_job_line(running), "backup#3 running (pid 4321)");
+  EXPECT_EQ(render_job_line(queued), "backup#4 queued");
+  done.info.clear();
+  done.exit_code.reset();
+  done.signal = 9;
+  EXPECT_EQ(render_job_line(done), "migrate#12 failed: signal 9");
+}
+
+TEST(GardienctlRender, SchedulesTable) {
+  InUtc utc;
+  std::vector<protocol::TaskSchedule> list = {
+      {"backup", "*/15 * * * *", "Europe/Paris", {kJune1, kJune1 + 900'000}},
+      {"report", "@daily", "UTC", {kJune1 + 50'400'000}},
+  };
+  EXPECT_EQ(render_schedules_table(list, kJune1 - 5'000),
+            "TASK    SCHEDULE      ZONE          NEXT FIRES\n"
+            "backup  */15 * * * *  Europe/Paris  10:15, 10:30\n"
+            "report  @daily        UTC           Jun 02 00:15\n");
+}
+
+TEST(GardienctlCli, TaskVerbsBecomeRequests) {
+  Parsed p = parse({"run", "migrate", "--wait", "--timeout", "5s", "--", "--to", "v3"});
+  ASSERT_TRUE(p.command_line.invocation) << p.err;
+  EXPECT_EQ(p.inv().verb, "run");
+  EXPECT_EQ(
+      p.inv().args,
+      json({{"task", "migrate"}, {"args", {"--to", "v3"}}, {"wait", true}, {"timeout_ms", 5000}}));
+  p = parse({"run", "migrate"});
+  EXPECT_EQ(p.inv().args, json({{"task", "migrate"}})) << "no wait, no timeout by default";
+  p = parse({"run", "migrate", "--timeout", "5s"});
+  EXPECT_EQ(p.command_line.exit_code, kExitUsage);
+  EXPECT_NE(p.err.find("--timeout is for --wait"), std::string::npos) << p.err;
+  p = parse({"run", "migrate", "--to", "v3"});
+  EXPECT_EQ(p.command_line.exit_code, kExitUsage) << "its arguments go after --";
+  EXPECT_EQ(parse({"run"}).command_line.exit_code, kExitUsage);
+
+  EXPECT_EQ(parse({"jobs"}).inv().args, json::object());
+  EXPECT_EQ(parse({"jobs", "migrate"}).inv().args, json({{"task", "migrate"}}));
+  EXPECT_EQ(parse({"cancel", "migrate#12"}).inv().args, json({{"target", "migrate#12"}}));
+  EXPECT_EQ(parse({"cancel"}).command_line.exit_code, kExitUsage);
+  EXPECT_EQ(parse({"schedules", "backup", "-n", "3"}).inv().args,
+            json({{"task", "backup"}, {"count", 3}}));
+  for (const char* n : {"0", "101", "x", "-1"}) {
+    Parsed bad = parse({"schedules", "-n", n});
+    EXPECT_EQ(bad.command_line.exit_code, kExitUsage) << n;
+  }
+}
+
+TEST_F(GardienctlTest, RunPrintsTheIdAndWithWaitExitsWithTheRunsCode) {
+  target_.add_task("migrate");
+  target_.runs_at_once = false;
+  CtlResult r = ctl({"run", "migrate", "--", "--to", "v3"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "migrate#1 queued\n");
+  EXPECT_EQ(target_.job("migrate#1")->args, (std::vector<std::string>{"--to", "v3"}));
+  EXPECT_EQ(target_.job("migrate#1")->uid, static_cast<std::int64_t>(::getuid()));
+
+  struct Ending {
+    protocol::JobOutcome outcome;
+    std::optional<int> exit_code;
+    std::optional<int> signal;
+    int expected;
+    const char* line;
+  };
+  const Ending endings[] = {
+      {protocol::JobOutcome::succeeded, 0, {}, 0, "succeeded"},
+      {protocol::JobOutcome::failed, 3, {}, 3, "failed: exit code 3"},
+      {protocol::JobOutcome::failed, {}, 9, 137, "failed: signal 9"},
+      {protocol::JobOutcome::timed_out, {}, 9, 124, "timed out: signal 9"},
+      {protocol::JobOutcome::cancelled, {}, {}, 125, "cancelled"},
+      {protocol::JobOutcome::failed_to_start, {}, {}, 126, "failed to start"},
+  };
+  int number = 1;
+  for (const Ending& e : endings) {
+    std::string id = "migrate#" + std::to_string(++number);
+    bool ended = false;
+    r = ctl({"run", "migrate", "--wait"}, [&](pid_t) {
+      if (ended || target_.state_changes().listener_count() != 1) return;
+      target_.start_run(id);
+      target_.finish_run(id, e.outcome, e.exit_code, e.signal);
+      ended = true;
+    });
+    EXPECT_EQ(r.code, e.expected) << e.line << ": " << r.err;
+    EXPECT_EQ(r.out, id + " queued\n" + id + " " + e.line + "\n");
+  }
+}
+
+TEST_F(GardienctlTest, RunWaitThatRunsOutOfTimeSaysTheRunGoesOn) {
+  target_.add_task("migrate");
+  target_.runs_at_once = false;
+  CtlResult r = ctl({"run", "migrate", "--wait", "--timeout", "100ms"});
+  EXPECT_EQ(r.code, kExitFailed) << "the convention of every wait that ran out of time";
+  EXPECT_EQ(r.out, "migrate#1 queued\n");
+  EXPECT_NE(r.err.find("timed out after 100ms waiting for migrate#1 (queued)"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("the run goes on in the daemon"), std::string::npos) << r.err;
+
+  r = ctl({"run", "nosuch"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_NE(r.err.find("unknown task \"nosuch\""), std::string::npos) << r.err;
+}
+
+TEST_F(GardienctlTest, JobsCancelAndSchedules) {
+  target_.add_task("migrate");
+  target_.add_task("backup", "*/15 * * * *");
+  target_.runs_at_once = false;
+  ctl({"run", "migrate"});
+  ctl({"run", "backup"});
+  target_.start_run("backup#1");
+
+  CtlResult r = ctl({"jobs"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out.rfind("ID         STATE    OUTCOME   QUEUED ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find(" DURATION "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" ATTEMPTS  BY\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("migrate#1  queued "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("backup#1   running  pid 4245"), std::string::npos) << r.out;
+  r = ctl({"jobs", "backup", "--json"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(json::parse(r.out).at("result").at("jobs").size(), 1u) << r.out;
+  r = ctl({"jobs", "bakup"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_NE(r.err.find("did you mean \"backup\"?"), std::string::npos) << r.err;
+
+  r = ctl({"status"});
+  EXPECT_EQ(r.code, kExitOk) << "tasks and runs do not count: " << r.out;
+  EXPECT_NE(r.out.find("\n  backup#1  running"), std::string::npos) << r.out;
+
+  r = ctl({"cancel", "backup"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "backup#1 cancelled\n");
+  r = ctl({"cancel", "backup#1"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_NE(r.err.find("no queued or running run"), std::string::npos) << r.err;
+
+  r = ctl({"schedules", "-n", "2"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "TASK    SCHEDULE      ZONE          NEXT FIRES");
+  EXPECT_NE(r.out.find("backup  */15 * * * *  Europe/Paris  "), std::string::npos) << r.out;
+  r = ctl({"schedules", "--json"});
+  EXPECT_EQ(json::parse(r.out).at("result").at("schedules")[0].at("next_ms").size(), 5u);
+}

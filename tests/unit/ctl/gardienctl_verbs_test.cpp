@@ -86,8 +86,8 @@ TEST(GardienctlVerbs, EveryVerbIsComplete) {
     EXPECT_NE(v.request, nullptr);
     EXPECT_NE(v.render, nullptr);
     // A verb that streams needs a way to print what streams in; one that does not, none.
-    bool streams =
-        v.wait == Wait::states || v.wait == Wait::states_when_named || v.wait == Wait::new_lines;
+    bool streams = v.wait == Wait::states || v.wait == Wait::states_when_named ||
+                   v.wait == Wait::new_lines || v.wait == Wait::run_end;
     EXPECT_EQ(v.progress != nullptr, streams);
     EXPECT_EQ(find_verb(v.name), &v);
   }
@@ -113,10 +113,19 @@ TEST(GardienctlVerbs, NoVerbPrintsRawJsonForAPerson) {
     Invocation inv;
     inv.spec = &v;
     inv.verb = std::string(v.name);
-    for (const json& answer : {json::object(), json({{"unexpected", {{"a", 1}}}})}) {
+    // The task verbs' shapes, wrong: an empty or foreign record list, a record without fields.
+    for (const json& answer :
+         {json::object(), json({{"unexpected", {{"a", 1}}}}), json({{"job", json::array()}}),
+          json({{"job", {{"id", 3}}}}), json({{"jobs", json::array({1})}}),
+          json({{"schedules", "soon"}}), json({{"schedules", json::array({{{"task", 1}}})}})}) {
       std::ostringstream out, err;
       Printer printer(inv, out, err);
-      v.render(answer, printer);
+      int code = v.render(answer, printer);
+      bool task_verb =
+          v.name == "run" || v.name == "jobs" || v.name == "cancel" || v.name == "schedules";
+      if (task_verb) {
+        EXPECT_EQ(code, kExitFailed) << v.name << ": " << answer.dump();
+      }
       EXPECT_EQ(out.str().find('{'), std::string::npos) << v.name << ": " << out.str();
       EXPECT_EQ(err.str().find('{'), std::string::npos) << v.name << ": " << err.str();
     }

@@ -52,18 +52,14 @@ class LogsCommand : public ::testing::Test {
     settings.route_daemon_log = false;
     hub_ = std::make_unique<OutputHub>(loop_, settings);
     hub_->set_name_width(5);
+    for (const char* n : {"a", "b", "web.0"}) {
+      protocol::InstanceStatus s;
+      s.name = n;
+      s.program = std::string(n).substr(0, std::string(n).find('.'));
+      instances_.push_back(s);
+    }
     add_output_verbs(commands_, loop_, *hub_,
-                     {[] {
-                        std::vector<protocol::InstanceStatus> all;
-                        for (const char* n : {"a", "b", "web.0"}) {
-                          protocol::InstanceStatus s;
-                          s.name = n;
-                          s.program = std::string(n).substr(0, std::string(n).find('.'));
-                          all.push_back(s);
-                        }
-                        return all;
-                      },
-                      [this] { ++reopened_; }});
+                     {[this] { return instances_; }, [this] { ++reopened_; }});
   }
 
   std::shared_ptr<LogRing> ring(const std::string& name) {
@@ -100,6 +96,7 @@ class LogsCommand : public ::testing::Test {
   Fd null_{::open("/dev/null", O_WRONLY | O_CLOEXEC)};
   std::unique_ptr<OutputHub> hub_;
   Commands commands_{loop_};
+  std::vector<protocol::InstanceStatus> instances_;  // what `status` would list
   int reopened_ = 0;
 };
 
@@ -128,6 +125,53 @@ TEST_F(LogsCommand, RefusesBadArgumentsAndUnknownNames) {
   EXPECT_EQ(call({{"tail", 3}}).error->code, protocol::ErrorCode::bad_request);
   Recorder r = call({{"names", {"nosuch"}}});
   EXPECT_EQ(r.error->code, protocol::ErrorCode::unknown_program);
+}
+
+// A finished run is no longer an instance, but its ring stays in the hub under its id.
+TEST_F(LogsCommand, AFinishedRunsIdNamesItsRing) {
+  auto run = ring("migrate#12");
+  auto a = ring("a");
+  auto t = WallClock::now();
+  run->append(t, Stream::out, "migrated");
+  a->append(t + std::chrono::milliseconds(1), Stream::out, "a1");
+  Recorder r = call({{"names", {"migrate#12"}}});
+  ASSERT_TRUE(r.result) << r.error->message;
+  EXPECT_EQ(texts(*r.result), (std::vector<std::string>{"migrate#12:migrated"}));
+  r = call({{"names", {"a", "migrate#12", "migrate#12"}}});
+  ASSERT_TRUE(r.result) << r.error->message;
+  EXPECT_EQ(texts(*r.result), (std::vector<std::string>{"migrate#12:migrated", "a:a1"}));
+
+  // An id without a ring is unknown like any name; `#` alone does not make a glob or a run.
+  r = call({{"names", {"migrate#13"}}});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, protocol::ErrorCode::unknown_program);
+  auto plain = ring("plain");  // a ring without '#' and without an instance: still unknown
+  r = call({{"names", {"plain"}}});
+  ASSERT_TRUE(r.error);
+}
+
+// `logs migrate -f` follows the task's runs, those that start later included.
+TEST_F(LogsCommand, FollowingATaskPicksUpItsNextRun) {
+  protocol::InstanceStatus task;
+  task.name = task.program = "migrate";
+  task.kind = protocol::InstanceKind::task;
+  instances_.push_back(task);
+  Recorder r = call({{"names", {"migrate"}}, {"follow", true}});
+  ASSERT_TRUE(r.kept);
+  protocol::InstanceStatus run = task;
+  run.name = "migrate#1";
+  run.kind = protocol::InstanceKind::run;
+  instances_.push_back(run);
+  auto ring1 = ring("migrate#1");
+  ring1->append(WallClock::now(), Stream::out, "first line");
+  ASSERT_TRUE(run_until([&] { return !r.lines.empty(); }));
+  EXPECT_EQ(texts(r.lines[0]), (std::vector<std::string>{"migrate#1:first line"}));
+  ring1->append(WallClock::now(), Stream::out, "second line");
+  ASSERT_TRUE(run_until([&] { return r.lines.size() == 2; }));
+  EXPECT_EQ(texts(r.lines[1]), (std::vector<std::string>{"migrate#1:second line"}));
+  r.gone = true;
+  ring1->append(WallClock::now(), Stream::out, "unsent");
+  EXPECT_TRUE(run_until([&] { return ring1->subscriber_count() == 0; }));
 }
 
 TEST_F(LogsCommand, FollowStreamsNewLinesAcrossRingsAndStopsWhenTheClientGoes) {
