@@ -167,9 +167,9 @@ struct TaskConfig {
   std::string schedule;   // as written ("*/15 * * * *", "@every 10m"); empty: none
   std::string time_zone;  // IANA name; empty: the daemon's local zone
   ScheduleConcurrency concurrency = ScheduleConcurrency::forbid;
-  int history = 20;         // finished runs kept (in memory and in the state file)
-  int max_concurrent = 1;   // runs of this task at once
-  bool args = true;         // `gardienctl run TASK -- ARGS` may append arguments
+  int history = 20;        // finished runs kept (in memory and in the state file)
+  int max_concurrent = 1;  // runs of this task at once
+  bool args = true;        // `gardienctl run TASK -- ARGS` may append arguments
   const std::string& name() const noexcept { return process.name; }
   bool operator==(const TaskConfig&) const = default;
 };
@@ -205,7 +205,7 @@ std::string_view to_string(DependencyCondition condition);
 std::string_view to_string(ProbeConfig::Kind kind);  // "notify", "fd", "tcp", ...
 std::string_view to_string(LogFormat format);
 std::string_view to_string(LogLevel level);
-std::string_view to_string(TaskRunWhen when);               // "on-demand", "on-start"
+std::string_view to_string(TaskRunWhen when);                 // "on-demand", "on-start"
 std::string_view to_string(ScheduleConcurrency concurrency);  // "forbid", "allow", ...
 // The inverse of to_string: nullopt for anything else ("3", "WARN").
 std::optional<LogLevel> parse_log_level(std::string_view text);

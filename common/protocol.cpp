@@ -618,7 +618,8 @@ json to_json(const ReloadPlan& plan) {
     scaled.push_back({{"program", s.program}, {"from", s.from}, {"to", s.to}});
   return {{"add", plan.added},           {"remove", plan.removed},
           {"restart", plan.changed},     {"scale", std::move(scaled)},
-          {"unchanged", plan.unchanged}, {"supervisor", plan.supervisor}};
+          {"unchanged", plan.unchanged}, {"supervisor", plan.supervisor},
+          {"tasks", plan.tasks}};
 }
 
 std::optional<ReloadPlan> reload_plan_from_json(const json& j, std::string& error) {
@@ -629,6 +630,7 @@ std::optional<ReloadPlan> reload_plan_from_json(const json& j, std::string& erro
   f.strings("restart", plan.changed);
   f.strings("unchanged", plan.unchanged);
   f.strings("supervisor", plan.supervisor, false);  // absent from older daemons
+  f.strings("tasks", plan.tasks, false);
   if (const json* scaled = f.array("scale")) {
     for (const json& item : *scaled) {
       ScaleChange s;

@@ -228,9 +228,12 @@ struct ReloadPlan {
   std::vector<std::string> unchanged;  // left running, same pids
   // [supervisor] changes, one line each: "log-level: info -> debug", or what needs a restart.
   std::vector<std::string> supervisor;
+  // [task.NAME] changes, one line each: "add task backup", "change task migrate (from its next
+  // run)", "remove task old (its queued runs are cancelled, running ones finish)".
+  std::vector<std::string> tasks;
   bool empty() const {
     return added.empty() && removed.empty() && changed.empty() && scaled.empty() &&
-           supervisor.empty();
+           supervisor.empty() && tasks.empty();
   }
   bool operator==(const ReloadPlan&) const = default;
 };
@@ -292,10 +295,10 @@ struct JobRecord {
   std::optional<std::int64_t> started_ms;  // its first attempt was spawned
   std::optional<std::int64_t> ended_ms;
   int attempts = 0;
-  std::optional<pid_t> pid;  // running: the current attempt's main process
+  std::optional<pid_t> pid;           // running: the current attempt's main process
   std::optional<JobOutcome> outcome;  // finished
-  std::optional<int> exit_code;  // the last attempt exited with this code
-  std::optional<int> signal;     // the last attempt was killed by this signal
+  std::optional<int> exit_code;       // the last attempt exited with this code
+  std::optional<int> signal;          // the last attempt was killed by this signal
   std::string info;  // "timed out after 5s", "cancelled: shutdown", "exit code 3; 2 attempts"
   bool operator==(const JobRecord&) const = default;
 };
@@ -310,13 +313,12 @@ int exit_code_of(const JobRecord& record) noexcept;
 // `schedules`: the next fires of one scheduled task.
 struct TaskSchedule {
   std::string task;
-  std::string schedule;   // as written
-  std::string time_zone;  // the zone it fires in ("Europe/Paris")
+  std::string schedule;               // as written
+  std::string time_zone;              // the zone it fires in ("Europe/Paris")
   std::vector<std::int64_t> next_ms;  // the next fires, earliest first
   bool operator==(const TaskSchedule&) const = default;
 };
 nlohmann::json to_json(const TaskSchedule& schedule);
-std::optional<TaskSchedule> task_schedule_from_json(const nlohmann::json& json,
-                                                    std::string& error);
+std::optional<TaskSchedule> task_schedule_from_json(const nlohmann::json& json, std::string& error);
 
 }  // namespace gardien::protocol

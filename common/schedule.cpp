@@ -471,6 +471,11 @@ std::optional<Instant> next_after(const Schedule& schedule, Instant instant,
   return std::nullopt;
 }
 
+std::string format_wall_time(Instant instant, const date::time_zone& zone) {
+  date::zoned_seconds local(&zone, std::chrono::floor<std::chrono::seconds>(instant));
+  return date::format("%F %T %Ez", local) + " (" + std::string(zone.name()) + ")";
+}
+
 TimeZoneLookup find_time_zone(std::string_view name) {
   TimeZoneLookup out;
   try {

@@ -72,6 +72,9 @@ std::optional<Instant> next_after(const Schedule& schedule, Instant instant,
 // Whether `local` (a wall-clock minute, seconds since the local epoch) matches the cron fields.
 bool matches(const CronFields& fields, std::chrono::seconds local);
 
+// "2026-12-03 12:15:00 +01:00 (Europe/Paris)": an instant on `zone`'s wall clock, to the second.
+std::string format_wall_time(Instant instant, const date::time_zone& zone);
+
 struct TimeZoneLookup {
   const date::time_zone* zone = nullptr;
   std::string error;  // when zone is null

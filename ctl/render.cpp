@@ -296,6 +296,11 @@ std::string render_reload(const protocol::ReloadPlan& plan, bool dry_run) {
     out += line;
     out += '\n';
   }
+  for (const std::string& line : plan.tasks) {
+    out += prefix;
+    out += line;
+    out += '\n';
+  }
   out += std::to_string(plan.unchanged.size());
   out += plan.unchanged.size() == 1 ? " program unchanged" : " programs unchanged";
   if (dry_run) out += " (dry run: nothing was changed)";

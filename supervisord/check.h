@@ -10,6 +10,8 @@ namespace gardien {
 inline constexpr int kCheckOk = 0;
 inline constexpr int kCheckInvalid = 1;
 
-int run_check(const std::filesystem::path& config_path, std::ostream& out, std::ostream& err);
+// With `verbose`, each scheduled task's schedule, zone and next fire times follow the ok line.
+int run_check(const std::filesystem::path& config_path, std::ostream& out, std::ostream& err,
+              bool verbose = false);
 
 }  // namespace gardien

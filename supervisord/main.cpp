@@ -1,5 +1,6 @@
 // gardien: argv, mode choice, exit code.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -172,6 +173,11 @@ int run_mode(const std::string& config_path, std::vector<std::string>& command,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A parent may start us with signals blocked (a test process, a shell's child): then SIGTERM
+  // would never reach the loop and no shutdown could begin.
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   ensure_standard_fds();
   gardien::record_start_directory();
   gardien::raise_fd_limit();
@@ -208,6 +214,9 @@ int main(int argc, char** argv) {
   std::string check_path, check_option;
   check->add_option("FILE", check_path, "TOML config file");
   check->add_option("-c,--config", check_option, "TOML config file (the same as FILE)");
+  bool check_verbose = false;
+  check->add_flag("-v,--verbose", check_verbose,
+                  "Also print each scheduled task's zone and next fire times");
   app.failure_message(prefixed_failure_message);
   check->failure_message(prefixed_failure_message);
 
@@ -222,7 +231,8 @@ int main(int argc, char** argv) {
       std::cerr << "gardien check: give one config file: gardien check FILE\n";
       return kExitUsage;
     }
-    return gardien::run_check(check_path.empty() ? check_option : check_path, std::cout, std::cerr);
+    return gardien::run_check(check_path.empty() ? check_option : check_path, std::cout, std::cerr,
+                              check_verbose);
   }
   std::optional<gardien::LogLevel> log_level;
   std::optional<gardien::LogFormat> log_format;

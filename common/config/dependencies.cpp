@@ -1,5 +1,5 @@
 // depends-on in both forms (an array of names; a table of name = condition) and the checks that
-// need every program: names that exist, and no cycles.
+// need every program and task: names that exist, conditions a task can meet, and no cycles.
 #include <algorithm>
 #include <set>
 #include <tuple>
@@ -10,19 +10,25 @@ namespace gardien::config_loader {
 
 namespace {
 
-using ProgramsByName = std::map<std::string, const ProgramConfig*>;
+// A program or a task, as depends-on names them (one namespace).
+struct Dependency {
+  const ProgramConfig* process;      // a program, or a task's process settings
+  const TaskConfig* task = nullptr;  // set for a task
+};
+using DependenciesByName = std::map<std::string, Dependency>;
+using PlacesByName = std::map<std::string, DependentPlaces>;
 
 // What an array's names mean; only other conditions are kept, so both spellings compare equal.
 constexpr DependencyCondition kDefaultCondition = DependencyCondition::ready;
 
-std::string depends_on_path(const ProgramConfig& p) {
-  return cat("program.", p.name, ".depends-on");
+std::string depends_on_path(const std::string& name, const PlacesByName& places) {
+  return cat(places.at(name).table, ".", name, ".depends-on");
 }
 
 // "no program named "dbb"; did you mean "db"?" or the program of an instance name.
-std::string unknown_program_message(const std::string& dep, const ProgramConfig& p,
-                                    const ProgramsByName& by_name) {
-  std::string message = "no program named ";
+std::string unknown_dependency_message(const std::string& dep, const ProgramConfig& p,
+                                       const DependenciesByName& by_name, bool any_task) {
+  std::string message = any_task ? "no program or task named " : "no program named ";
   message += quote(dep);
   std::size_t dot = dep.rfind('.');
   if (dot != std::string::npos && by_name.count(dep.substr(0, dot))) {
@@ -42,16 +48,44 @@ std::string unknown_program_message(const std::string& dep, const ProgramConfig&
   return message;
 }
 
-void check_names(Loader& loader, const std::vector<ProgramConfig>& programs,
-                 const ProgramsByName& by_name,
-                 const std::map<std::string, ProgramPlaces>& places) {
-  for (const ProgramConfig& p : programs) {
-    const ProgramPlaces& where = places.at(p.name);
-    for (std::size_t i = 0; i < p.depends_on.size(); ++i) {
-      const std::string& dep = p.depends_on[i];
-      if (by_name.count(dep)) continue;
-      loader.error(where.depends_on[i], depends_on_path(p),
-                   unknown_program_message(dep, p, by_name));
+// A dependant waits for a task's run to complete. A plain name means that only for a task run
+// at start, which is sure to run; any other task must be waited for explicitly.
+std::optional<std::string> task_condition_problem(const std::string& dep, const TaskConfig& task,
+                                                  const DependencyPlace& entry) {
+  if (entry.plain) {
+    if (task.run == TaskRunWhen::on_start) return std::nullopt;
+    return cat(quote(dep), " is a task that runs on demand: write depends-on = { ", dep,
+               " = \"completed\" } to wait for a run of it to succeed, or give it run = "
+               "\"on-start\"");
+  }
+  if (!entry.condition || *entry.condition == DependencyCondition::completed) return std::nullopt;
+  return cat(quote(dep),
+             " is a task: a dependant waits for its run to complete, never for it to "
+             "be ",
+             quote(to_string(*entry.condition)), "; write { ", dep, " = \"completed\" }");
+}
+
+// Each dependency exists and, when it is a task, has a condition a task can meet.
+void check_each_dependency(Loader& loader, ProgramConfig& p, const DependenciesByName& by_name,
+                           const PlacesByName& places, bool any_task) {
+  const DependentPlaces& where = places.at(p.name);
+  for (std::size_t i = 0; i < p.depends_on.size(); ++i) {
+    const std::string& dep = p.depends_on[i];
+    const DependencyPlace& entry = where.depends_on[i];
+    auto it = by_name.find(dep);
+    if (it == by_name.end()) {
+      loader.error(entry.place, depends_on_path(p.name, places),
+                   unknown_dependency_message(dep, p, by_name, any_task));
+      continue;
+    }
+    const TaskConfig* task = it->second.task;
+    if (!task) continue;
+    if (auto problem = task_condition_problem(dep, *task, entry)) {
+      std::string path = depends_on_path(p.name, places);
+      if (!entry.plain) path = cat(path, ".", dep);
+      loader.error(entry.place, std::move(path), std::move(*problem));
+    } else {
+      p.dependency_conditions[dep] = DependencyCondition::completed;
     }
   }
 }
@@ -60,8 +94,7 @@ void check_names(Loader& loader, const std::vector<ProgramConfig>& programs,
 // stack is explicit: a depends-on chain of 100000 programs overflowed the call stack.
 class CycleFinder {
  public:
-  CycleFinder(Loader& loader, const ProgramsByName& by_name,
-              const std::map<std::string, ProgramPlaces>& places)
+  CycleFinder(Loader& loader, const DependenciesByName& by_name, const PlacesByName& places)
       : loader_(loader), by_name_(by_name), places_(places) {}
 
   void search_from(const ProgramConfig& root);
@@ -80,8 +113,8 @@ class CycleFinder {
   void report_cycle(const std::string& dep);
 
   Loader& loader_;
-  const ProgramsByName& by_name_;
-  const std::map<std::string, ProgramPlaces>& places_;
+  const DependenciesByName& by_name_;
+  const PlacesByName& places_;
   std::map<std::string, Mark> marks_;
   std::vector<Frame> frames_;
   std::vector<std::string> stack_;  // the frames' names, for the cycle a back edge closes
@@ -116,7 +149,7 @@ void CycleFinder::search_from(const ProgramConfig& root) {
     if (mark == Mark::active) {
       report_cycle(dep);
     } else if (mark == Mark::none) {
-      enter(*it->second);  // `frame` is not used after this
+      enter(*it->second.process);  // `frame` is not used after this
     }
   }
 }
@@ -135,12 +168,12 @@ void CycleFinder::report_cycle(const std::string& dep) {
     message += " -> ";
   }
   message += cycle.front();
-  const ProgramConfig& first = *by_name_.at(cycle.front());
+  const ProgramConfig& first = *by_name_.at(cycle.front()).process;
   const std::string& next = cycle.size() > 1 ? cycle[1] : cycle[0];
   std::size_t index = static_cast<std::size_t>(
       std::find(first.depends_on.begin(), first.depends_on.end(), next) - first.depends_on.begin());
-  last_cycle_place_ = places_.at(first.name).depends_on[index];
-  last_cycle_path_ = depends_on_path(first);
+  last_cycle_place_ = places_.at(first.name).depends_on[index].place;
+  last_cycle_path_ = depends_on_path(first.name, places_);
   loader_.error(last_cycle_place_, last_cycle_path_, std::move(message));
 }
 
@@ -154,7 +187,7 @@ void CycleFinder::report_the_rest() {
 
 }  // namespace
 
-void Loader::read_dependencies(const Field& f, ProgramConfig& p, ProgramPlaces& places) {
+void Loader::read_dependencies(const Field& f, ProgramConfig& p, DependentPlaces& places) {
   if (const toml::table* table = f.node->as_table()) {
     read_dependency_table(f, *table, p, places);
     return;
@@ -180,14 +213,14 @@ void Loader::read_dependencies(const Field& f, ProgramConfig& p, ProgramPlaces& 
       continue;
     }
     p.depends_on.push_back(name);
-    places.depends_on.push_back(place(element));
+    places.depends_on.push_back({place(element), true, std::nullopt});
   }
 }
 
 // { db = "ready", migrate = "completed" }: each name in the order written, with its condition.
 // A name whose condition is wrong still counts, so its other problems are reported too.
 void Loader::read_dependency_table(const Field& f, const toml::table& table, ProgramConfig& p,
-                                   ProgramPlaces& places) {
+                                   DependentPlaces& places) {
   std::vector<std::pair<const toml::key*, const toml::node*>> entries;
   for (auto&& [key, node] : table) entries.emplace_back(&key, &node);
   // toml++ keeps a table's keys sorted; the order written is the order of their places.
@@ -204,18 +237,26 @@ void Loader::read_dependency_table(const Field& f, const toml::table& table, Pro
                                               {"ready", DependencyCondition::ready},
                                               {"completed", DependencyCondition::completed}});
     p.depends_on.push_back(name);
-    places.depends_on.push_back(place(f.file, key->source()));
+    places.depends_on.push_back({place(f.file, key->source()), false, condition});
     if (condition && *condition != kDefaultCondition) p.dependency_conditions[name] = *condition;
   }
 }
 
-void Loader::check_dependencies(const std::vector<ProgramConfig>& programs,
-                                const std::map<std::string, ProgramPlaces>& places) {
-  ProgramsByName by_name;
-  for (const ProgramConfig& p : programs) by_name[p.name] = &p;
-  check_names(*this, programs, by_name, places);
+void Loader::check_dependencies(Config& config, const PlacesByName& places) {
+  DependenciesByName by_name;
+  std::vector<ProgramConfig*> dependents;
+  for (ProgramConfig& p : config.programs) {
+    by_name[p.name] = {&p};
+    dependents.push_back(&p);
+  }
+  for (TaskConfig& t : config.tasks) {
+    by_name[t.name()] = {&t.process, &t};
+    dependents.push_back(&t.process);
+  }
+  for (ProgramConfig* p : dependents)
+    check_each_dependency(*this, *p, by_name, places, !config.tasks.empty());
   CycleFinder cycles(*this, by_name, places);
-  for (const ProgramConfig& root : programs) cycles.search_from(root);
+  for (const ProgramConfig* root : dependents) cycles.search_from(*root);
   cycles.report_the_rest();
 }
 

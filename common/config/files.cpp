@@ -179,26 +179,28 @@ void Loader::include_file(const Field& element, const std::string& path) {
 void Loader::read_included_root(int file) {
   const SourceFile& source = *files_[static_cast<std::size_t>(file)];
   TableReader r(*this, source.root, file, "");
-  if (auto programs = r.get("program")) collect_programs(*programs);
+  if (auto programs = r.get("program")) collect_entries(*programs, "program", program_entries_);
+  if (auto tasks = r.get("task")) collect_entries(*tasks, "task", task_entries_);
   if (auto include = r.get("include")) read_includes(*include);
   if (const toml::node* supervisor = source.root.get("supervisor")) {
     r.get("supervisor");  // reported here, not as an unknown key
     std::string message = "[supervisor] is only allowed in the main config file ";
     message += quote(files_[0]->name);
-    message += "; an included file may define [program.*] tables and include only";
+    message += "; an included file may define [program.*] and [task.*] tables and include only";
     error(place(file, supervisor->source()), "supervisor", std::move(message));
   }
-  r.finish("an included file may define [program.*] tables and include only");
+  r.finish("an included file may define [program.*] and [task.*] tables and include only");
 }
 
-void Loader::collect_programs(const Field& f) {
-  const toml::table* table = f.node->as_table();
-  if (!table) {
-    expected(f, "tables like [program.NAME]");
+void Loader::collect_entries(const Field& f, std::string_view table,
+                             std::vector<TableEntry>& entries) {
+  const toml::table* tables = f.node->as_table();
+  if (!tables) {
+    expected(f, cat("tables like [", table, ".NAME]"));
     return;
   }
-  for (auto&& [key, node] : *table) {
-    program_entries_.push_back({std::string(key.str()), &node, place(f.file, key.source())});
+  for (auto&& [key, node] : *tables) {
+    entries.push_back({std::string(key.str()), &node, place(f.file, key.source())});
   }
 }
 

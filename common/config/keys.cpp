@@ -19,6 +19,10 @@ ready = { tcp = "127.0.0.1:1", zz-unknown = 1 }
 health = { tcp = "127.0.0.1:1", zz-unknown = 1 }
 stdout = { file = "NAME.log", zz-unknown = 1 }
 rlimits = { zz-unknown = 1, nofile = { soft = 1, hard = 2, zz-unknown = 1 } }
+
+[task.NAME]
+command = "true"
+zz-unknown = 1
 )";
 
 }  // namespace

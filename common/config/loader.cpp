@@ -1,5 +1,5 @@
-// The loader's core: diagnostics, unknown keys, the main file's top level, every program once in
-// name order, then the checks across programs.
+// The loader's core: diagnostics, unknown keys, the main file's top level, every program and
+// task once in name order, then the checks across them.
 #include <algorithm>
 #include <tuple>
 
@@ -79,8 +79,8 @@ void TableReader::report_unknown_keys(std::string_view hint, bool list_keys) {
       message += "; expected one of ";
       message += quote_list(known_);
     }
-    loader_.unknown_key(loader_.place(file_, key.source()), child(name), std::move(message),
-                        path_, known_);
+    loader_.unknown_key(loader_.place(file_, key.source()), child(name), std::move(message), path_,
+                        known_);
   }
 }
 
@@ -97,8 +97,8 @@ LoadResult Loader::load_main(const std::string& name, const fs::path& display_di
     loaded_.insert(fs::weakly_canonical(fs::absolute(name), ec));
   }
   Config config = read_main_file(name, display_dir, base_dir, contents);
-  read_programs(config);
-  if (errors_ == 0 && config.programs.empty()) {
+  read_programs_and_tasks(config);
+  if (errors_ == 0 && config.programs.empty() && config.tasks.empty()) {
     warning(Place{0, 0, 0}, "", "no programs defined; add a [program.NAME] table with a command");
   }
   if (errors_ != 0) return result(std::nullopt);
@@ -110,46 +110,69 @@ Config Loader::read_main_file(const std::string& name, const fs::path& display_d
   Config config;
   if (parse_file(name, display_dir, base_dir, contents)) {
     TableReader r(*this, files_[0]->root, 0, "");
-    // The main file's programs first: a duplicate in an include is the one reported.
-    if (auto v = r.get("program")) collect_programs(*v);
+    // The main file's programs and tasks first: a duplicate in an include is the one reported.
+    if (auto v = r.get("program")) collect_entries(*v, "program", program_entries_);
+    if (auto v = r.get("task")) collect_entries(*v, "task", task_entries_);
     if (auto v = r.get("supervisor")) read_supervisor(*v, config.supervisor);
-    r.finish("the main file holds [supervisor] (with include = [...]) and [program.NAME] tables");
+    r.finish(
+        "the main file holds [supervisor] (with include = [...]), [program.NAME] and "
+        "[task.NAME] tables");
   }
   return config;
 }
 
-// Every program once, in name order; a second definition names the first one's place.
-void Loader::read_programs(Config& config) {
-  std::stable_sort(program_entries_.begin(), program_entries_.end(),
-                   [](const ProgramEntry& a, const ProgramEntry& b) { return a.name < b.name; });
-  std::map<std::string, ProgramPlaces> places;
-  std::vector<ProgramConfig> all;  // with the invalid ones, so depends-on may name them
-  std::size_t first_index = 0;
-  for (std::size_t i = 0; i < program_entries_.size(); ++i) {
-    const ProgramEntry& entry = program_entries_[i];
-    if (i == 0 || program_entries_[first_index].name != entry.name) first_index = i;
-    if (first_index != i) {
-      report_duplicate(entry, program_entries_[first_index]);
+// Every program and task once, in name order; a task may not have a program's name, since
+// gardienctl and depends-on name both the same way.
+void Loader::read_programs_and_tasks(Config& config) {
+  std::map<std::string, DependentPlaces> places;
+  std::map<std::string_view, const TableEntry*> programs;
+  for (const TableEntry* entry : unique_entries(program_entries_, "program")) {
+    programs[entry->name] = entry;
+    config.programs.push_back(read_program(*entry, places[entry->name]));
+  }
+  for (const TableEntry* entry : unique_entries(task_entries_, "task")) {
+    auto program = programs.find(entry->name);
+    if (program == programs.end()) {
+      config.tasks.push_back(read_task(*entry, places[entry->name]));
       continue;
     }
-    bool ok = false;
-    all.push_back(read_program(entry, places[entry.name], ok));
-    if (ok) config.programs.push_back(all.back());
+    // Reported at the later of the two; the task is still read, for its own errors.
+    const TableEntry& task = *entry;
+    const TableEntry& other = *program->second;
+    bool task_later = std::tie(other.place.file, other.place.line, other.place.column) <
+                      std::tie(task.place.file, task.place.line, task.place.column);
+    const TableEntry& later = task_later ? task : other;
+    std::string message = cat(task_later ? "task " : "program ", quote(later.name),
+                              " has the name of the ", task_later ? "program" : "task",
+                              " defined at ", describe_place(task_later ? other.place : task.place),
+                              "; programs and tasks share one namespace: rename one of them");
+    error(later.place, cat(task_later ? "task." : "program.", later.name), std::move(message));
+    DependentPlaces unused;
+    read_task(task, unused);
   }
-  check_dependencies(all, places);
+  check_dependencies(config, places);
 }
 
-void Loader::report_duplicate(const ProgramEntry& entry, const ProgramEntry& first) {
-  std::string message = "program ";
-  message += quote(entry.name);
-  message += " is already defined at ";
-  message += files_[static_cast<std::size_t>(first.place.file)]->name;
-  message += ':';
-  message += std::to_string(first.place.line);
-  message += ':';
-  message += std::to_string(first.place.column);
-  message += "; rename one of them";
-  error(entry.place, cat("program.", entry.name), std::move(message));
+std::vector<const TableEntry*> Loader::unique_entries(std::vector<TableEntry>& entries,
+                                                      std::string_view table) {
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const TableEntry& a, const TableEntry& b) { return a.name < b.name; });
+  std::vector<const TableEntry*> unique;
+  for (const TableEntry& entry : entries) {
+    if (unique.empty() || unique.back()->name != entry.name) {
+      unique.push_back(&entry);
+      continue;
+    }
+    error(entry.place, cat(table, ".", entry.name),
+          cat(table, " ", quote(entry.name), " is already defined at ",
+              describe_place(unique.back()->place), "; rename one of them"));
+  }
+  return unique;
+}
+
+std::string Loader::describe_place(Place at) const {
+  return cat(files_[static_cast<std::size_t>(at.file)]->name, ":", std::to_string(at.line), ":",
+             std::to_string(at.column));
 }
 
 // The diagnostics in file order, then by place; the config only when nothing was an error.

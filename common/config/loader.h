@@ -71,16 +71,25 @@ struct SourceFile {
   toml::table root;
 };
 
-struct ProgramEntry {
+// A [program.NAME] or [task.NAME] table as found in a file, read once every file is parsed.
+struct TableEntry {
   std::string name;
   const toml::node* node;
-  Place place;  // the key naming the program
+  Place place;  // the key naming the program or task
 };
 
-// Where each program's depends-on elements are, for the cross-program checks.
-struct ProgramPlaces {
+// One depends-on element: where it is, and the condition written for it.
+struct DependencyPlace {
   Place place;
-  std::vector<Place> depends_on;
+  bool plain = true;                             // a name in the array form: no condition written
+  std::optional<DependencyCondition> condition;  // the table form's, when it is valid
+};
+
+// Where a program's or a task's name and depends-on elements are, for the checks across tables.
+struct DependentPlaces {
+  std::string_view table = "program";  // "program" or "task": the first part of key paths
+  Place place;
+  std::vector<DependencyPlace> depends_on;
 };
 
 class Loader;
@@ -148,9 +157,7 @@ class Loader {
   void unknown_key(Place at, std::string key_path, std::string message, std::string_view table,
                    const std::vector<std::string_view>& known);
   // Table path ("program.web.ready") -> its keys, for each table that had an unknown key.
-  const std::map<std::string, std::vector<std::string>>& known_keys() const {
-    return known_keys_;
-  }
+  const std::map<std::string, std::vector<std::string>>& known_keys() const { return known_keys_; }
 
   // Values (values.cpp); each reports its own error and returns nullopt on one.
   std::optional<std::string> expand(const std::string& text, const Field& f, int depth = 0);
@@ -181,16 +188,22 @@ class Loader {
   std::optional<OutputSink> get_sink(const Field& f, bool is_stderr);
   std::optional<OutputSink> get_file_sink(const Field& f, const toml::table& table);
 
-  // Tables: [supervisor] (supervisor.cpp), [program.NAME] (program.cpp), depends-on and the
-  // checks across programs (dependencies.cpp).
+  // Tables: [supervisor] (supervisor.cpp), [program.NAME] (program.cpp), [task.NAME]
+  // (task.cpp), the keys both share (process_keys.cpp), depends-on and the checks across
+  // programs and tasks (dependencies.cpp). A program or task is returned as far as it could be
+  // read; its errors are reported.
   void read_supervisor(const Field& f, SupervisorConfig& out);
-  // The program as far as it could be read; `ok` is false when it had an error.
-  ProgramConfig read_program(const ProgramEntry& entry, ProgramPlaces& places, bool& ok);
-  void read_dependencies(const Field& f, ProgramConfig& p, ProgramPlaces& places);
+  void read_job_queue(TableReader& r, SupervisorConfig& out);
+  ProgramConfig read_program(const TableEntry& entry, DependentPlaces& places);
+  TaskConfig read_task(const TableEntry& entry, DependentPlaces& places);
+  // A program's or task's name: its characters, and not a reserved word.
+  void check_name(const TableEntry& entry, std::string_view table);
+  void read_dependencies(const Field& f, ProgramConfig& p, DependentPlaces& places);
   void read_dependency_table(const Field& f, const toml::table& table, ProgramConfig& p,
-                             ProgramPlaces& places);
-  void check_dependencies(const std::vector<ProgramConfig>& programs,
-                          const std::map<std::string, ProgramPlaces>& places);
+                             DependentPlaces& places);
+  // Names that exist, conditions a task can meet, no cycles; a plain name of an on-start task
+  // becomes `completed` in its dependant's dependency_conditions.
+  void check_dependencies(Config& config, const std::map<std::string, DependentPlaces>& places);
 
  private:
   struct Pending {
@@ -207,20 +220,26 @@ class Loader {
                                                        const fs::path& pattern);
   void include_file(const Field& element, const std::string& path);
   void read_included_root(int file);
-  void collect_programs(const Field& f);
+  // [program.NAME] or [task.NAME] tables (`table` is "program" or "task") into `entries`.
+  void collect_entries(const Field& f, std::string_view table, std::vector<TableEntry>& entries);
   fs::path resolve_path(int file, const std::string& value) const;
 
-  // The main file and every program (loader.cpp).
+  // The main file, every program and task (loader.cpp).
   Config read_main_file(const std::string& name, const fs::path& display_dir,
                         const fs::path& base_dir, const std::string& contents);
-  void read_programs(Config& config);
-  void report_duplicate(const ProgramEntry& entry, const ProgramEntry& first);
+  void read_programs_and_tasks(Config& config);
+  // Each name once, in name order; a second definition is reported at its place.
+  std::vector<const TableEntry*> unique_entries(std::vector<TableEntry>& entries,
+                                                std::string_view table);
+  // "FILE:LINE:COL", to name another place in a message.
+  std::string describe_place(Place at) const;
   LoadResult result(std::optional<Config> config);
 
   const EnvLookup& env_;
   std::vector<std::unique_ptr<SourceFile>> files_;
   std::set<fs::path> loaded_;  // canonical paths of loaded files: include cycles and duplicates
-  std::vector<ProgramEntry> program_entries_;
+  std::vector<TableEntry> program_entries_;
+  std::vector<TableEntry> task_entries_;
   std::vector<Pending> diagnostics_;
   std::map<std::string, std::vector<std::string>> known_keys_;
   int errors_ = 0;

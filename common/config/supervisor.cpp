@@ -5,6 +5,31 @@
 
 namespace gardien::config_loader {
 
+namespace {
+
+constexpr std::int64_t kMaxConcurrentJobs = 100'000;
+constexpr std::int64_t kMaxQueuedJobs = 10'000'000;
+
+}  // namespace
+
+// max-concurrent-jobs, max-queued-jobs and state-dir: the task runs' queue and their history.
+void Loader::read_job_queue(TableReader& r, SupervisorConfig& out) {
+  if (auto v = r.get("max-concurrent-jobs")) {
+    if (auto n = get_int(*v, 1, kMaxConcurrentJobs)) out.max_concurrent_jobs = static_cast<int>(*n);
+  }
+  if (auto v = r.get("max-queued-jobs")) {
+    if (auto n = get_int(*v, 0, kMaxQueuedJobs)) out.max_queued_jobs = static_cast<int>(*n);
+  }
+  if (auto v = r.get("state-dir")) {
+    auto dir = get_string(*v, "an absolute path like \"/var/lib/gardien\"");
+    if (dir && (dir->empty() || dir->front() != '/')) {
+      error(*v, cat("expected an absolute path like \"/var/lib/gardien\", got ", quote(*dir)));
+    } else if (dir) {
+      out.state_dir = fs::path(*dir).lexically_normal().string();
+    }
+  }
+}
+
 void Loader::read_supervisor(const Field& f, SupervisorConfig& out) {
   const toml::table* table = f.node->as_table();
   if (!table) {
@@ -46,6 +71,7 @@ void Loader::read_supervisor(const Field& f, SupervisorConfig& out) {
   if (auto v = r.get("shutdown-timeout")) {
     if (auto d = get_duration(*v)) out.shutdown_timeout = *d;
   }
+  read_job_queue(r, out);
   if (auto v = r.get("include")) read_includes(*v);
   r.finish();
 }

@@ -87,8 +87,9 @@ struct InstanceReload {
 // What `run` asks for.
 struct RunRequest {
   std::string task;
-  std::vector<std::string> args;  // appended to its command; refused when the task sets args = false
-  std::int64_t uid = 0;           // the submitter (peer credentials)
+  std::vector<std::string>
+      args;              // appended to its command; refused when the task sets args = false
+  std::int64_t uid = 0;  // the submitter (peer credentials)
 };
 
 // `run` or `cancel`: the records it made or touched, or why nothing was done.

@@ -16,8 +16,8 @@ bool JobQueue::push(std::string id, std::string task, Priority priority, bool be
 bool JobQueue::remove(const std::string& id) {
   for (auto it = tasks_.begin(); it != tasks_.end(); ++it) {
     auto& waiting = it->second.waiting;
-    auto pos = std::find_if(waiting.begin(), waiting.end(),
-                            [&](const Entry& e) { return e.id == id; });
+    auto pos =
+        std::find_if(waiting.begin(), waiting.end(), [&](const Entry& e) { return e.id == id; });
     if (pos == waiting.end()) continue;
     waiting.erase(pos);
     --queued_;
@@ -62,8 +62,9 @@ std::optional<std::map<std::string, JobQueue::TaskQueue>::iterator> JobQueue::ne
     if (q.waiting.empty()) continue;
     const Entry& head = q.waiting.front();
     if (q.running >= task_limit(it->first) && !head.beside_task_limit) continue;
-    if (!best || std::tie(head.priority, head.seq) < std::tie((*best)->second.waiting.front().priority,
-                                                              (*best)->second.waiting.front().seq))
+    if (!best ||
+        std::tie(head.priority, head.seq) <
+            std::tie((*best)->second.waiting.front().priority, (*best)->second.waiting.front().seq))
       best = it;
   }
   return best;

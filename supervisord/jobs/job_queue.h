@@ -20,8 +20,8 @@ class JobQueue {
   // A run's place: runs the daemon's start needs go before operators' and schedules'.
   enum class Priority { start = 0, normal = 1 };
   struct Limits {
-    std::size_t slots = 1;        // runs at once, all tasks together (>= 1)
-    std::size_t max_queued = 0;   // runs waiting for a slot; 0: none may wait
+    std::size_t slots = 1;       // runs at once, all tasks together (>= 1)
+    std::size_t max_queued = 0;  // runs waiting for a slot; 0: none may wait
   };
   struct Waiting {
     std::string id;

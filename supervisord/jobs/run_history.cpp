@@ -201,15 +201,16 @@ void HistoryLineReader::feed(std::string_view bytes) {
     }
     if (!skipping_) partial_.append(piece);
     if (!line_ends) return;
-    if (skipping_) {
-      ++counts_.lines;
-      ++counts_.too_long;
-    } else {
-      line(partial_);
-    }
+    end_line();
     partial_.clear();
     skipping_ = false;
   }
+}
+
+void HistoryLineReader::end_line() {
+  if (!skipping_) return line(partial_);
+  ++counts_.lines;
+  ++counts_.too_long;
 }
 
 void HistoryLineReader::line(std::string_view text) {
@@ -221,12 +222,7 @@ void HistoryLineReader::line(std::string_view text) {
 HistoryReadCounts HistoryLineReader::finish() {
   if (skipping_ || !partial_.empty()) {
     counts_.unterminated = true;
-    if (skipping_) {
-      ++counts_.lines;
-      ++counts_.too_long;
-    } else {
-      line(partial_);
-    }
+    end_line();
   }
   partial_.clear();
   skipping_ = false;

@@ -112,6 +112,8 @@ class HistoryLineReader {
 
  private:
   void line(std::string_view text);
+  // The line being read is complete: counted as too long, or read.
+  void end_line();
   RunHistory& history_;
   std::string partial_;
   bool skipping_ = false;  // the current line passed kMaxLine: drop it up to its '\n'

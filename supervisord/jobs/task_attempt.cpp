@@ -5,7 +5,8 @@ namespace gardien {
 namespace {
 // The lifecycle explains a failed spawn for programs; a task's runs never restart on their own.
 std::string without_restart_note(std::string reason) {
-  for (std::string_view note : {"; not retried: restart = never", "; not restarted: shutting down"}) {
+  for (std::string_view note :
+       {"; not retried: restart = never", "; not restarted: shutting down"}) {
     auto at = reason.find(note);
     if (at != std::string::npos) reason.erase(at, note.size());
   }

@@ -54,7 +54,9 @@ TaskRun::TaskRun(EventLoop& loop, Reaper& reaper, const TaskConfig& task,
 
 TaskRun::~TaskRun() = default;
 
-bool TaskRun::has_process() const noexcept { return gardien::has_process(program_->state()); }
+bool TaskRun::has_process() const noexcept {
+  return gardien::has_process(program_->state());
+}
 
 void TaskRun::begin() {
   record_.state = JobState::running;
@@ -90,9 +92,8 @@ void TaskRun::attempt_ended() {
     end.outcome = JobOutcome::timed_out;
     end.info = "timed out: the deadline of " + format_duration(task_.deadline) + " passed";
   }
-  AttemptVerdict verdict = after_attempt(end, record_.attempts, task_,
-                                         !hold_ && ending_ == Ending::none, first_spawn_,
-                                         Clock::now());
+  AttemptVerdict verdict = after_attempt(
+      end, record_.attempts, task_, !hold_ && ending_ == Ending::none, first_spawn_, Clock::now());
   if (!verdict.retry) return finish(end.outcome, end.exit, std::move(verdict.info));
   set_exit(record_, end.exit);
   record_.info = std::move(verdict.info);

@@ -3,18 +3,20 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <date/tz.h>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <date/tz.h>
 
 #include "supervisord/loop/log.h"
 
 namespace gardien {
 
 namespace {
-Instant wall_now() { return std::chrono::system_clock::now(); }
+Instant wall_now() {
+  return std::chrono::system_clock::now();
+}
 
 std::string format_instant(Instant t) {
   return date::format("%FT%TZ", std::chrono::time_point_cast<std::chrono::seconds>(t));
@@ -85,10 +87,11 @@ void TaskSchedules::on_timer(const std::string& task) {
   if (after && *after <= now) after = next_after(e.schedule, now, *e.zone);
   e.next = after.value_or(Instant::max());
   arm(e);
-  log::debug("schedule fired", {{"event", "schedule_fire"},
-                                {"task", task},
-                                {"due", format_instant(due)},
-                                {"next", e.next == Instant::max() ? "never" : format_instant(e.next)}});
+  log::debug("schedule fired",
+             {{"event", "schedule_fire"},
+              {"task", task},
+              {"due", format_instant(due)},
+              {"next", e.next == Instant::max() ? "never" : format_instant(e.next)}});
   fire_(task);
 }
 
@@ -105,9 +108,10 @@ bool arm_clock_watch(int fd) {
 void TaskSchedules::watch_clock() {
   clock_watch_ = Fd(::timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK));
   if (!clock_watch_ || !arm_clock_watch(clock_watch_.get())) {
-    log::warn("cannot watch the wall clock for changes: schedules follow a changed clock only at "
-              "their next fire",
-              {{"event", "schedule_clock"}, {"error", std::strerror(errno)}});
+    log::warn(
+        "cannot watch the wall clock for changes: schedules follow a changed clock only at "
+        "their next fire",
+        {{"event", "schedule_clock"}, {"error", std::strerror(errno)}});
     clock_watch_.reset();
     return;
   }

@@ -36,8 +36,28 @@ bool differs_only_in_instances(const ProgramConfig& a, const ProgramConfig& b) {
   return a == same && a.instances != b.instances;
 }
 
+namespace {
+// Tasks have no process to restart: a change applies to their next run.
+void plan_tasks(const Config& running, const Config& next, std::vector<std::string>& lines) {
+  for (const TaskConfig& t : running.tasks) {
+    if (!next.find_task(t.name()))
+      lines.push_back("remove task " + t.name() +
+                      " (its queued runs are cancelled, running ones finish)");
+  }
+  for (const TaskConfig& t : next.tasks) {
+    const TaskConfig* old = running.find_task(t.name());
+    if (!old) {
+      lines.push_back("add task " + t.name());
+    } else if (!(*old == t)) {
+      lines.push_back("change task " + t.name() + " (from its next run)");
+    }
+  }
+}
+}  // namespace
+
 protocol::ReloadPlan plan_reload(const Config& running, const Config& next) {
   protocol::ReloadPlan plan;
+  plan_tasks(running, next, plan.tasks);
   for (const ProgramConfig& p : running.programs) {
     if (!next.find(p.name)) plan.removed.push_back(p.name);
   }

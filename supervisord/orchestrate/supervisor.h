@@ -17,9 +17,9 @@
 
 #include "common/config.h"
 #include "supervisord/control/control_target.h"
-#include "supervisord/loop/event_loop.h"
 #include "supervisord/jobs/job_runner.h"
 #include "supervisord/jobs/run_history_file.h"
+#include "supervisord/loop/event_loop.h"
 #include "supervisord/orchestrate/container_init.h"
 #include "supervisord/orchestrate/orchestrator.h"
 #include "supervisord/process/cgroup.h"

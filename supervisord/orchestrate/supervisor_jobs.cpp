@@ -1,8 +1,6 @@
 // The Supervisor's tasks: the task verbs go to the JobRunner; tasks take part in orchestration
 // as facts (a run on its way, how the latest ended), so a program's `completed` dependency on a
 // task and an on-start task's own dependencies are decided with everything else.
-#include <date/date.h>
-
 #include "supervisord/loop/log.h"
 #include "supervisord/orchestrate/supervisor.h"
 #include "supervisord/output/output_hub.h"
@@ -43,8 +41,7 @@ void Supervisor::on_job_change(const JobRecord& record) {
   if (run_record_) run_record_->mark_changed();
   if (history_ && record.state == protocol::JobState::finished) history_->ended(record);
   // Once its first attempt has a process: a run recorded as started and never ended was lost.
-  if (history_ && record.state == protocol::JobState::running && record.attempts == 1 &&
-      record.pid)
+  if (history_ && record.state == protocol::JobState::running && record.attempts == 1 && record.pid)
     history_->started(record);
   StateChange change;
   change.job = record;
@@ -54,14 +51,19 @@ void Supervisor::on_job_change(const JobRecord& record) {
 
 JobsAnswer Supervisor::submit_run(const RunRequest& request) {
   if (shutting_down())
-    return {{}, protocol::Error{protocol::ErrorCode::shutting_down,
-                                "gardien is shutting down: no new runs", nullptr}};
+    return {{},
+            protocol::Error{protocol::ErrorCode::shutting_down,
+                            "gardien is shutting down: no new runs", nullptr}};
   return jobs_->submit(request.task, request.args, protocol::JobSource::ctl, request.uid);
 }
 
-std::vector<JobRecord> Supervisor::jobs(const std::string& task) const { return jobs_->list(task); }
+std::vector<JobRecord> Supervisor::jobs(const std::string& task) const {
+  return jobs_->list(task);
+}
 
-std::optional<JobRecord> Supervisor::job(const std::string& id) const { return jobs_->find(id); }
+std::optional<JobRecord> Supervisor::job(const std::string& id) const {
+  return jobs_->find(id);
+}
 
 JobsAnswer Supervisor::cancel(const std::string& target) {
   return jobs_->cancel(target, "cancelled by an operator");
@@ -94,11 +96,6 @@ InstanceFacts task_facts(const TaskConfig& task, const TaskActivity& activity) {
     if (last.signal) f.last_exit = ExitStatus::killed(*last.signal);
   }
   return f;
-}
-
-std::string format_wall(std::int64_t ms) {
-  using namespace std::chrono;
-  return date::format("%F %T UTC", time_point_cast<seconds>(system_clock::time_point(milliseconds(ms))));
 }
 
 }  // namespace
@@ -135,8 +132,7 @@ void Supervisor::add_task_statuses(std::vector<protocol::InstanceStatus>& out) c
     if (auto next = jobs_->next_fire(t.name())) {
       std::int64_t ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(next->time_since_epoch()).count();
-      s.next_fire_ms = ms;
-      info.push_back("next " + format_wall(ms));
+      s.next_fire_ms = ms;  // gardienctl shows it in the local time of its reader
     }
     if (tasks_requested_.count(t.name()) && mode_ == DaemonMode::running) {
       std::vector<InstanceFacts> all = snapshot();
@@ -195,8 +191,9 @@ std::optional<protocol::InstanceResult> Supervisor::task_result(const std::strin
   JobsAnswer answer = jobs_->cancel(name, "cancelled by an operator");
   r.ok = !answer.error;
   r.info = answer.error ? answer.error->message
-           : answer.records.empty() ? "nothing to cancel"
-                                    : "cancelled " + std::to_string(answer.records.size()) + " runs";
+           : answer.records.empty()
+               ? "nothing to cancel"
+               : "cancelled " + std::to_string(answer.records.size()) + " runs";
   return r;
 }
 

@@ -53,7 +53,7 @@ TEST(CheckTest, ShippedExampleConfigsPass) {
   }
   // The demo: six programs, worker with three instances.
   RunResult demo = run({GARDIEN_BIN, "check", "-c", "etc/gardien.toml"}, kSource);
-  EXPECT_EQ(demo.output, "ok: 6 programs (8 instances)\n");
+  EXPECT_EQ(demo.output, "ok: 5 programs (7 instances), 2 tasks\n");
 }
 
 // The ```toml blocks of a Markdown file, each with whether it is marked as a partial snippet
@@ -137,6 +137,8 @@ depends-on = { db = "started", log = "ready", migrate = "completed" }
             "gardien.toml: warning: program.web.depends-on: web depends on db, which has no "
             "`ready` check: it counts as ready after start-seconds (2s); add `ready = ...` to db "
             "(docs/readiness.md)\n"
+            "gardien.toml: warning: program.api.depends-on: api waits for the program migrate to "
+            "complete: one-shot work is a task's; make it [task.migrate] (docs/config.md, Tasks)\n"
             "ok: 6 programs\n");
 }
 
@@ -163,7 +165,7 @@ TEST(CheckTest, CheckTakesTheFileWithOrWithoutDashC) {
                                              {GARDIEN_BIN, "check", "--config=etc/gardien.toml"}}) {
     RunResult got = run(argv, kSource);
     EXPECT_EQ(got.status, 0) << argv.back() << "\n" << got.output;
-    EXPECT_EQ(got.output, "ok: 6 programs (8 instances)\n");
+    EXPECT_EQ(got.output, "ok: 5 programs (7 instances), 2 tasks\n");
   }
   RunResult none = run({GARDIEN_BIN, "check"}, kSource);
   EXPECT_EQ(none.status, 2);
@@ -226,6 +228,32 @@ TEST(CheckTest, HelpAndVersion) {
   RunResult check_help = run({GARDIEN_BIN, "check", "--help"}, kData);
   EXPECT_EQ(check_help.status, 0);
   EXPECT_NE(check_help.output.find("--config"), std::string::npos) << check_help.output;
+}
+
+}  // namespace
+}  // namespace gardien::test
+
+namespace gardien::test {
+namespace {
+
+TEST(CheckTest, VerbosePrintsEachScheduleWithItsZoneAndNextFires) {
+  TempDir dir;
+  write_file(dir / "gardien.toml", R"([task.backup]
+command = "true"
+schedule = "30 3 * * *"
+time-zone = "Europe/Paris"
+)");
+  RunResult got = run({GARDIEN_BIN, "check", "--verbose", "gardien.toml"}, dir.path);
+  EXPECT_EQ(got.status, 0) << got.output;
+  EXPECT_NE(got.output.find("task backup: schedule \"30 3 * * *\" in Europe/Paris:"),
+            std::string::npos)
+      << got.output;
+  std::size_t fires = 0;
+  for (std::size_t at = 0; (at = got.output.find(" 03:30:00 +0", at)) != std::string::npos; ++at)
+    ++fires;
+  EXPECT_EQ(fires, 3u) << got.output;
+  RunResult bad = run({GARDIEN_BIN, "check", "gardien.toml"}, dir.path);
+  EXPECT_EQ(bad.output.find("03:30"), std::string::npos) << "only with --verbose";
 }
 
 }  // namespace

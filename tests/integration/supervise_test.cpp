@@ -10,7 +10,6 @@ namespace {
 
 class Supervise : public DaemonTest {
  protected:
-
   // SIGTERM, then the exit code within `timeout`.
   std::optional<int> shutdown(Ms timeout = 5s) {
     daemon.signal(SIGTERM);
@@ -46,6 +45,16 @@ TEST_F(Supervise, StubbornProgramAndItsGrandchildAreGoneAfterStopTimeout) {
   EXPECT_TRUE(daemon.wait_state("stubborn", "stopped", 1s));
 }
 
+TEST_F(Supervise, ADaemonStartedWithSignalsBlockedStillStopsOnSigterm) {
+  sigset_t all, before;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &before);  // inherited by the daemon through exec
+  start(program("sleeper", {"/bin/sleep", "30"}, "start-seconds = \"0\"\n"));
+  ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  ASSERT_TRUE(daemon.wait_state("sleeper", "running", 5s)) << daemon.log();
+  EXPECT_EQ(shutdown(), 0) << daemon.log();
+}
+
 TEST_F(Supervise, ProgramThatExitsOnSigtermStopsAtOnce) {
   start(program("probe", {helper("probe"), probe_report("probe")},
                 "stop-timeout = \"60s\"\nstart-seconds = \"100ms\"\n"));
@@ -66,10 +75,10 @@ TEST_F(Supervise, KillModeProcessAsksTheMainFirstThenWhatItLeft) {
   // The shell (main) gets TERM alone and takes its time; its background probe, in the same
   // group, gets TERM only once the main has exited, and well before the grace.
   std::string report = probe_report("bg");
-  start(program("mixed",
-                {"/bin/sh", "-c",
-                 helper("probe") + " " + report + " & trap 'sleep 0.2; exit 0' TERM; wait"},
-                "kill-mode = \"process\"\nstop-timeout = \"10s\"\nstart-seconds = \"50ms\"\n"));
+  start(program(
+      "mixed",
+      {"/bin/sh", "-c", helper("probe") + " " + report + " & trap 'sleep 0.2; exit 0' TERM; wait"},
+      "kill-mode = \"process\"\nstop-timeout = \"10s\"\nstart-seconds = \"50ms\"\n"));
   ASSERT_TRUE(daemon.wait_state("mixed", "running", 5s)) << daemon.log();
   ASSERT_TRUE(poll_until([&] { return fs::exists(report); }, 5s));
   pid_t probe = std::stoi(read_key_values(report)["pid"]);
@@ -157,7 +166,8 @@ TEST_F(Supervise, BackoffDelaysGrowAndCap) {
   ASSERT_GE(backoffs.size(), 5u);
   // From entering backoff to the next spawn: the delay alone, not the crash before it.
   std::vector<long long> gaps;
-  for (std::size_t i = 1; i < 6; ++i) gaps.push_back(event_ms(spawns[i]) - event_ms(backoffs[i - 1]));
+  for (std::size_t i = 1; i < 6; ++i)
+    gaps.push_back(event_ms(spawns[i]) - event_ms(backoffs[i - 1]));
   const long long expected[] = {100, 200, 400, 400, 400};
   for (std::size_t i = 0; i < gaps.size(); ++i) {
     // The state is logged just after its timer is armed; timestamps are in whole ms.

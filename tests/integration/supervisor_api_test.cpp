@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "harness.h"
+#include "supervisor_script.h"
 #include "supervisord/control/instance_selector.h"
 #include "supervisord/loop/log.h"
-#include "supervisor_script.h"
 
 namespace gardien {
 namespace {
@@ -155,7 +155,10 @@ TEST(SupervisorApi, ControlVerbsObserversAndShutdown) {
            }},
       });
 
+  sigset_t mask;  // run() leaves every signal blocked; the next test's children must not inherit it
+  ::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
   EXPECT_EQ(sup.run(), 0);
+  ::pthread_sigmask(SIG_SETMASK, &mask, nullptr);
   EXPECT_EQ(script.at(), 8u);
   EXPECT_EQ(other_calls, 0);
   auto saw = [&](const std::string& inst, InstanceState to, bool removed = false) {
@@ -209,8 +212,7 @@ TEST(SupervisorApi, ManyProgramsStartInBatchesThatLeaveTheLoopItsTurns) {
   turn.arm(Duration{0});  // before run(): the first turn of the loop
   Script script(loop, sup,
                 {{[&] { return with_process() == 200; }, [&] { sup.shutdown("test"); }}});
-  sigset_t
-      mask;  // run() leaves every signal blocked; the next test's children must not inherit that
+  sigset_t mask;  // as above
   ::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
   EXPECT_EQ(sup.run(), 0);
   ::pthread_sigmask(SIG_SETMASK, &mask, nullptr);

@@ -136,10 +136,10 @@ TEST_F(Tasks, AMigrationGatesItsDependantEveryTime) {
   for (int i = 0; i < 50; ++i) {
     TempDir d;
     Daemon gd(d);
-    gd.write_config(task("migrate", "echo migrating; sleep 0.05; echo migrated",
-                         "run = \"on-start\"") +
-                    program("web", {"/bin/sh", "-c", "echo serving; exec sleep 30"},
-                            "depends-on = [\"migrate\"]\nstart-seconds = \"0\""));
+    gd.write_config(
+        task("migrate", "echo migrating; sleep 0.05; echo migrated", "run = \"on-start\"") +
+        program("web", {"/bin/sh", "-c", "echo serving; exec sleep 30"},
+                "depends-on = [\"migrate\"]\nstart-seconds = \"0\""));
     gd.start();
     ASSERT_TRUE(gd.wait_state("web", "running", 10s)) << gd.log();
     ASSERT_TRUE(poll_until(
@@ -166,8 +166,8 @@ TEST_F(Tasks, AFailedMigrationLeavesItsDependantStoppedWithTheReason) {
 
 TEST_F(Tasks, ForbidSkipsAFireWhileARunIsActive) {
   start_with(task("tick", "sleep 2.5", "schedule = \"@every 1s\""));
-  ASSERT_TRUE(daemon.wait_event(
-      [](const Json& e) { return e.value("event", "") == "schedule_skip"; }, 10s))
+  ASSERT_TRUE(
+      daemon.wait_event([](const Json& e) { return e.value("event", "") == "schedule_skip"; }, 10s))
       << daemon.log();
   auto all = jobs();
   ASSERT_FALSE(all.empty());

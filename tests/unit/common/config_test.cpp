@@ -473,7 +473,8 @@ frobnicate = true
 )",
                 {"test.toml:2:1: supervisor.colour: unknown key; expected one of \"socket\", "
                  "\"socket-mode\", \"socket-group\", \"socket-readers\", \"log-level\", "
-                 "\"log-format\", \"shutdown-timeout\" or \"include\"",
+                 "\"log-format\", \"shutdown-timeout\", \"max-concurrent-jobs\", "
+                 "\"max-queued-jobs\", \"state-dir\" or \"include\"",
                  "test.toml:5:1: program.web.frobnicate: unknown key; see docs/config.md for the "
                  "keys of this table"});
 }
@@ -1457,7 +1458,8 @@ command = "true"
               "main.toml:3:10; rename one of them");
     EXPECT_EQ(got[5],
               "conf.d/b.toml:1:1: supervisor: [supervisor] is only allowed in the main config "
-              "file \"main.toml\"; an included file may define [program.*] tables and include "
+              "file \"main.toml\"; an included file may define [program.*] and [task.*] tables and "
+              "include "
               "only");
     EXPECT_EQ(got[6].rfind("conf.d/c.toml:2:13: invalid TOML: ", 0), 0u) << got[6];
   });
@@ -1624,6 +1626,166 @@ TEST(ConfigFuzzRegression, ManyDependencyCyclesAreCappedAndCounted) {
   EXPECT_NE(got[20].find("and 2980 more dependency cycles; fix the ones above first"),
             std::string::npos)
       << got[20];
+}
+
+}  // namespace
+}  // namespace gardien
+
+namespace gardien {
+namespace {
+
+TEST(TaskConfigTest, DefaultsAndTheSettingsARunNeeds) {
+  LoadResult r = load(R"([task.migrate]
+command = ["/srv/migrate"]
+)");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+  ASSERT_EQ(r.config->tasks.size(), 1u);
+  const TaskConfig& t = r.config->tasks[0];
+  EXPECT_EQ(t.name(), "migrate");
+  EXPECT_EQ(t.run, TaskRunWhen::on_demand);
+  EXPECT_EQ(t.timeout, Duration{0});
+  EXPECT_EQ(t.retries, 0);
+  EXPECT_EQ(t.history, 20);
+  EXPECT_EQ(t.max_concurrent, 1);
+  EXPECT_TRUE(t.args);
+  EXPECT_EQ(t.concurrency, ScheduleConcurrency::forbid);
+  EXPECT_EQ(t.process.restart, RestartPolicy::never);
+  EXPECT_EQ(t.process.start_seconds, Duration{0});
+  EXPECT_FALSE(t.process.autostart);
+  EXPECT_EQ(t.process.log_buffer_size, 1u << 20);
+  EXPECT_EQ(r.config->supervisor.max_queued_jobs, 1000);
+  EXPECT_EQ(r.config->supervisor.max_concurrent_jobs, 0);
+}
+
+TEST(TaskConfigTest, EveryOwnKeyAndTheSharedOnes) {
+  LoadResult r = load(R"([supervisor]
+max-concurrent-jobs = 4
+max-queued-jobs = 10
+state-dir = "/var/lib/gardien"
+
+[task.backup]
+command = "pg_dump app"
+user = "root"
+environment = { PGHOST = "/run/postgresql" }
+stop-signal = "INT"
+stop-timeout = "20s"
+success-exit-codes = [0, 2]
+backoff = "3s"
+timeout = "1h"
+retries = 2
+deadline = "3h"
+schedule = "30 3 * * *"
+time-zone = "Europe/Paris"
+concurrency = "replace"
+history = 5
+max-output = "64KiB"
+max-concurrent = 2
+args = false
+)");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+  const TaskConfig& t = r.config->tasks.at(0);
+  EXPECT_EQ(r.config->supervisor.max_concurrent_jobs, 4);
+  EXPECT_EQ(r.config->supervisor.max_queued_jobs, 10);
+  EXPECT_EQ(r.config->supervisor.state_dir, "/var/lib/gardien");
+  EXPECT_EQ(t.process.command, (std::vector<std::string>{"/bin/sh", "-c", "pg_dump app"}));
+  EXPECT_EQ(t.process.environment.at("PGHOST"), "/run/postgresql");
+  EXPECT_EQ(t.process.stop_signal, 2);
+  EXPECT_EQ(t.process.stop_timeout, std::chrono::seconds(20));
+  EXPECT_EQ(t.process.success_exit_codes, (std::vector<int>{0, 2}));
+  EXPECT_EQ(t.process.backoff, std::chrono::seconds(3));
+  EXPECT_EQ(t.timeout, std::chrono::hours(1));
+  EXPECT_EQ(t.retries, 2);
+  EXPECT_EQ(t.deadline, std::chrono::hours(3));
+  EXPECT_EQ(t.schedule, "30 3 * * *");
+  EXPECT_EQ(t.time_zone, "Europe/Paris");
+  EXPECT_EQ(t.concurrency, ScheduleConcurrency::replace);
+  EXPECT_EQ(t.history, 5);
+  EXPECT_EQ(t.process.log_buffer_size, 64u * 1024);
+  EXPECT_EQ(t.max_concurrent, 2);
+  EXPECT_FALSE(t.args);
+}
+
+TEST(TaskConfigTest, RebootMeansOnStart) {
+  LoadResult r = load("[task.warm]\ncommand = \"true\"\nschedule = \"@reboot\"\n");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+  EXPECT_EQ(r.config->tasks.at(0).run, TaskRunWhen::on_start);
+}
+
+TEST(TaskConfigTest, ErrorsNameTheKeyThePlaceAndTheFix) {
+  LoadResult r = load(R"([task.a]
+command = "true"
+schedule = "*/0 * * * *"
+restart = "always"
+time-zone = "Mars/Olympus"
+[program.a]
+command = "true"
+)");
+  ASSERT_FALSE(r.ok());
+  std::vector<std::string> got = messages(r);
+  auto has = [&](const std::string& part) {
+    return std::any_of(got.begin(), got.end(),
+                       [&](const std::string& m) { return m.find(part) != std::string::npos; });
+  };
+  EXPECT_TRUE(has("test.toml:3:12: task.a.schedule: schedule \"*/0 * * * *\": minute step 0"))
+      << ::testing::PrintToString(got);
+  EXPECT_TRUE(has("task.a.restart: restart applies only to programs"))
+      << ::testing::PrintToString(got);
+  EXPECT_TRUE(has("task.a.time-zone: unknown time zone \"Mars/Olympus\""))
+      << ::testing::PrintToString(got);
+  EXPECT_TRUE(has("program \"a\" has the name of the task")) << ::testing::PrintToString(got);
+}
+
+TEST(TaskConfigTest, DependenciesOnTasksTakeOnlyCompleted) {
+  LoadResult ok = load(R"([task.migrate]
+command = "true"
+run = "on-start"
+[task.report]
+command = "true"
+[program.web]
+command = "true"
+depends-on = ["migrate"]
+[program.api]
+command = "true"
+depends-on = { report = "completed" }
+)");
+  ASSERT_TRUE(ok.ok()) << ::testing::PrintToString(messages(ok));
+  const ProgramConfig* web = ok.config->find("web");
+  ASSERT_NE(web, nullptr);
+  EXPECT_EQ(web->condition_on("migrate"), DependencyCondition::completed)
+      << "a plain name of an on-start task means completed";
+
+  LoadResult bad = load(R"([task.report]
+command = "true"
+[program.web]
+command = "true"
+depends-on = ["report"]
+[program.api]
+command = "true"
+depends-on = { report = "ready" }
+)");
+  ASSERT_FALSE(bad.ok());
+  std::vector<std::string> got = messages(bad);
+  ASSERT_EQ(got.size(), 2u) << ::testing::PrintToString(got);
+  EXPECT_NE(got[0].find("is a task that runs on demand: write depends-on = { report = "
+                        "\"completed\" }"),
+            std::string::npos)
+      << got[0];
+  EXPECT_NE(got[1].find("program.api.depends-on.report: \"report\" is a task"), std::string::npos)
+      << got[1];
+}
+
+TEST(TaskConfigTest, ACycleThroughATaskIsFound) {
+  LoadResult r = load(R"([task.migrate]
+command = "true"
+run = "on-start"
+depends-on = ["web"]
+[program.web]
+command = "true"
+depends-on = ["migrate"]
+)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(messages(r).at(0).find("cycle"), std::string::npos)
+      << ::testing::PrintToString(messages(r));
 }
 
 }  // namespace

@@ -32,9 +32,9 @@ LifecycleStatus rest(State state, std::optional<ExitStatus> exit, std::optional<
 TEST(AttemptEnd, ReadsEachWayAnAttemptEnds) {
   TaskConfig t = task();
   t.timeout = seconds(5);
-  EXPECT_EQ(attempt_end(rest(State::exited, ExitStatus::exited(0), RunOutcome::exited), t, {})
-                .outcome,
-            JobOutcome::succeeded);
+  EXPECT_EQ(
+      attempt_end(rest(State::exited, ExitStatus::exited(0), RunOutcome::exited), t, {}).outcome,
+      JobOutcome::succeeded);
   AttemptEnd failed =
       attempt_end(rest(State::exited, ExitStatus::exited(3), RunOutcome::exited), t, {});
   EXPECT_EQ(failed.outcome, JobOutcome::failed);
@@ -49,14 +49,14 @@ TEST(AttemptEnd, ReadsEachWayAnAttemptEnds) {
   EXPECT_EQ(timed_out.outcome, JobOutcome::timed_out);
   EXPECT_EQ(timed_out.info, "timed out after 5s");
   AttemptEnd cancelled =
-      attempt_end(rest(State::stopped, ExitStatus::killed(15), RunOutcome::stopped_by_operator),
-                  t, std::string("cancelled by an operator"));
+      attempt_end(rest(State::stopped, ExitStatus::killed(15), RunOutcome::stopped_by_operator), t,
+                  std::string("cancelled by an operator"));
   EXPECT_EQ(cancelled.outcome, JobOutcome::cancelled);
   EXPECT_EQ(cancelled.info, "cancelled by an operator");
-  AttemptEnd spawn = attempt_end(
-      rest(State::fatal, std::nullopt, RunOutcome::fatal,
-           "exec /nope: No such file or directory; not retried: restart = never"),
-      t, {});
+  AttemptEnd spawn =
+      attempt_end(rest(State::fatal, std::nullopt, RunOutcome::fatal,
+                       "exec /nope: No such file or directory; not retried: restart = never"),
+                  t, {});
   EXPECT_EQ(spawn.outcome, JobOutcome::failed_to_start);
   EXPECT_EQ(spawn.info, "exec /nope: No such file or directory");
 }
@@ -64,9 +64,9 @@ TEST(AttemptEnd, ReadsEachWayAnAttemptEnds) {
 TEST(AttemptEnd, SuccessExitCodesDecideSuccess) {
   TaskConfig t = task();
   t.process.success_exit_codes = {0, 2};
-  EXPECT_EQ(attempt_end(rest(State::exited, ExitStatus::exited(2), RunOutcome::exited), t, {})
-                .outcome,
-            JobOutcome::succeeded);
+  EXPECT_EQ(
+      attempt_end(rest(State::exited, ExitStatus::exited(2), RunOutcome::exited), t, {}).outcome,
+      JobOutcome::succeeded);
 }
 
 AttemptEnd ended(JobOutcome outcome) {

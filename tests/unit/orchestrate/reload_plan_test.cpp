@@ -75,3 +75,32 @@ TEST(ReloadPlan, SupervisorChangesSayWhichNeedARestart) {
 
 }  // namespace
 }  // namespace gardien
+
+namespace gardien {
+namespace {
+
+TaskConfig task_named(const std::string& name, Duration timeout = Duration{0}) {
+  TaskConfig t;
+  t.process.name = name;
+  t.process.command = {"/bin/true"};
+  t.timeout = timeout;
+  return t;
+}
+
+TEST(ReloadPlan, TasksAreAddedChangedFromTheirNextRunAndRemoved) {
+  Config before;
+  before.tasks = {task_named("keep"), task_named("migrate"), task_named("old")};
+  Config after;
+  after.tasks = {task_named("backup"), task_named("keep"),
+                 task_named("migrate", std::chrono::seconds(5))};
+  protocol::ReloadPlan plan = plan_reload(before, after);
+  EXPECT_EQ(plan.tasks, (std::vector<std::string>{
+                            "remove task old (its queued runs are cancelled, running ones finish)",
+                            "add task backup", "change task migrate (from its next run)"}));
+  EXPECT_FALSE(plan.empty());
+  EXPECT_TRUE(plan.added.empty()) << "programs only";
+  EXPECT_TRUE(plan_reload(after, after).empty());
+}
+
+}  // namespace
+}  // namespace gardien
