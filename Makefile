@@ -14,6 +14,9 @@ BENCH_PACKAGES := libbenchmark-dev
 SOAK_PACKAGES := python3
 # perf trace gives bench/readiness the daemon's own share of the notify latency.
 READINESS_BENCH_PACKAGES := linux-perf
+# bench/jobs runs the job queue beside Debian's task-spooler (tsp); perf trace gives it the
+# daemon's share of the dispatch latency.
+JOBS_BENCH_PACKAGES := task-spooler
 # Real daemons the integration tests run (tests/integration/real_daemons_test.cpp) and
 # systemd-notify; installed with RUNLEVEL=1 so that Debian's postinst scripts do not start them.
 # groff-base checks that the man pages render without warnings; python3-croniter is the
@@ -30,7 +33,7 @@ PACKAGE_TEST_PACKAGES := debootstrap lintian
 SHELL_PACKAGES := zsh fish
 
 .PHONY: all deps test-deps fuzz-deps bench-deps soak-deps build run test asan test-asan fuzz fuzz-merge \
-        bench bench-readiness microbench soak format clean install uninstall \
+        bench bench-readiness bench-jobs microbench soak format clean install uninstall \
         deb test-package test-containers
 
 all: build
@@ -183,6 +186,15 @@ bench: build
 bench-readiness: soak-deps build
 	$(call install_missing,$(READINESS_BENCH_PACKAGES))
 	bench/readiness --build $(BUILD)
+
+# Job queue figures (bench/jobs, about three minutes): 1000 runs of /bin/true through 4 slots
+# beside task-spooler, dispatch latency, a schedule every second, 10,000 queued runs.
+# BENCH_JOBS_ARGS="--schedule-seconds 600 --results bench/RESULTS.md": the schedule over the
+# issue's ten minutes, the figures written into bench/RESULTS.md.
+BENCH_JOBS_ARGS ?=
+bench-jobs: soak-deps build
+	$(call install_missing,$(JOBS_BENCH_PACKAGES) $(READINESS_BENCH_PACKAGES))
+	bench/jobs --build $(BUILD) $(BENCH_JOBS_ARGS)
 
 # Soak of the Release daemon (tests/soak/soak.py, docs/soak.md); never part of `make test`.
 SOAK_DURATION ?= 10m

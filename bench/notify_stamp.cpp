@@ -1,4 +1,5 @@
-// A program for bench/readiness, linked statically so that its start costs no dynamic loading:
+// A program for bench/readiness and bench/jobs, linked statically so that its start costs no
+// dynamic loading:
 //   notify_stamp ready FILE [MS]
 //                             after MS milliseconds (default 0), reads CLOCK_MONOTONIC, sends
 //                             READY=1 to $NOTIFY_SOCKET, writes the time (ns) to FILE, then
@@ -6,7 +7,11 @@
 //   notify_stamp stamp FILE   writes CLOCK_MONOTONIC (ns) to FILE first thing, and exits 0
 //   notify_stamp ready        sends READY=1 at once, then waits
 //   notify_stamp pause        only waits
-// FILE is written beside and renamed, so a reader never sees half of it.
+//   notify_stamp span FILE [realtime]
+//                             appends "START END\n" to FILE: CLOCK_MONOTONIC (CLOCK_REALTIME
+//                             with `realtime`) in ns first thing and just before it exits 0
+// FILE is written beside and renamed, so a reader never sees half of it; span's line is one
+// O_APPEND write, so runs one after the other each add a whole line.
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,10 +24,14 @@
 
 namespace {
 
-long long monotonic_ns() {
+long long clock_ns(clockid_t clock) {
   timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  ::clock_gettime(clock, &ts);
   return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+long long monotonic_ns() {
+  return clock_ns(CLOCK_MONOTONIC);
 }
 
 int write_stamp(const char* path, long long ns) {
@@ -61,6 +70,16 @@ int notify(const char* message) {
   return sent < 0 ? 1 : 0;
 }
 
+// The file is opened before the end is read, so that little but the write and the exit follow it.
+int append_span(const char* path, clockid_t clock, long long start) {
+  int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return 1;
+  char text[64];
+  int n = ::snprintf(text, sizeof text, "%lld %lld\n", start, clock_ns(clock));
+  bool ok = ::write(fd, text, static_cast<size_t>(n)) == n;
+  return ok ? 0 : 1;  // the exit closes it
+}
+
 [[noreturn]] void wait_for_a_signal() {
   for (;;) ::pause();
 }
@@ -68,7 +87,11 @@ int notify(const char* message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  long long start = monotonic_ns();
+  bool realtime = argc == 4 && ::strcmp(argv[1], "span") == 0 && ::strcmp(argv[3], "realtime") == 0;
+  clockid_t clock = realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+  long long start = clock_ns(clock);
+  if ((argc == 3 || realtime) && ::strcmp(argv[1], "span") == 0)
+    return append_span(argv[2], clock, start);
   if (argc == 3 && ::strcmp(argv[1], "stamp") == 0) return write_stamp(argv[2], start);
   if ((argc == 3 || argc == 4) && ::strcmp(argv[1], "ready") == 0) {
     if (argc == 4) {
@@ -87,6 +110,7 @@ int main(int argc, char** argv) {
     wait_for_a_signal();
   }
   if (argc == 2 && ::strcmp(argv[1], "pause") == 0) wait_for_a_signal();
-  ::fputs("usage: notify_stamp ready [FILE [MS]] | stamp FILE | pause\n", stderr);
+  ::fputs("usage: notify_stamp ready [FILE [MS]] | stamp FILE | span FILE [realtime] | pause\n",
+          stderr);
   return 2;
 }
