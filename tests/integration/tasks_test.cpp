@@ -178,6 +178,46 @@ TEST_F(Tasks, ForbidSkipsAFireWhileARunIsActive) {
   EXPECT_TRUE(status.contains("next_fire_ms")) << status.dump();
 }
 
+TEST_F(Tasks, TheDeadlineEndsTheRetries) {
+  start_with(task("slow", "exec sleep 30",
+                  "timeout = \"200ms\"\nretries = 10\nbackoff = \"100ms\"\n"
+                  "deadline = \"1s\"\nstop-timeout = \"1s\""));
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(daemon.ctl({"run", "slow", "--wait"}).status, 124) << daemon.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  Json done = job("slow#1");
+  EXPECT_EQ(done.value("outcome", ""), "timed out") << done.dump();
+  EXPECT_GE(done.value("attempts", 0), 2) << done.dump();
+  EXPECT_LT(done.value("attempts", 0), 11) << done.dump();
+  EXPECT_NE(done.value("info", "").find("deadline"), std::string::npos) << done.dump();
+}
+
+TEST_F(Tasks, ReplaceCancelsTheActiveRunForTheFire) {
+  start_with(task("tick", "exec sleep 30", "schedule = \"@every 1s\"\nconcurrency = \"replace\""));
+  Json first = wait_finished("tick#1", 10s);
+  EXPECT_EQ(first.value("outcome", ""), "cancelled") << first.dump();
+  EXPECT_EQ(first.value("info", ""), "cancelled: replaced by a scheduled run") << first.dump();
+}
+
+TEST_F(Tasks, QueueWaitsBehindTheActiveRunAndAllowRunsBesideIt) {
+  // Slots enough for both tasks' runs: only max-concurrent holds a run back.
+  start_with("[supervisor]\nmax-concurrent-jobs = 8\n\n" +
+             task("queued", "exec sleep 30", "schedule = \"@every 1s\"\nconcurrency = \"queue\"") +
+             task("beside", "exec sleep 30", "schedule = \"@every 1s\"\nconcurrency = \"allow\""));
+  std::map<std::string, Json> all;
+  ASSERT_TRUE(poll_until(
+      [&] {
+        all = jobs();
+        return all.count("queued#2") && all.count("beside#2") &&
+               all["beside#2"].value("state", "") == "running";
+      },
+      10s))
+      << Json(all).dump();
+  EXPECT_EQ(all["queued#1"].value("state", ""), "running");
+  EXPECT_EQ(all["queued#2"].value("state", ""), "queued") << "behind max-concurrent = 1";
+  EXPECT_EQ(all["beside#1"].value("state", ""), "running") << "allow runs beside it";
+}
+
 TEST_F(Tasks, ShutdownCancelsQueuedRunsAndStopsRunningOnes) {
   start_with("[supervisor]\nmax-concurrent-jobs = 1\n\n" + task("slow", "exec sleep 30"));
   for (int i = 0; i < 5; ++i) ASSERT_EQ(daemon.ctl({"run", "slow"}).status, 0);
