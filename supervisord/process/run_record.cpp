@@ -112,10 +112,14 @@ void RunRecord::mark_changed() {
 }
 
 void RunRecord::write() {
-  content_.trees = snapshot_();
+  std::vector<RecordedTree> trees = snapshot_();
+  // Most changes (a state, a task run queued or finished) leave the trees as they were.
+  if (written_ && !failing_ && trees == content_.trees) return;
+  content_.trees = std::move(trees);
   std::string text = to_text(content_);
   int error = replace_file(path_.string(), text);
   bool ok = error == 0;
+  written_ = written_ || ok;
   if (!ok && !std::exchange(failing_, true)) {
     log::warn("cannot record what runs: a daemon killed now would leave its programs running",
               {{"event", "run_record"}, {"path", path_.string()}, {"error", std::strerror(error)}});

@@ -65,6 +65,7 @@ class RunRecord {
   RunRecordContent content_;
   Timer write_soon_;
   bool failing_ = false;  // a failed write is logged once, until one succeeds
+  bool written_ = false;  // the file holds content_
 };
 
 // Before anything is spawned: stops what the daemon that wrote `path` left running (stop signal
