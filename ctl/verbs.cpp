@@ -126,6 +126,16 @@ void task_optional(CLI::App& sub, Options& o) {
   sub.add_option("TASK", o.task, "Only this task (default: all)");
 }
 
+// `jobs` lists this many queued runs, the next to start; --all lists every one.
+constexpr int kQueuedListed = 100;
+
+void jobs_arguments(CLI::App& sub, Options& o) {
+  task_optional(sub, o);
+  sub.add_flag("--all", o.all,
+               "List every queued run (default: the next " + std::to_string(kQueuedListed) +
+                   " to start, and how many more wait)");
+}
+
 void cancel_arguments(CLI::App& sub, Options& o) {
   sub.add_option("ID|TASK", o.task,
                  "A run (migrate#12), or a task: all its queued and running runs")
@@ -243,6 +253,12 @@ RequestError run_request(const Options& o, Invocation& inv) {
 
 RequestError task_request(const Options& o, Invocation& inv) {
   if (!o.task.empty()) inv.args["task"] = o.task;
+  return std::nullopt;
+}
+
+RequestError jobs_request(const Options& o, Invocation& inv) {
+  task_request(o, inv);
+  if (!o.all) inv.args["queued_limit"] = kQueuedListed;
   return std::nullopt;
 }
 
@@ -406,6 +422,10 @@ int render_jobs(const json& result, Printer& p) {
   auto records = records_of(result, "jobs", error);
   if (!records) return p.malformed(error);
   p.out << for_terminal(render_jobs_table(*records, now_ms()), p.out_terminal);
+  const json& unlisted = result.contains("unlisted_queued") ? result["unlisted_queued"] : json();
+  if (unlisted.is_number_unsigned() && unlisted.get<std::uint64_t>() > 0)
+    p.out << "... and " << unlisted.get<std::uint64_t>()
+          << " more queued runs (gardienctl jobs --all lists every one)\n";
   return kExitOk;
 }
 
@@ -543,8 +563,8 @@ constexpr std::array kVerbs = {
              .help = "List the queued, running and finished runs of tasks",
              .wait = Wait::nothing,
              .on_interrupt = kInterrupted,
-             .arguments = task_optional,
-             .request = task_request,
+             .arguments = jobs_arguments,
+             .request = jobs_request,
              .render = render_jobs},
     VerbSpec{.name = "cancel",
              .help = "Remove queued runs and stop running ones, of one run or a whole task",

@@ -38,6 +38,7 @@ struct Options {
   std::vector<std::string> run_args;  // run: after --
   bool wait = false;                  // run --wait
   int count = -1;                     // schedules -n
+  bool all = false;                   // jobs --all
 };
 
 // What a verb waits for once its request is sent (when the invocation lets it wait).

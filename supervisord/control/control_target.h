@@ -98,6 +98,13 @@ struct JobsAnswer {
   std::optional<protocol::Error> error;  // unknown_program, failed (queue full), shutting_down...
 };
 
+// What `jobs` lists: the running and kept finished runs, and queued ones up to a limit, the next
+// to start first; a big queue is counted past it, so a listing stays small and quick.
+struct JobsListing {
+  std::vector<protocol::JobRecord> records;  // by task, then number
+  std::size_t unlisted_queued = 0;           // queued runs past the limit
+};
+
 // Implemented by the supervisor. Every call happens on the loop thread and must not block.
 class ControlTarget {
  public:
@@ -139,8 +146,9 @@ class ControlTarget {
   // --- Tasks (docs/tasks.md). Every change of a run is published on state_changes() (`job`). ---
   // Queues one run of a task; the record (queued, or already running when a slot was free).
   virtual JobsAnswer submit_run(const RunRequest& request) = 0;
-  // Queued, running and finished runs (of `task` only, unless empty): by task, then number.
-  virtual std::vector<protocol::JobRecord> jobs(const std::string& task) const = 0;
+  // Running and finished runs and at most `queued_limit` queued ones (of `task` only, unless
+  // empty).
+  virtual JobsListing jobs(const std::string& task, std::size_t queued_limit) const = 0;
   // One run by id ("migrate#12"), kept in history or active; nullopt when unknown.
   virtual std::optional<protocol::JobRecord> job(const std::string& id) const = 0;
   // `target` is a run id or a task name (all its queued and running runs): queued runs are

@@ -1,5 +1,7 @@
 #include "supervisord/control/job_commands.h"
 
+#include <limits>
+
 #include "common/suggest.h"
 #include "supervisord/control/arg_reader.h"
 
@@ -142,9 +144,12 @@ void run(Commands& commands, const protocol::Request& request, Responder& respon
 }
 
 void jobs(Commands& commands, const protocol::Request& request, Responder& responder) {
-  ArgReader args(request, {"task", "id"});
+  ArgReader args(request, {"task", "id", "queued_limit"});
   std::optional<std::string> task = args.string("task", false);
   std::optional<std::string> id = args.string("id", false);
+  auto queued_limit = static_cast<std::size_t>(
+      args.integer("queued_limit", 0, std::numeric_limits<std::int64_t>::max(),
+                   std::numeric_limits<std::int64_t>::max()));
   if (!args.ok()) return responder.fail(args.error());
   ControlTarget* target = commands.target_for(responder);
   if (!target) return;
@@ -159,7 +164,11 @@ void jobs(Commands& commands, const protocol::Request& request, Responder& respo
   if (task) {
     if (auto error = not_a_task(*target, *task)) return responder.fail(std::move(*error));
   }
-  responder.reply({{"jobs", records_json(target->jobs(task.value_or(std::string())))}});
+  JobsListing listing = target->jobs(task.value_or(std::string()), queued_limit);
+  json answer = json::object();
+  answer["jobs"] = records_json(listing.records);
+  answer["unlisted_queued"] = listing.unlisted_queued;
+  responder.reply(answer);
 }
 
 void cancel(Commands& commands, const protocol::Request& request, Responder& responder) {

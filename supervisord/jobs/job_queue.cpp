@@ -103,15 +103,18 @@ std::size_t JobQueue::queued_of(const std::string& task) const {
   return it == tasks_.end() ? 0 : it->second.waiting.size();
 }
 
-std::vector<std::string> JobQueue::waiting(const std::string& task) const {
-  std::vector<std::pair<std::uint64_t, std::string>> all;
+std::vector<std::string> JobQueue::waiting(const std::string& task, std::size_t limit) const {
+  std::vector<const Entry*> all;
   for (const auto& [name, q] : tasks_) {
     if (!task.empty() && name != task) continue;
-    for (const Entry& e : q.waiting) all.emplace_back(e.seq, e.id);
+    for (const Entry& e : q.waiting) all.push_back(&e);
   }
-  std::sort(all.begin(), all.end());
+  auto end = all.begin() + static_cast<std::ptrdiff_t>(std::min(limit, all.size()));
+  std::partial_sort(all.begin(), end, all.end(), [](const Entry* a, const Entry* b) {
+    return std::tie(a->priority, a->seq) < std::tie(b->priority, b->seq);
+  });
   std::vector<std::string> out;
-  for (auto& [seq, id] : all) out.push_back(std::move(id));
+  for (auto it = all.begin(); it != end; ++it) out.push_back((*it)->id);
   return out;
 }
 

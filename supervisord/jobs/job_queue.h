@@ -56,8 +56,10 @@ class JobQueue {
   std::size_t running() const noexcept { return running_; }
   std::size_t running_of(const std::string& task) const;
   std::size_t queued_of(const std::string& task) const;
-  // The waiting runs' ids, in queue order (of `task` only, unless empty).
-  std::vector<std::string> waiting(const std::string& task = {}) const;
+  // The first `limit` waiting runs' ids, in the order they would start (of `task` only, unless
+  // empty).
+  std::vector<std::string> waiting(const std::string& task = {},
+                                   std::size_t limit = static_cast<std::size_t>(-1)) const;
 
  private:
   struct Entry {

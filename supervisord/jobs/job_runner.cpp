@@ -257,22 +257,26 @@ std::vector<protocol::TaskSchedule> JobRunner::schedules(const std::string& task
   return out;
 }
 
-std::vector<JobRecord> JobRunner::list(const std::string& task) const {
-  std::vector<JobRecord> out;
+JobsListing JobRunner::list(const std::string& task, std::size_t queued_limit) const {
+  JobsListing listing;
+  std::vector<JobRecord>& out = listing.records;
   for (const auto& [name, st] : state_) {
     if (!task.empty() && name != task) continue;
     out.insert(out.end(), st.history.begin(), st.history.end());
   }
-  for (const auto& [id, r] : queued_) {
-    if (task.empty() || r.task == task) out.push_back(r);
+  std::vector<std::string> next = queue_.waiting(task, queued_limit);
+  for (const std::string& id : next) {
+    if (auto it = queued_.find(id); it != queued_.end()) out.push_back(it->second);
   }
+  std::size_t queued = task.empty() ? queue_.queued() : queue_.queued_of(task);
+  listing.unlisted_queued = queued - std::min(queued, next.size());
   for (const auto& [id, run] : runs_) {
     if (task.empty() || run->task() == task) out.push_back(run->record());
   }
   std::sort(out.begin(), out.end(), [](const JobRecord& a, const JobRecord& b) {
     return std::tie(a.task, a.number) < std::tie(b.task, b.number);
   });
-  return out;
+  return listing;
 }
 
 std::optional<JobRecord> JobRunner::find(const std::string& id) const {

@@ -76,7 +76,8 @@ class JobRunner {
     return schedules_.next_fire(task);
   }
 
-  std::vector<protocol::JobRecord> list(const std::string& task) const;
+  // ControlTarget::jobs: kept and running runs, and the first `queued_limit` queued ones.
+  JobsListing list(const std::string& task, std::size_t queued_limit) const;
   std::optional<protocol::JobRecord> find(const std::string& id) const;
   TaskActivity activity(const std::string& task) const;
   // The active runs (running or between attempts), by id.

@@ -61,7 +61,7 @@ class Supervisor final : public ControlTarget {
   ReloadOutcome reload(bool dry_run) override;
   // Tasks (supervisor_jobs.cpp).
   JobsAnswer submit_run(const RunRequest& request) override;
-  std::vector<protocol::JobRecord> jobs(const std::string& task) const override;
+  JobsListing jobs(const std::string& task, std::size_t queued_limit) const override;
   std::optional<protocol::JobRecord> job(const std::string& id) const override;
   JobsAnswer cancel(const std::string& target) override;
   std::vector<protocol::TaskSchedule> schedules(const std::string& task, int count) const override;

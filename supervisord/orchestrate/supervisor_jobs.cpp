@@ -57,8 +57,8 @@ JobsAnswer Supervisor::submit_run(const RunRequest& request) {
   return jobs_->submit(request.task, request.args, protocol::JobSource::ctl, request.uid);
 }
 
-std::vector<JobRecord> Supervisor::jobs(const std::string& task) const {
-  return jobs_->list(task);
+JobsListing Supervisor::jobs(const std::string& task, std::size_t queued_limit) const {
+  return jobs_->list(task, queued_limit);
 }
 
 std::optional<JobRecord> Supervisor::job(const std::string& id) const {

@@ -812,6 +812,18 @@ TEST_F(JobCommandsTest, RunWithoutPeerCredentialsIsRefused) {
   EXPECT_TRUE(target.calls.empty());
 }
 
+TEST_F(JobCommandsTest, JobsListsQueuedRunsUpToItsLimitAndCountsTheRest) {
+  target.runs_at_once = false;
+  for (int i = 0; i < 5; ++i) call("run", {{"task", "migrate"}});
+  auto& some = call("jobs", {{"queued_limit", 2}}, Access::read);
+  ASSERT_TRUE(some.result) << some.error->message;
+  EXPECT_EQ(ids_in(some.result->at("jobs")), (std::vector<std::string>{"migrate#1", "migrate#2"}));
+  EXPECT_EQ(some.result->at("unlisted_queued"), 3);
+  auto& bad = call("jobs", {{"queued_limit", -1}}, Access::read);
+  ASSERT_TRUE(bad.error);
+  EXPECT_EQ(bad.error->code, ErrorCode::bad_request);
+}
+
 TEST_F(JobCommandsTest, JobsListsByTaskOrById) {
   call("run", {{"task", "migrate"}});
   call("run", {{"task", "backup"}});
@@ -823,6 +835,7 @@ TEST_F(JobCommandsTest, JobsListsByTaskOrById) {
   EXPECT_EQ(ids_in(all.result->at("jobs")),
             (std::vector<std::string>{"migrate#1", "backup#1", "migrate#2"}))
       << "in the target's order";
+  EXPECT_EQ(all.result->at("unlisted_queued"), 0);
   auto& one_task = call("jobs", {{"task", "migrate"}}, Access::read);
   ASSERT_TRUE(one_task.result);
   EXPECT_EQ(ids_in(one_task.result->at("jobs")),

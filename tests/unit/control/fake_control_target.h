@@ -285,10 +285,17 @@ class FakeControlTarget : public ControlTarget {
     publish_job(*r);
   }
 
-  std::vector<protocol::JobRecord> jobs(const std::string& task) const override {
-    std::vector<protocol::JobRecord> out;
+  JobsListing jobs(const std::string& task, std::size_t queued_limit) const override {
+    JobsListing out;
+    std::size_t queued = 0;
     for (const auto& r : records_) {
-      if (task.empty() || r.task == task) out.push_back(r);
+      if (!task.empty() && r.task != task) continue;
+      bool waits = r.state == protocol::JobState::queued;
+      if (waits && queued++ >= queued_limit) {
+        ++out.unlisted_queued;
+        continue;
+      }
+      out.records.push_back(r);
     }
     return out;
   }

@@ -805,8 +805,10 @@ TEST(GardienctlCli, TaskVerbsBecomeRequests) {
   EXPECT_EQ(p.command_line.exit_code, kExitUsage) << "its arguments go after --";
   EXPECT_EQ(parse({"run"}).command_line.exit_code, kExitUsage);
 
-  EXPECT_EQ(parse({"jobs"}).inv().args, json::object());
-  EXPECT_EQ(parse({"jobs", "migrate"}).inv().args, json({{"task", "migrate"}}));
+  EXPECT_EQ(parse({"jobs"}).inv().args, json({{"queued_limit", 100}}));
+  EXPECT_EQ(parse({"jobs", "migrate"}).inv().args,
+            json({{"task", "migrate"}, {"queued_limit", 100}}));
+  EXPECT_EQ(parse({"jobs", "--all"}).inv().args, json::object()) << "every queued run";
   EXPECT_EQ(parse({"cancel", "migrate#12"}).inv().args, json({{"target", "migrate#12"}}));
   EXPECT_EQ(parse({"cancel"}).command_line.exit_code, kExitUsage);
   EXPECT_EQ(parse({"schedules", "backup", "-n", "3"}).inv().args,

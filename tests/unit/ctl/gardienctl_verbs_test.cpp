@@ -132,6 +132,27 @@ TEST(GardienctlVerbs, NoVerbPrintsRawJsonForAPerson) {
   }
 }
 
+// A listing that stops short of the whole queue says how many runs it left out, and how to see
+// them.
+TEST(GardienctlVerbs, JobsSaysHowManyQueuedRunsItDidNotList) {
+  const VerbSpec* jobs = nullptr;
+  for (const VerbSpec& v : verb_table()) {
+    if (v.name == "jobs") jobs = &v;
+  }
+  ASSERT_NE(jobs, nullptr);
+  Invocation inv;
+  inv.spec = jobs;
+  inv.verb = "jobs";
+  for (std::uint64_t unlisted : {0u, 9900u}) {
+    std::ostringstream out, err;
+    Printer printer(inv, out, err);
+    EXPECT_EQ(jobs->render({{"jobs", json::array()}, {"unlisted_queued", unlisted}}, printer),
+              kExitOk);
+    bool said = out.str().find("9900 more queued runs (gardienctl jobs --all") != std::string::npos;
+    EXPECT_EQ(said, unlisted > 0) << out.str();
+  }
+}
+
 TEST(GardienctlVerbs, WithJsonARendererPrintsNothing) {
   Invocation inv;
   inv.json = true;

@@ -91,6 +91,19 @@ TEST(JobQueue, ARunBesideTheTaskLimitStartsWhileItsTaskRuns) {
   EXPECT_EQ(q.running_of("a"), 2u);
 }
 
+TEST(JobQueue, ListsTheFirstWaitingRunsInTheOrderTheyWouldStart) {
+  JobQueue q({1, 10});
+  q.push("a#1", "a");
+  q.push("b#1", "b");
+  q.push("a#2", "a");
+  q.push("c#1", "c", JobQueue::Priority::start);
+  EXPECT_EQ(q.waiting(), (std::vector<std::string>{"c#1", "a#1", "b#1", "a#2"}))
+      << "a run the daemon's start needs goes first";
+  EXPECT_EQ(q.waiting({}, 2), (std::vector<std::string>{"c#1", "a#1"}));
+  EXPECT_EQ(q.waiting("a", 1), (std::vector<std::string>{"a#1"}));
+  EXPECT_TRUE(q.waiting({}, 0).empty());
+}
+
 TEST(JobQueue, RemovesQueuedRunsByIdByTaskAndAll) {
   JobQueue q({1, 10});
   q.push("a#1", "a");

@@ -42,7 +42,7 @@ TEST(JobRunnerRestore, RunsReadBackAreListedAndNumberingGoesOnAfterThem) {
   loaded.last_number["gone"] = 4;
   runner.restore(loaded);
 
-  std::vector<JobRecord> listed = runner.list("migrate");
+  std::vector<JobRecord> listed = runner.list("migrate", 100).records;
   ASSERT_EQ(listed.size(), 2u);
   EXPECT_TRUE(runner.find("migrate#12"));
   // A run of a past life never satisfies a dependency on the task.
