@@ -235,12 +235,22 @@ struct LoadResult {
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 EnvLookup process_environment();
 
+// Checks a task's time-zone name: nullopt when the zone exists, else the error.
+// system_time_zones() looks in the system's tzdata (common/time_zone.cpp, in gardien_time with
+// the tz library); any_time_zone() lets every name pass, for a reader that wants only the socket
+// path (gardienctl -c) and not that library.
+using TimeZoneCheck = std::function<std::optional<std::string>(std::string_view name)>;
+TimeZoneCheck system_time_zones();
+TimeZoneCheck any_time_zone();
+
 // Loads `path` and its includes, validating everything and reporting every error at once.
 LoadResult load_config(const std::filesystem::path& path,
-                       const EnvLookup& env = process_environment());
+                       const EnvLookup& env = process_environment(),
+                       const TimeZoneCheck& zones = system_time_zones());
 // The same for text in memory (tests); `name` is used as the file name in diagnostics and
 // includes are resolved relative to the current directory.
 LoadResult load_config_string(std::string_view text, const std::string& name,
-                              const EnvLookup& env = process_environment());
+                              const EnvLookup& env = process_environment(),
+                              const TimeZoneCheck& zones = system_time_zones());
 
 }  // namespace gardien

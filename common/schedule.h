@@ -1,6 +1,7 @@
 // Schedules as users write them (docs/schedules.md): five cron fields ("*/15 * * * *"), the
 // macros @hourly @daily @midnight @weekly @monthly @yearly @annually, "@every 10m" and @reboot;
-// and the next time one fires, on the wall clock of an IANA time zone.
+// and the next time one fires, on the wall clock of an IANA time zone (next_after and matches are
+// in schedule_clock.cpp, with the time-zone library: gardien_time in common/CMakeLists.txt).
 //
 // Across a daylight-saving change each matching wall-clock time fires once:
 // - a time skipped by a spring-forward change (02:30 on the day 02:00 becomes 03:00) fires once,
@@ -71,25 +72,5 @@ std::optional<Instant> next_after(const Schedule& schedule, Instant instant,
 
 // Whether `local` (a wall-clock minute, seconds since the local epoch) matches the cron fields.
 bool matches(const CronFields& fields, std::chrono::seconds local);
-
-// "2026-12-03 12:15:00 +01:00 (Europe/Paris)": an instant on `zone`'s wall clock, to the second.
-std::string format_wall_time(Instant instant, const date::time_zone& zone);
-
-struct TimeZoneLookup {
-  const date::time_zone* zone = nullptr;
-  std::string error;  // when zone is null
-};
-
-// An IANA name from the system's tzdata (/usr/share/zoneinfo): "Europe/Paris", "UTC".
-TimeZoneLookup find_time_zone(std::string_view name);
-
-// The daemon's local zone: $TZ when it names a zone ("Europe/Paris", ":Europe/Paris" or a path
-// under /usr/share/zoneinfo), else the zone /etc/localtime links to (or /etc/timezone names),
-// else UTC. `source` says which, for logs and `gardien check --verbose`.
-struct LocalTimeZone {
-  const date::time_zone* zone = nullptr;
-  std::string source;
-};
-LocalTimeZone local_time_zone();
 
 }  // namespace gardien

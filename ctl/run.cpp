@@ -37,7 +37,8 @@ std::string not_a_socket(const std::string& path) {
 // `-c FILE`: the socket that config gives the daemon (nullopt, with `error`, when it can't be
 // read); empty when the config sets none.
 std::optional<std::string> socket_of_config(const std::string& path, std::string& error) {
-  LoadResult loaded = load_config(path);
+  // Only the socket is wanted: the tz library (for tasks' time zones) is not loaded for it.
+  LoadResult loaded = load_config(path, process_environment(), any_time_zone());
   if (loaded.ok()) return loaded.config->supervisor.socket;
   for (const Diagnostic& d : loaded.diagnostics) error += d.to_string() + "\n";
   error += "gardienctl: " + path + ": cannot take the socket path from this config";

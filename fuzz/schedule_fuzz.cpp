@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "common/schedule.h"
+#include "common/time_zone.h"
 
 namespace {
 

@@ -7,6 +7,7 @@
 #include "common/config.h"
 #include "common/duration.h"
 #include "common/schedule.h"
+#include "common/time_zone.h"
 
 namespace gardien {
 

@@ -28,7 +28,12 @@ zz-unknown = 1
 }  // namespace
 
 std::map<std::string, std::vector<std::string>> accepted_config_keys() {
-  config_loader::Loader loader([](const std::string&) { return std::nullopt; });
+  // The loader keeps references: both functions outlive it.
+  EnvLookup no_environment = [](const std::string&) -> std::optional<std::string> {
+    return std::nullopt;
+  };
+  TimeZoneCheck zones = any_time_zone();
+  config_loader::Loader loader(no_environment, zones);
   loader.load_main("keys.toml", std::filesystem::path(), std::filesystem::path("/"),
                    std::string(kUnknownKeyInEveryTable));
   return loader.known_keys();

@@ -192,16 +192,21 @@ LoadResult Loader::result(std::optional<Config> config) {
 
 namespace gardien {
 
-LoadResult load_config(const std::filesystem::path& path, const EnvLookup& env) {
-  config_loader::Loader loader(env);
+TimeZoneCheck any_time_zone() {
+  return [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
+}
+
+LoadResult load_config(const std::filesystem::path& path, const EnvLookup& env,
+                       const TimeZoneCheck& zones) {
+  config_loader::Loader loader(env, zones);
   std::error_code ec;
   std::filesystem::path base = std::filesystem::absolute(path, ec).parent_path();
   return loader.load_main(path.string(), path.parent_path(), base, std::nullopt);
 }
 
-LoadResult load_config_string(std::string_view text, const std::string& name,
-                              const EnvLookup& env) {
-  config_loader::Loader loader(env);
+LoadResult load_config_string(std::string_view text, const std::string& name, const EnvLookup& env,
+                              const TimeZoneCheck& zones) {
+  config_loader::Loader loader(env, zones);
   std::error_code ec;
   std::filesystem::path cwd = std::filesystem::current_path(ec);
   return loader.load_main(name, std::filesystem::path(), cwd, std::string(text));

@@ -132,7 +132,7 @@ class TableReader {
 
 class Loader {
  public:
-  explicit Loader(const EnvLookup& env) : env_(env) {}
+  Loader(const EnvLookup& env, const TimeZoneCheck& zones) : env_(env), zones_(zones) {}
 
   LoadResult load_main(const std::string& name, const fs::path& display_dir,
                        const fs::path& base_dir, const std::optional<std::string>& text);
@@ -163,6 +163,8 @@ class Loader {
   std::optional<std::string> expand(const std::string& text, const Field& f, int depth = 0);
   std::optional<std::string> get_string(const Field& f, std::string_view what = "a string");
   std::optional<std::string> get_env_value(const Field& f);
+  // Why a task's time-zone name is not a zone; nullopt when it is.
+  std::optional<std::string> unknown_time_zone(std::string_view name) const { return zones_(name); }
   std::optional<std::string> get_path(const Field& f);
   std::optional<bool> get_bool(const Field& f);
   std::optional<std::int64_t> get_int(const Field& f, std::int64_t min, std::int64_t max);
@@ -236,6 +238,7 @@ class Loader {
   LoadResult result(std::optional<Config> config);
 
   const EnvLookup& env_;
+  const TimeZoneCheck& zones_;
   std::vector<std::unique_ptr<SourceFile>> files_;
   std::set<fs::path> loaded_;  // canonical paths of loaded files: include cycles and duplicates
   std::vector<TableEntry> program_entries_;

@@ -105,9 +105,8 @@ void TaskReader::time_zone() {
   if (!v) return;
   auto name = l_.get_string(*v, "an IANA time zone name like \"Europe/Paris\"");
   if (!name) return;
-  TimeZoneLookup found = find_time_zone(*name);
-  if (!found.zone) {
-    l_.error(*v, found.error);
+  if (std::optional<std::string> unknown = l_.unknown_time_zone(*name)) {
+    l_.error(*v, *unknown);
     return;
   }
   t_.time_zone = *name;

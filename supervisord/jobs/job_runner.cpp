@@ -34,6 +34,7 @@ JobRunner::JobRunner(EventLoop& loop, Reaper& reaper, const Config& config, Call
       callbacks_(std::move(callbacks)),
       queue_(limits_of(config.supervisor)),
       pump_timer_(loop, [this] { pump(); }),
+      pump_now_(loop, [this] { pump(); }),
       schedules_(loop, [this](const std::string& task) { fire(task); }) {
   schedules_.set(tasks_);
 }
@@ -111,7 +112,13 @@ void JobRunner::pump_soon() {
   if (!pump_timer_.armed()) pump_timer_.arm(Duration{0});
 }
 
+void JobRunner::pump_this_turn() {
+  pump_now_.request();
+}
+
 void JobRunner::pump() {
+  pump_timer_.cancel();
+  pump_now_.cancel();
   done_.clear();
   if (shutting_down_) return;
   for (JobQueue::Waiting& w :
@@ -155,7 +162,7 @@ void JobRunner::on_ended(TaskRun& run) {
   JobRecord record = owned->record();
   done_.push_back(std::move(owned));  // its Program is on the stack: destroyed on the next pump
   remember(record);
-  pump_soon();
+  pump_this_turn();
 }
 
 void JobRunner::remember(const JobRecord& record) {

@@ -99,8 +99,11 @@ class JobRunner {
   };
   const TaskConfig* task_config(const std::string& task) const;
   std::size_t task_limit(const std::string& task) const;
-  // Starts what the queue admits; later in this turn or the next, never inside a callback.
+  // Starts what the queue admits, never inside a callback: after a submission on the next turn,
+  // so that the submitter's answer goes out first; after a run's end later in this turn, so that
+  // the next run waits for nothing else (the run record's write included).
   void pump_soon();
+  void pump_this_turn();
   void pump();
   void start(protocol::JobRecord record);
   void on_ended(TaskRun& run);
@@ -117,6 +120,7 @@ class JobRunner {
   std::vector<std::unique_ptr<TaskRun>> done_;            // finished, destroyed on the next pump
   std::map<std::string, TaskState> state_;                // by task
   Timer pump_timer_;
+  SameTurnCall pump_now_;
   TaskSchedules schedules_;  // after what its fires use
   bool shutting_down_ = false;
 };

@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "common/fd.h"
 #include "common/schedule.h"
+#include "common/time_zone.h"
 #include "supervisord/loop/event_loop.h"
 
 namespace gardien {

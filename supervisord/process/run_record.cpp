@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -117,7 +118,11 @@ void RunRecord::write() {
   if (written_ && !failing_ && trees == content_.trees) return;
   content_.trees = std::move(trees);
   std::string text = to_text(content_);
-  int error = replace_file(path_.string(), text);
+  int error = 0;
+  if (!write_in_place(text)) {
+    file_.reset();  // replaced (or gone): the next write in place opens the new file
+    error = replace_file(path_.string(), text);
+  }
   bool ok = error == 0;
   written_ = written_ || ok;
   if (!ok && !std::exchange(failing_, true)) {
@@ -126,6 +131,32 @@ void RunRecord::write() {
   } else if (ok && std::exchange(failing_, false)) {
     log::info("recording what runs again", {{"event", "run_record"}, {"path", path_.string()}});
   }
+}
+
+// A record that fits in one page is rewritten in place, padded with spaces (which JSON ignores)
+// to the file's length: the writer's death never tears a write of one page, while ext4 starts a
+// write-back on every rename over a file (0.3 to 0.6 ms, twice per task run). A longer record
+// goes through replace_file.
+bool RunRecord::write_in_place(std::string text) {
+  constexpr std::size_t kPage = 4096;
+  if (text.size() > kPage) return false;
+  if (!file_) {
+    file_.reset(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    struct stat st {};
+    if (!file_ || ::fstat(file_.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      file_.reset();
+      return false;
+    }
+    file_length_ = static_cast<std::size_t>(st.st_size);
+  }
+  if (file_length_ > kPage) return false;
+  if (text.size() < file_length_) text.append(file_length_ - text.size(), ' ');
+  if (::pwrite(file_.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+    file_.reset();
+    return false;
+  }
+  file_length_ = text.size();
+  return true;
 }
 
 namespace {

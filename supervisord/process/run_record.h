@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/duration.h"
+#include "common/fd.h"
 #include "supervisord/loop/event_loop.h"
 
 namespace gardien {
@@ -44,7 +45,8 @@ std::optional<RunRecordContent> parse_run_record(std::string_view text);
 std::string current_boot_id();
 
 // Keeps the file up to date: after mark_changed(), `snapshot` is asked for the trees on a later
-// loop turn (one write per turn at most), written to a temporary file and renamed over the record.
+// loop turn (one write per turn at most) and the file rewritten so that a reader finds the old
+// record or the new, never a mix (in place within a page, else through a rename).
 class RunRecord {
  public:
   RunRecord(EventLoop& loop, std::filesystem::path path,
@@ -59,8 +61,11 @@ class RunRecord {
 
  private:
   void write();
+  bool write_in_place(std::string text);
 
   std::filesystem::path path_;
+  Fd file_;  // the record, for writes in place
+  std::size_t file_length_ = 0;
   std::function<std::vector<RecordedTree>()> snapshot_;
   RunRecordContent content_;
   Timer write_soon_;

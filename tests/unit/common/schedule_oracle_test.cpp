@@ -11,6 +11,7 @@
 // croniter also fails outright on an OR whose day-of-month half never occurs in the months chosen
 // ("0 0 31 jun tue": Tuesdays of June for Vixie and gardien); it is asked the other half alone.
 #include "common/schedule.h"
+#include "common/time_zone.h"
 
 #include <date/tz.h>
 #include <gtest/gtest.h>

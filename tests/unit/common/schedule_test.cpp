@@ -1,4 +1,5 @@
 #include "common/schedule.h"
+#include "common/time_zone.h"
 
 #include <date/date.h>
 #include <date/tz.h>

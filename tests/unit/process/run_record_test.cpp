@@ -1,8 +1,10 @@
 // The record a daemon keeps of what it runs: its text, and what a hostile or stale file does.
 #include "supervisord/process/run_record.h"
 
+#include <event2/event.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -51,6 +53,46 @@ class RecordFile : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir); }
   void write(const std::string& text) { std::ofstream(path) << text; }
 };
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Long and short records in turn: the file always parses to the latest, a short one is written
+// in place (same file) and a long one replaces the file whole.
+TEST_F(RecordFile, EachRewriteLeavesTheLatestRecordWhateverItsLength) {
+  EventLoop loop;
+  std::vector<RecordedTree> trees;
+  RunRecord record(loop, path, [&] { return trees; });
+  auto ino = [&] {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0);
+    return st.st_ino;
+  };
+  auto rewrite = [&](std::size_t count) {
+    trees.clear();
+    for (std::size_t i = 0; i < count; ++i)
+      trees.push_back({"task#" + std::to_string(i), static_cast<pid_t>(1000 + i), "", SIGTERM,
+                       std::chrono::seconds(10)});
+    record.mark_changed();
+    event_base_loop(loop.base(), EVLOOP_ONCE);  // the write happens on a later turn
+    std::optional<RunRecordContent> read = parse_run_record(read_file(path));
+    EXPECT_TRUE(read) << count << " trees: " << read_file(path);
+    return read ? read->trees.size() : std::size_t(-1);
+  };
+  auto first = ino();
+  EXPECT_EQ(rewrite(20), 20u);
+  EXPECT_EQ(rewrite(1), 1u);
+  EXPECT_EQ(ino(), first) << "a record within a page is rewritten in place";
+  EXPECT_EQ(rewrite(200), 200u);
+  EXPECT_GT(std::filesystem::file_size(path), 4096u);
+  EXPECT_EQ(rewrite(0), 0u);
+  EXPECT_EQ(rewrite(3), 3u);
+  EXPECT_EQ(rewrite(2), 2u);
+}
 
 TEST_F(RecordFile, AnUnreadableRecordIsRemovedAndNothingIsSignalled) {
   write("not json at all");
