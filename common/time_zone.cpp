@@ -11,13 +11,6 @@ namespace gardien {
 
 namespace {
 
-std::string quote(std::string_view text) {
-  std::string out = "\"";
-  out += text;
-  out += '"';
-  return out;
-}
-
 std::string strip_zoneinfo(std::string_view name) {
   if (!name.empty() && name.front() == ':') name.remove_prefix(1);
   for (std::string_view dir : {"/usr/share/zoneinfo/", "/usr/share/zoneinfo/posix/"})
@@ -37,7 +30,7 @@ TimeZoneLookup find_time_zone(std::string_view name) {
   try {
     out.zone = date::locate_zone(name);
   } catch (const std::exception&) {
-    out.error = "unknown time zone " + quote(name) +
+    out.error = "unknown time zone \"" + std::string(name) + "\"" +
                 ": expected an IANA name from the system's tzdata (/usr/share/zoneinfo), like "
                 "\"Europe/Paris\", \"America/New_York\" or \"UTC\"";
   }

@@ -242,6 +242,7 @@ void JobRunner::fire(const std::string& task) {
     cancel(task, "cancelled: replaced by a scheduled run");
   JobsAnswer answer = submit(task, {}, protocol::JobSource::schedule, std::nullopt,
                              config->concurrency == ScheduleConcurrency::allow);
+  pump_this_turn();  // no one waits for an answer: the run starts on the fire's turn
   if (answer.error)
     log::warn("scheduled run refused",
               {{"event", "schedule_refused"}, {"task", task}, {"error", answer.error->message}});

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <limits>
+#include <algorithm>
 
 #include "supervisord/loop/log.h"
 
@@ -32,8 +32,10 @@ const date::time_zone* zone_of(const TaskConfig& task) {
 }
 }  // namespace
 
-TaskSchedules::TaskSchedules(EventLoop& loop, Fire fire) : loop_(loop), fire_(std::move(fire)) {
-  watch_clock();
+TaskSchedules::TaskSchedules(EventLoop& loop, Fire fire)
+    : loop_(loop), fire_(std::move(fire)), fallback_(loop, [this] { fire_due(); }) {
+  open_wake();
+  arm();
 }
 
 TaskSchedules::~TaskSchedules() = default;
@@ -55,81 +57,102 @@ void TaskSchedules::set(const std::vector<TaskConfig>& tasks) {
     e.zone_text = task.time_zone;
     e.schedule = *parsed.schedule;
     e.zone = zone_of(task);
-    std::string name = task.name();
-    e.timer = std::make_unique<Timer>(loop_, [this, name] { on_timer(name); });
     e.next = next_after(e.schedule, wall_now(), *e.zone).value_or(Instant::max());
-    auto [it, inserted] = next.emplace(name, std::move(e));
-    arm(it->second);
+    next.emplace(task.name(), std::move(e));
   }
   entries_ = std::move(next);
+  arm();
 }
 
 void TaskSchedules::stop() {
-  for (auto& [name, e] : entries_) e.timer->cancel();
-  clock_event_.reset();
-}
-
-void TaskSchedules::arm(Entry& e) {
-  if (e.next == Instant::max()) return e.timer->cancel();
-  auto wait = std::chrono::ceil<Duration>(e.next - wall_now());
-  e.timer->arm(std::max(wait, Duration{0}));
-}
-
-void TaskSchedules::on_timer(const std::string& task) {
-  auto it = entries_.find(task);
-  if (it == entries_.end()) return;
-  Entry& e = it->second;
-  Instant now = wall_now();
-  if (now < e.next) return arm(e);  // early: the clock was set back since it was armed
-  Instant due = e.next;
-  // Late by more than one period (a suspend, a clock set forward): the next fire after now, once.
-  std::optional<Instant> after = next_after(e.schedule, due, *e.zone);
-  if (after && *after <= now) after = next_after(e.schedule, now, *e.zone);
-  e.next = after.value_or(Instant::max());
-  arm(e);
-  log::debug("schedule fired",
-             {{"event", "schedule_fire"},
-              {"task", task},
-              {"due", format_instant(due)},
-              {"next", e.next == Instant::max() ? "never" : format_instant(e.next)}});
-  fire_(task);
+  stopped_ = true;
+  fallback_.cancel();
+  wake_event_.reset();
+  wake_.reset();
 }
 
 namespace {
-// Armed far in the future: it never expires by itself, only the kernel's cancellation on a clock
-// change wakes it.
-bool arm_clock_watch(int fd) {
-  itimerspec far{};
-  far.it_value.tv_sec = std::numeric_limits<std::int32_t>::max();
-  return ::timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, nullptr) == 0;
+// With nothing due sooner the timerfd is armed this far ahead: it wakes once a year for nothing,
+// and until then reports clock changes.
+constexpr auto kFarAhead = std::chrono::hours(24 * 365);
+
+timespec timespec_of(Instant t) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  return {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
 }
 }  // namespace
 
-void TaskSchedules::watch_clock() {
-  clock_watch_ = Fd(::timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK));
-  if (!clock_watch_ || !arm_clock_watch(clock_watch_.get())) {
+void TaskSchedules::open_wake() {
+  wake_ = Fd(::timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK));
+  if (!wake_) {
     log::warn(
-        "cannot watch the wall clock for changes: schedules follow a changed clock only at "
-        "their next fire",
+        "no timerfd for schedules: they fire from a loop timer, to the millisecond, and follow a "
+        "changed clock only at their next fire",
         {{"event", "schedule_clock"}, {"error", std::strerror(errno)}});
-    clock_watch_.reset();
     return;
   }
-  clock_event_ = std::make_unique<FdEvent>(loop_, clock_watch_.get(), EV_READ,
-                                           [this](short) { on_clock_set(); });
-  clock_event_->enable();
+  wake_event_ =
+      std::make_unique<FdEvent>(loop_, wake_.get(), EV_READ, [this](short) { on_wake(); });
+  wake_event_->enable();
 }
 
-// The wall clock was set: every timer counts to a time that moved.
-void TaskSchedules::on_clock_set() {
-  std::uint64_t expirations = 0;
-  if (::read(clock_watch_.get(), &expirations, sizeof expirations) < 0 && errno == EAGAIN) return;
-  arm_clock_watch(clock_watch_.get());  // the cancellation is reported once per setting
-  Instant now = wall_now();
-  for (auto& [name, e] : entries_) {
-    e.next = next_after(e.schedule, now, *e.zone).value_or(Instant::max());
-    arm(e);
+void TaskSchedules::arm() {
+  if (stopped_) return;
+  Instant earliest = Instant::max();
+  for (const auto& [name, e] : entries_) earliest = std::min(earliest, e.next);
+  if (wake_) {
+    itimerspec when{};
+    when.it_value = timespec_of(std::min(earliest, wall_now() + kFarAhead));
+    if (::timerfd_settime(wake_.get(), TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &when,
+                          nullptr) == 0)
+      return;
+    log::warn("cannot arm the schedules' timerfd: a loop timer stands in",
+              {{"event", "schedule_clock"}, {"error", std::strerror(errno)}});
+    wake_event_.reset();
+    wake_.reset();
   }
+  if (earliest == Instant::max()) return fallback_.cancel();
+  auto wait = std::chrono::ceil<Duration>(earliest - wall_now());
+  fallback_.arm(std::max(wait, Duration{0}));
+}
+
+void TaskSchedules::on_wake() {
+  std::uint64_t expirations = 0;
+  if (::read(wake_.get(), &expirations, sizeof expirations) < 0) {
+    if (errno == ECANCELED) return on_clock_set();
+    return;  // EAGAIN: a spurious wake-up
+  }
+  fire_due();
+}
+
+// Every entry whose time has come fires once; one late by more than its period (a suspend, a
+// clock set forward) fires once and goes on from now.
+void TaskSchedules::fire_due() {
+  Instant now = wall_now();
+  std::vector<std::string> due;
+  for (auto& [name, e] : entries_) {
+    if (e.next > now) continue;
+    Instant was = e.next;
+    std::optional<Instant> after = next_after(e.schedule, was, *e.zone);
+    if (after && *after <= now) after = next_after(e.schedule, now, *e.zone);
+    e.next = after.value_or(Instant::max());
+    log::debug("schedule fired",
+               {{"event", "schedule_fire"},
+                {"task", name},
+                {"due", format_instant(was)},
+                {"next", e.next == Instant::max() ? "never" : format_instant(e.next)}});
+    due.push_back(name);
+  }
+  arm();
+  for (const std::string& task : due) fire_(task);
+}
+
+// The wall clock was set: every next fire counts to a time that moved.
+void TaskSchedules::on_clock_set() {
+  Instant now = wall_now();
+  for (auto& [name, e] : entries_)
+    e.next = next_after(e.schedule, now, *e.zone).value_or(Instant::max());
+  arm();
   log::info("the wall clock was set: schedules re-armed", {{"event", "schedule_clock"}});
 }
 

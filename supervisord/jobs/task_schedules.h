@@ -1,7 +1,8 @@
-// When each scheduled task fires next, on the wall clock of its time zone: one timer per task,
-// armed to its next fire (no polling). The monotonic timers drift from the wall clock when the
-// clock is set, so a timerfd that the kernel cancels on a clock change (TFD_TIMER_CANCEL_ON_SET)
-// tells when to re-arm them all.
+// When each scheduled task fires next, on the wall clock of its time zone: one timerfd on the wall
+// clock (CLOCK_REALTIME), armed to the earliest next fire as an absolute time, so it wakes to the
+// microsecond and never polls; the kernel cancels it when the clock is set
+// (TFD_TIMER_CANCEL_ON_SET), which re-computes every next fire. Without a timerfd (no fd left), a
+// loop timer armed to the earliest fire stands in, re-armed at each fire.
 #pragma once
 
 #include <functional>
@@ -46,19 +47,23 @@ class TaskSchedules {
     std::string zone_text;  // as written; empty: local
     Schedule schedule;
     const date::time_zone* zone = nullptr;
-    Instant next{};
-    std::unique_ptr<Timer> timer;
+    Instant next{};  // Instant::max(): never
   };
-  void arm(Entry& e);
-  void on_timer(const std::string& task);
-  void watch_clock();
+  // Arms the wake-up to the earliest next fire (or, with none, to a far time: it still reports
+  // clock changes).
+  void arm();
+  void on_wake();
+  void fire_due();
+  void open_wake();
   void on_clock_set();
 
   EventLoop& loop_;
   Fire fire_;
   std::map<std::string, Entry> entries_;
-  Fd clock_watch_;
-  std::unique_ptr<FdEvent> clock_event_;
+  Fd wake_;  // the timerfd
+  std::unique_ptr<FdEvent> wake_event_;
+  Timer fallback_;  // without a timerfd
+  bool stopped_ = false;
 };
 
 }  // namespace gardien
